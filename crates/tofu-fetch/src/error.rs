@@ -1,0 +1,118 @@
+//! Typed errors: building a transport, and fetching one artifact. A fetch error has a stable
+//! kebab-case code that goes into the transcript.
+
+use std::path::PathBuf;
+
+/// The transport the user asked for cannot be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// `--via` is not one of the known forms.
+    #[error("unknown transport {0:?}")]
+    UnknownVia(String),
+    /// The proxy URL is malformed.
+    #[error("bad proxy URL {url}: {reason}")]
+    BadProxy { url: String, reason: String },
+    /// The network interface does not exist.
+    #[error("no network interface named {0:?}")]
+    NoInterface(String),
+    /// A `--ca-cert` file could not be used.
+    #[error("{path}: {reason}")]
+    CaCert { path: PathBuf, reason: String },
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// Fetching one artifact failed. The transcript keeps the artifact with [`FetchError::code`]
+/// and the message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// No TCP connection (or proxy connection) could be made.
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// The TLS handshake or certificate check failed.
+    #[error("TLS failed: {0}")]
+    Tls(String),
+    /// A connect, read or overall time limit ran out.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// Any other failure of the HTTP exchange.
+    #[error("HTTP exchange failed: {0}")]
+    Http(String),
+    /// The final response was not `200 OK`.
+    #[error("the server answered {status}")]
+    Status { status: u16 },
+    /// A redirect went from https to http.
+    #[error("refused a redirect from https to plain http: {to}")]
+    InsecureRedirect { to: String },
+    /// A redirect had no usable `Location`, or pointed at something not http(s).
+    #[error("bad redirect: {0}")]
+    BadRedirect(String),
+    /// More redirects than [`crate::MAX_REDIRECTS`].
+    #[error("more than {0} redirects")]
+    TooManyRedirects(usize),
+    /// The body was larger than the limit.
+    #[error("the body exceeds the size limit of {limit} bytes")]
+    SizeLimit { limit: u64 },
+    /// The body ended before its declared length.
+    #[error("the body ended after {received} of {declared} declared bytes")]
+    Truncated { received: u64, declared: u64 },
+    /// The payload could not be kept on disk.
+    #[error("cannot keep the payload in {dir}: {source}")]
+    Keep {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl FetchError {
+    /// The stable code recorded in transcripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FetchError::Connect(_) => "connect",
+            FetchError::Tls(_) => "tls",
+            FetchError::Timeout(_) => "timeout",
+            FetchError::Http(_) => "http",
+            FetchError::Status { .. } => "http-status",
+            FetchError::InsecureRedirect { .. } => "insecure-redirect",
+            FetchError::BadRedirect(_) => "bad-redirect",
+            FetchError::TooManyRedirects(_) => "too-many-redirects",
+            FetchError::SizeLimit { .. } => "size-limit",
+            FetchError::Truncated { .. } => "truncated",
+            FetchError::Keep { .. } => "keep",
+        }
+    }
+
+    /// Classifies a reqwest error, keeping the whole chain of causes but never the URL
+    /// (which may hold secrets; the transcript records the redacted one).
+    pub(crate) fn from_reqwest(e: reqwest::Error) -> FetchError {
+        let is_timeout = e.is_timeout();
+        let is_connect = e.is_connect();
+        let e = e.without_url();
+        let mut message = e.to_string();
+        let mut tls = false;
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            if cause.is::<rustls::Error>() {
+                tls = true;
+            }
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        if is_timeout {
+            FetchError::Timeout(message)
+        } else if tls || message.contains("certificate") || message.contains("tls handshake") {
+            FetchError::Tls(message)
+        } else if is_connect {
+            FetchError::Connect(message)
+        } else {
+            FetchError::Http(message)
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! One HTTP(S) artifact: redirects followed by hand (each hop recorded, https→http refused,
+//! at most [`MAX_REDIRECTS`]), the body streamed once through SHA-256, SHA-512 and an
+//! optional keep file, never held in memory whole.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::Utc;
+use reqwest::header::{self, HeaderMap};
+use tofu_record::redact::redact_url;
+use tofu_record::{Artifact, ArtifactError, Content, Hop, HttpRecord, Source, TlsRecord};
+use url::Url;
+
+use crate::digest::{Digests, sha256_hex};
+use crate::error::FetchError;
+use crate::keep::Keeper;
+use crate::transport::Client;
+
+/// The most redirects followed for one artifact.
+pub const MAX_REDIRECTS: usize = 10;
+
+/// Response headers recorded in the transcript.
+const RECORDED_HEADERS: [header::HeaderName; 5] = [
+    header::CONTENT_TYPE,
+    header::CONTENT_LENGTH,
+    header::ETAG,
+    header::LAST_MODIFIED,
+    header::DATE,
+];
+
+/// Per-artifact limits and where to keep payloads.
+#[derive(Clone, Debug)]
+pub struct FetchOptions {
+    /// Largest body accepted, in bytes.
+    pub max_size: u64,
+    /// Keep payloads in this directory.
+    pub keep_dir: Option<PathBuf>,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            max_size: 64 << 30,
+            keep_dir: None,
+        }
+    }
+}
+
+impl Client {
+    /// Fetches one URL and returns what was observed as a transcript artifact. Never fails:
+    /// a failure is recorded in the artifact's `error`, with whatever HTTP facts were seen.
+    pub async fn fetch_http(&self, id: String, url: &Url, options: &FetchOptions) -> Artifact {
+        let mut artifact = Artifact {
+            id,
+            source: Source::Http {
+                url: redact_url(url),
+            },
+            content: None,
+            http: None,
+            kept_as: None,
+            error: None,
+        };
+        let mut exchange = Exchange {
+            hops: Vec::new(),
+            record: None,
+            started_at: Utc::now(),
+            clock: Instant::now(),
+        };
+        match self.exchange(url, options, &mut exchange).await {
+            Ok((content, kept_as)) => {
+                artifact.content = Some(content);
+                artifact.kept_as = kept_as;
+            }
+            Err(e) => {
+                artifact.error = Some(ArtifactError {
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        artifact.http = exchange.into_record();
+        artifact
+    }
+
+    async fn exchange(
+        &self,
+        url: &Url,
+        options: &FetchOptions,
+        exchange: &mut Exchange,
+    ) -> Result<(Content, Option<String>), FetchError> {
+        let mut current = url.clone();
+        let mut response = loop {
+            let response = self
+                .http
+                .get(current.clone())
+                .header(header::ACCEPT_ENCODING, "identity")
+                .send()
+                .await
+                .map_err(FetchError::from_reqwest)?;
+            let status = response.status();
+            if !is_redirect(status.as_u16()) {
+                exchange.hops.push(Hop {
+                    url: redact_url(&current),
+                    status: status.as_u16(),
+                    location: None,
+                });
+                break response;
+            }
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| {
+                    FetchError::BadRedirect(format!("{status} without a readable Location"))
+                })?;
+            let next = current.join(location).map_err(|e| {
+                FetchError::BadRedirect(format!("unparsable Location {location:?}: {e}"))
+            })?;
+            exchange.hops.push(Hop {
+                url: redact_url(&current),
+                status: status.as_u16(),
+                location: Some(redact_url(&next)),
+            });
+            if current.scheme() == "https" && next.scheme() == "http" {
+                return Err(FetchError::InsecureRedirect {
+                    to: redact_url(&next),
+                });
+            }
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::BadRedirect(format!(
+                    "Location uses the {}: scheme",
+                    next.scheme()
+                )));
+            }
+            if exchange.hops.len() > MAX_REDIRECTS {
+                return Err(FetchError::TooManyRedirects(MAX_REDIRECTS));
+            }
+            current = next;
+        };
+
+        exchange.record = Some(FinalResponse {
+            final_url: redact_url(&current),
+            status: response.status().as_u16(),
+            headers: recorded_headers(response.headers()),
+            tls: tls_record(&response),
+        });
+        if response.status() != reqwest::StatusCode::OK {
+            return Err(FetchError::Status {
+                status: response.status().as_u16(),
+            });
+        }
+        let declared = response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|d| d > options.max_size) {
+            return Err(FetchError::SizeLimit {
+                limit: options.max_size,
+            });
+        }
+
+        let keep_err = |dir: &PathBuf| {
+            let dir = dir.clone();
+            move |source| FetchError::Keep { dir, source }
+        };
+        let mut keeper = match &options.keep_dir {
+            Some(dir) => Some(Keeper::create(dir, &current).map_err(keep_err(dir))?),
+            None => None,
+        };
+        let mut digests = Digests::default();
+        while let Some(chunk) = response.chunk().await.map_err(FetchError::from_reqwest)? {
+            if digests.size() + chunk.len() as u64 > options.max_size {
+                return Err(FetchError::SizeLimit {
+                    limit: options.max_size,
+                });
+            }
+            digests.update(&chunk);
+            if let (Some(k), Some(dir)) = (keeper.as_mut(), &options.keep_dir) {
+                k.write(&chunk).map_err(keep_err(dir))?;
+            }
+        }
+        if let Some(declared) = declared
+            && declared != digests.size()
+        {
+            return Err(FetchError::Truncated {
+                received: digests.size(),
+                declared,
+            });
+        }
+        let content = digests.finish();
+        let kept_as = match (keeper, &options.keep_dir) {
+            (Some(k), Some(dir)) => Some(k.finish().map_err(keep_err(dir))?),
+            _ => None,
+        };
+        Ok((content, kept_as))
+    }
+}
+
+/// What an exchange has seen so far, kept even when it fails.
+struct Exchange {
+    hops: Vec<Hop>,
+    record: Option<FinalResponse>,
+    started_at: chrono::DateTime<Utc>,
+    clock: Instant,
+}
+
+struct FinalResponse {
+    final_url: String,
+    status: u16,
+    headers: BTreeMap<String, String>,
+    tls: Option<TlsRecord>,
+}
+
+impl Exchange {
+    fn into_record(self) -> Option<HttpRecord> {
+        if self.hops.is_empty() {
+            return None;
+        }
+        let duration_ms = u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let (final_url, status, headers, tls) = match self.record {
+            Some(r) => (r.final_url, r.status, r.headers, r.tls),
+            // Stopped in the redirect chain: the last hop is where it ended.
+            None => {
+                let last = self.hops.last().expect("hops is not empty");
+                (last.url.clone(), last.status, BTreeMap::new(), None)
+            }
+        };
+        Some(HttpRecord {
+            hops: self.hops,
+            final_url,
+            status,
+            headers,
+            tls,
+            started_at: self.started_at,
+            duration_ms,
+        })
+    }
+}
+
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+fn recorded_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    RECORDED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = headers.get(name)?;
+            Some((
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn tls_record(response: &reqwest::Response) -> Option<TlsRecord> {
+    let info = response.extensions().get::<reqwest::tls::TlsInfo>()?;
+    let version = info.version().map(|v| {
+        let name = match v {
+            reqwest::tls::Version::TLS_1_3 => "TLSv1.3",
+            reqwest::tls::Version::TLS_1_2 => "TLSv1.2",
+            reqwest::tls::Version::TLS_1_1 => "TLSv1.1",
+            reqwest::tls::Version::TLS_1_0 => "TLSv1.0",
+            _ => "unknown",
+        };
+        name.to_owned()
+    });
+    Some(TlsRecord {
+        version,
+        leaf_cert_sha256: info.peer_certificate().map(sha256_hex),
+    })
+}

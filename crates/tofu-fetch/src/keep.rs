@@ -1,0 +1,106 @@
+//! `--keep DIR`: payloads written under a temporary name and renamed only when complete, so
+//! no partial file ever looks like a finished download. Names come from the URL path, made
+//! safe; a server-sent name (Content-Disposition) is never used.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+/// A payload being written into the keep directory.
+pub(crate) struct Keeper {
+    dir: PathBuf,
+    name: String,
+    file: tempfile::NamedTempFile,
+}
+
+impl Keeper {
+    pub(crate) fn create(dir: &Path, url: &Url) -> std::io::Result<Keeper> {
+        let name = safe_file_name(url);
+        let file = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".part")
+            .tempfile_in(dir)?;
+        Ok(Keeper {
+            dir: dir.to_owned(),
+            name,
+            file,
+        })
+    }
+
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(bytes)
+    }
+
+    /// Flushes to disk and renames to the final name, never over an existing file: a second
+    /// payload of the same name becomes `name.1`, `name.2`, …. Returns the name used.
+    pub(crate) fn finish(self) -> std::io::Result<String> {
+        self.file.as_file().sync_all()?;
+        let mut file = self.file;
+        for n in 0..1000 {
+            let candidate = if n == 0 {
+                self.name.clone()
+            } else {
+                format!("{}.{n}", self.name)
+            };
+            match file.persist_noclobber(self.dir.join(&candidate)) {
+                Ok(_) => {
+                    tofu_record::io::sync_dir(&self.dir)?;
+                    return Ok(candidate);
+                }
+                Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => file = e.file,
+                Err(e) => return Err(e.error),
+            }
+        }
+        Err(std::io::Error::other(format!(
+            "a thousand files named {}.N already exist",
+            self.name
+        )))
+    }
+}
+
+/// A file name from the last segment of the URL path: ASCII letters, digits, `.`, `-`, `_`
+/// and `+` only, no leading dot, at most 120 bytes; `download` when nothing is left.
+pub(crate) fn safe_file_name(url: &Url) -> String {
+    let last = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or("");
+    let mut name: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    name = name.trim_start_matches('.').to_owned();
+    name.truncate(120);
+    if name.is_empty() || name.chars().all(|c| c == '_') {
+        "download".to_owned()
+    } else {
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_safe() {
+        let cases = [
+            ("https://e.example/a/b/tails-signing.key", "tails-signing.key"),
+            ("https://e.example/a/%2e%2e%2fetc%2fpasswd", "_2e_2e_2fetc_2fpasswd"),
+            ("https://e.example/", "download"),
+            ("https://e.example/..", "download"),
+            ("https://e.example/.bashrc", "bashrc"),
+            ("https://e.example/x?y=../../z", "x"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(safe_file_name(&Url::parse(url).unwrap()), want, "{url}");
+        }
+    }
+}

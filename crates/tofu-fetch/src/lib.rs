@@ -1,0 +1,14 @@
+//! Everything in tofu that touches the network: transports (direct, SOCKS5, a bound
+//! interface), HTTP(S) downloads with streaming digests, and what they observed as
+//! tofu-record types. No other tofu crate opens a socket.
+
+mod digest;
+mod error;
+mod http;
+mod keep;
+pub mod transport;
+
+pub use digest::Digests;
+pub use error::{FetchError, TransportError};
+pub use http::{FetchOptions, MAX_REDIRECTS};
+pub use transport::{Client, ClientOptions, Via};

@@ -1,0 +1,14 @@
+//! The tofu transcript: what one run observed, written canonically and atomically, and
+//! signed off with minisign. This crate never touches the network and depends on no other
+//! tofu crate.
+
+mod error;
+pub mod host;
+pub mod io;
+pub mod key;
+pub mod redact;
+pub mod sign;
+pub mod transcript;
+
+pub use error::{KeyError, ReadError, SignError, VerifyError, WriteError};
+pub use transcript::*;

@@ -1,0 +1,290 @@
+//! The transcript data model, format `tofu-transcript/1`: what one run observed, field by
+//! field. docs/transcript.md explains each field; docs/transcript.schema.json is generated
+//! from these types (`cargo xtask codegen`) and a test keeps the two equal.
+//!
+//! Everything here is an observation. Nothing is filled in from expectations: a failed
+//! artifact keeps its entry with an `error`, and absent evidence stays absent.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The format identifier every transcript carries; readers refuse any other.
+pub const FORMAT: &str = "tofu-transcript/1";
+
+/// One run of `tofu fetch`: one vantage point, one moment, every artifact it fetched.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transcript {
+    /// Always `tofu-transcript/1`.
+    pub format: String,
+    /// The program that wrote the transcript.
+    pub tool: Tool,
+    /// When, where from, and by whom the run was made.
+    pub run: Run,
+    /// How the run reached the network.
+    pub vantage: Vantage,
+    /// The public key whose signature (`<transcript>.minisig`) signs this file off. Shown for
+    /// display; trust in it comes from `tofu compare --trusted-key`, not from this field.
+    pub signer: Signer,
+    /// One entry per thing fetched, in the order they were fetched.
+    pub artifacts: Vec<Artifact>,
+}
+
+/// The program that wrote a transcript.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// `tofu`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// Facts about the run itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    /// A random 128-bit id, as 32 lowercase hex digits; two runs never share one.
+    pub id: String,
+    /// The operator's note (`--label`), if any.
+    pub label: Option<String>,
+    /// Local clock (UTC) when the run started.
+    pub started_at: DateTime<Utc>,
+    /// Local clock (UTC) when the last artifact was done.
+    pub finished_at: DateTime<Utc>,
+    /// The machine, without naming it.
+    pub host: Host,
+}
+
+/// The machine a run was made on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// Operating system (`linux`, `macos`, …).
+    pub os: String,
+    /// CPU architecture (`x86_64`, `aarch64`, …).
+    pub arch: String,
+    /// SHA-256 of a random salt kept in tofu's config directory and the machine id: stable per
+    /// machine and user, but reveals neither the hostname nor the machine id.
+    pub fingerprint: String,
+}
+
+/// How a run reached the network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vantage {
+    /// The transport every connection of the run used.
+    pub transport: Transport,
+    /// SHA-256 (hex) of the DER of each extra trusted root given with `--ca-cert`.
+    pub extra_roots: Vec<String>,
+}
+
+/// The way TCP streams were made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Transport {
+    /// The operating system's route, with no proxy (environment proxies are ignored).
+    Direct,
+    /// A SOCKS5 proxy.
+    Socks5 {
+        /// The proxy URL without credentials, e.g. `socks5h://127.0.0.1:1080`.
+        proxy: String,
+        /// True for `socks5h` (the proxy resolves names), false when names were resolved
+        /// locally (`socks5`), which leaks every name to the local resolver.
+        remote_dns: bool,
+        /// True when the proxy was given a username and password (never recorded).
+        authenticated: bool,
+    },
+    /// Sockets bound to one network interface (e.g. a VPN tunnel).
+    Interface {
+        /// The interface name, e.g. `wg0`.
+        name: String,
+    },
+}
+
+/// The key that signs a transcript off.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Signer {
+    /// The minisign public key, base64, as in the second line of a `.pub` file.
+    pub public_key: String,
+    /// Its key id, 16 uppercase hex digits, as `minisign` prints it.
+    pub key_id: String,
+}
+
+/// One thing fetched.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Artifact {
+    /// Stable identity that lines artifacts up across runs: the plan's name, else the URL
+    /// (credentials and signed query strings redacted).
+    pub id: String,
+    /// What was asked for.
+    pub source: Source,
+    /// Size and digests of the bytes received; absent when the artifact failed.
+    pub content: Option<Content>,
+    /// What the HTTP exchange looked like (present when any response was received).
+    pub http: Option<HttpRecord>,
+    /// Name of the payload file under `--keep DIR`, when kept.
+    pub kept_as: Option<String>,
+    /// Why the artifact failed, or null when it was fetched completely.
+    pub error: Option<ArtifactError>,
+}
+
+impl Artifact {
+    /// The content, only when the artifact was fetched completely.
+    pub fn ok_content(&self) -> Option<&Content> {
+        match (&self.content, &self.error) {
+            (Some(content), None) => Some(content),
+            _ => None,
+        }
+    }
+}
+
+/// What an artifact is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Source {
+    /// A file at an `http://` or `https://` URL.
+    Http {
+        /// The URL asked for (redacted).
+        url: String,
+    },
+}
+
+/// The bytes received: the fields that must match in every run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Content {
+    /// Number of bytes.
+    pub size: u64,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+    /// SHA-512, lowercase hex.
+    pub sha512: String,
+}
+
+/// The HTTP exchange of one artifact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRecord {
+    /// Every response in order: each redirect, then the final one.
+    pub hops: Vec<Hop>,
+    /// The URL the body came from (redacted).
+    pub final_url: String,
+    /// Status of the final response.
+    pub status: u16,
+    /// Selected headers of the final response (lowercase names): content-type,
+    /// content-length, etag, last-modified, date.
+    pub headers: BTreeMap<String, String>,
+    /// TLS facts of the final connection; null for plain HTTP.
+    pub tls: Option<TlsRecord>,
+    /// Local clock (UTC) when the first request was sent.
+    pub started_at: DateTime<Utc>,
+    /// Milliseconds from the first request to the last body byte.
+    pub duration_ms: u64,
+}
+
+/// One HTTP response on the way to the body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hop {
+    /// The URL requested (redacted).
+    pub url: String,
+    /// The status answered.
+    pub status: u16,
+    /// The `Location` answered, resolved against `url` (redacted); null on the last hop.
+    pub location: Option<String>,
+}
+
+/// TLS facts of one connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsRecord {
+    /// Negotiated protocol version, e.g. `TLSv1.3`, when known.
+    pub version: Option<String>,
+    /// SHA-256 (hex) of the DER of the server's leaf certificate.
+    pub leaf_cert_sha256: Option<String>,
+}
+
+/// Why an artifact failed. The code is stable; scripts may match it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactError {
+    /// Stable kebab-case code, e.g. `http-status`, `truncated`, `insecure-redirect`.
+    pub code: String,
+    /// What happened, for people.
+    pub message: String,
+}
+
+/// A structural problem that makes a transcript unusable even though it parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl Transcript {
+    /// Checks what the types cannot: unique artifact ids, well-formed digests, and that each
+    /// artifact is either complete or failed, never both or neither.
+    pub fn check(&self) -> Result<(), Invalid> {
+        if self.format != FORMAT {
+            return Err(Invalid(format!(
+                "format is {:?}, expected {FORMAT:?}",
+                self.format
+            )));
+        }
+        if !is_hex(&self.run.id, 32) {
+            return Err(Invalid(format!(
+                "run.id {:?} is not 32 hex digits",
+                self.run.id
+            )));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for artifact in &self.artifacts {
+            if !seen.insert(artifact.id.as_str()) {
+                return Err(Invalid(format!(
+                    "artifact id {:?} appears twice",
+                    artifact.id
+                )));
+            }
+            match (&artifact.content, &artifact.error) {
+                (Some(content), None) => {
+                    if !is_hex(&content.sha256, 64) || !is_hex(&content.sha512, 128) {
+                        return Err(Invalid(format!(
+                            "artifact {:?} has a malformed digest",
+                            artifact.id
+                        )));
+                    }
+                }
+                (None, Some(_)) => {}
+                (Some(_), Some(_)) => {
+                    return Err(Invalid(format!(
+                        "artifact {:?} has both content and an error",
+                        artifact.id
+                    )));
+                }
+                (None, None) => {
+                    return Err(Invalid(format!(
+                        "artifact {:?} has neither content nor an error",
+                        artifact.id
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True when `s` is exactly `len` lowercase hex digits.
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The JSON Schema of the transcript, as committed in docs/transcript.schema.json.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Transcript);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema always serializes");
+    text.push('\n');
+    text
+}
