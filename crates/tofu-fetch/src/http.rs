@@ -170,7 +170,20 @@ impl Client {
             None => None,
         };
         let mut digests = Digests::default();
-        while let Some(chunk) = response.chunk().await.map_err(FetchError::from_reqwest)? {
+        loop {
+            let chunk = match response.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                // A body cut short of its declared length is a truncation, whatever the
+                // transport reports.
+                Err(e) if !e.is_timeout() && declared.is_some_and(|d| digests.size() < d) => {
+                    return Err(FetchError::Truncated {
+                        received: digests.size(),
+                        declared: declared.unwrap_or_default(),
+                    });
+                }
+                Err(e) => return Err(FetchError::from_reqwest(e)),
+            };
             if digests.size() + chunk.len() as u64 > options.max_size {
                 return Err(FetchError::SizeLimit {
                     limit: options.max_size,

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use minisign::{PublicKey, PublicKeyBox, SecretKey, SecretKeyBox};
+pub use minisign::PublicKey;
+use minisign::{PublicKeyBox, SecretKey, SecretKeyBox};
 
 use crate::error::KeyError;
 use crate::io::write_atomic;

@@ -276,6 +276,13 @@ impl Transcript {
     }
 }
 
+/// A fresh random run id: 128 bits from the OS, as 32 lowercase hex digits.
+pub fn new_run_id() -> std::io::Result<String> {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(hex::encode(id))
+}
+
 /// True when `s` is exactly `len` lowercase hex digits.
 fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))

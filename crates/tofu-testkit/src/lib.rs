@@ -1,1 +1,19 @@
-//! placeholder
+//! Real test services on loopback, started and stopped by the project's own code: nginx
+//! serving HTTP and HTTPS with a certificate authority made for each test run, microsocks
+//! as an honest SOCKS5 proxy, and a lying SOCKS5 proxy that alters what it relays for one
+//! vantage point — the "targeted lie" tofu exists to catch.
+//!
+//! A service that is not installed makes the test fail loudly with what to install;
+//! `cargo xtask test` installs them all.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod ca;
+mod lying_proxy;
+mod process;
+mod services;
+
+pub use ca::TestCa;
+pub use lying_proxy::{Lie, LyingProxy};
+pub use process::{free_port, require_program, wait_for_port};
+pub use services::{Microsocks, Nginx};

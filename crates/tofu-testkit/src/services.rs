@@ -1,0 +1,138 @@
+//! nginx and microsocks, started on loopback for one test.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::TestCa;
+use crate::process::{Guard, free_port, require_program, wait_for_port};
+
+/// nginx serving a directory over HTTP and HTTPS on 127.0.0.1.
+pub struct Nginx {
+    /// Port of the plain HTTP listener.
+    pub http_port: u16,
+    /// Port of the HTTPS listener.
+    pub https_port: u16,
+    _guard: Guard,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    /// Serves `docroot`, with a certificate for `localhost` and `127.0.0.1` issued by `ca`.
+    /// `extra` adds `server`-level directives (locations); it is given the two ports.
+    pub fn start(docroot: &Path, ca: &TestCa, extra: impl Fn(u16, u16) -> String) -> Nginx {
+        let nginx = require_program("nginx", "nginx-light");
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = ca.issue(
+            &format!("nginx-{}", free_port()),
+            &["localhost", "127.0.0.1"],
+        );
+        let (http_port, https_port) = (free_port(), free_port());
+        let d = dir.path().display();
+        let conf = format!(
+            r#"daemon off;
+master_process off;
+worker_processes 1;
+error_log {d}/error.log warn;
+pid {d}/nginx.pid;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    types {{ application/octet-stream bin iso; text/plain txt; application/pgp-keys key asc; }}
+    default_type application/octet-stream;
+    server {{
+        listen 127.0.0.1:{http_port};
+        listen 127.0.0.1:{https_port} ssl;
+        server_name localhost;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        root {root};
+        {extra}
+    }}
+}}
+"#,
+            cert = cert.display(),
+            key = key.display(),
+            root = docroot.display(),
+            extra = extra(http_port, https_port),
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let mut child = Command::new(nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        for port in [http_port, https_port] {
+            wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)), &mut child, "nginx");
+        }
+        Nginx {
+            http_port,
+            https_port,
+            _guard: Guard(child),
+            _dir: dir,
+        }
+    }
+
+    /// `https://127.0.0.1:PORT/path`.
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}/{}", self.https_port, path.trim_start_matches('/'))
+    }
+
+    /// `http://127.0.0.1:PORT/path`.
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{}", self.http_port, path.trim_start_matches('/'))
+    }
+}
+
+/// microsocks, an honest SOCKS5 proxy, on 127.0.0.1.
+pub struct Microsocks {
+    /// Its listening port.
+    pub port: u16,
+    _guard: Guard,
+}
+
+impl Microsocks {
+    /// Starts microsocks; with `outgoing`, its connections leave from that local address
+    /// (127.0.0.2, … stand in for other networks).
+    pub fn start(outgoing: Option<IpAddr>, credentials: Option<(&str, &str)>) -> Microsocks {
+        let program: PathBuf = require_program("microsocks", "microsocks");
+        let port = free_port();
+        let mut cmd = Command::new(program);
+        cmd.args(["-i", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some(ip) = outgoing {
+            cmd.args(["-b", &ip.to_string()]);
+        }
+        if let Some((user, pass)) = credentials {
+            cmd.args(["-u", user, "-P", pass]);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)), &mut child, "microsocks");
+        Microsocks {
+            port,
+            _guard: Guard(child),
+        }
+    }
+
+    /// `socks5h://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("socks5h://127.0.0.1:{}", self.port)
+    }
+}

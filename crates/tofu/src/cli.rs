@@ -1,0 +1,136 @@
+//! The command line, declared: these structs and their doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Triple trust on first use: fetch the same artifact from several vantage points on several
+/// days, sign each run's transcript, and trust the artifact only if every run agrees.
+#[derive(Debug, Parser)]
+#[command(name = "tofu", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch targets over one transport and write a signed transcript of what was seen.
+    ///
+    /// Exit status: 0 when every target was fetched, 1 when any failed (the failure is
+    /// recorded in the transcript, which is still written and signed), 2 for usage errors.
+    Fetch(FetchArgs),
+    /// Check the format and signature of transcripts.
+    ///
+    /// Exit status: 0 when every file verifies, 2 otherwise.
+    Verify(VerifyArgs),
+    /// Compare transcripts of the same artifacts from different runs.
+    ///
+    /// Exit status: 0 agree (enough runs, every artifact identical, every required diversity
+    /// rule met), 1 disagree (some run saw different bytes), 3 inconclusive (nothing differs
+    /// but something is missing, failed, too few runs, or a rule is unmet), 2 unusable input.
+    Compare(CompareArgs),
+    /// Create the signing key that signs transcripts off.
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// What to fetch: http:// or https:// URLs.
+    #[arg(value_name = "TARGET", required = true)]
+    pub targets: Vec<String>,
+
+    /// Where to write the transcript; its signature goes to RUN.json.minisig.
+    #[arg(short = 'o', long = "output", value_name = "RUN.json")]
+    pub output: PathBuf,
+
+    /// Replace an existing transcript (and its signature) at --output.
+    #[arg(long)]
+    pub force: bool,
+
+    /// How to reach the network: direct, socks5h://[USER:PASS@]HOST:PORT (the proxy resolves
+    /// names), socks5://… (names resolved locally: leaks DNS), or iface:NAME (bind to a
+    /// network interface such as a VPN tunnel). Proxy environment variables are ignored.
+    #[arg(long, value_name = "VIA", default_value = "direct")]
+    pub via: String,
+
+    /// A note about this run, recorded in the transcript (e.g. "laptop, home ISP").
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+
+    /// Keep the payloads in this directory (created if missing), named from the URL path.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+
+    /// Trust this PEM root certificate too (repeatable); its fingerprint is recorded.
+    #[arg(long = "ca-cert", value_name = "PEM")]
+    pub ca_certs: Vec<PathBuf>,
+
+    /// Refuse bodies larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
+    pub max_size: u64,
+
+    /// Seconds allowed to connect (TCP, proxy and TLS).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub connect_timeout: u64,
+
+    /// Longest pause, in seconds, between two reads of a body.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub read_timeout: u64,
+
+    /// Sign with this minisign secret key instead of the default
+    /// (${XDG_CONFIG_HOME:-~/.config}/tofu/signing.key, created on first use).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Transcripts to check; each needs RUN.json.minisig beside it.
+    #[arg(value_name = "RUN.json", required = true)]
+    pub runs: Vec<PathBuf>,
+
+    /// Accept only signatures by this public key (repeatable; minisign .pub file).
+    #[arg(long = "trusted-key", value_name = "PUB")]
+    pub trusted_keys: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Transcripts of the runs, two or more.
+    #[arg(value_name = "RUN.json", num_args = 2.., required = true)]
+    pub runs: Vec<PathBuf>,
+
+    /// Fewest distinct runs needed to agree.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_runs: u64,
+
+    /// Diversity rules that must hold, comma-separated: distinct-days, distinct-hosts,
+    /// distinct-networks, distinct-countries; or none. Default: all four. A rule without
+    /// evidence in the transcripts is unmet.
+    #[arg(long, value_name = "RULES")]
+    pub require: Option<String>,
+
+    /// Accept only signatures by this public key (repeatable; minisign .pub file).
+    #[arg(long = "trusted-key", value_name = "PUB")]
+    pub trusted_keys: Vec<PathBuf>,
+
+    /// Accept transcripts without a signature file (a bad signature is still refused).
+    #[arg(long)]
+    pub allow_unsigned: bool,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the secret key (the public key goes beside it, .key → .pub).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Replace an existing key. Transcripts signed with the old key then need its .pub file.
+    #[arg(long)]
+    pub force: bool,
+}

@@ -1,0 +1,214 @@
+//! `tofu fetch`: targets → one transport → a transcript, written atomically and signed off.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use chrono::Utc;
+use tofu_fetch::{Client, ClientOptions, FetchOptions, Via};
+use tofu_record::key::SigningKey;
+use tofu_record::redact::redact_url;
+use tofu_record::{Host, Run, Signer, Tool, Transcript, Vantage, io, sign};
+use url::Url;
+
+use crate::cli::FetchArgs;
+use crate::{Exit, Failure, output, paths};
+
+pub fn run(args: FetchArgs) -> Result<Exit, Failure> {
+    let targets = parse_targets(&args.targets)?;
+    let sig_path = sign::signature_path(&args.output);
+    if !args.force {
+        for p in [&args.output, &sig_path] {
+            if p.exists() {
+                return Err(Failure::new(
+                    anyhow!("{} already exists", p.display()),
+                    "give another --output (one transcript per run), or pass --force to \
+                     replace it"
+                        .to_owned(),
+                ));
+            }
+        }
+    }
+    let via: Via = args.via.parse().map_err(|e| {
+        Failure::new(
+            anyhow!("--via: {e}"),
+            "use direct, socks5h://HOST:PORT, socks5h://USER:PASS@HOST:PORT or iface:NAME"
+                .to_owned(),
+        )
+    })?;
+    for warning in via.warnings() {
+        output::warn(&warning);
+    }
+    let signing_key = load_or_create_key(args.key.as_deref())?;
+    let config_dir = paths::config_dir()?;
+    let fingerprint = tofu_record::host::fingerprint(&config_dir)
+        .map_err(|e| Failure::new(e, "check that tofu's config directory is writable".to_owned()))?;
+
+    let client = Client::new(
+        via,
+        &ClientOptions {
+            connect_timeout: Duration::from_secs(args.connect_timeout),
+            read_timeout: Duration::from_secs(args.read_timeout),
+            ca_certs: args.ca_certs.clone(),
+        },
+    )
+    .map_err(|e| Failure::new(e, None))?;
+    if let Some(dir) = &args.keep {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create --keep directory {}", dir.display()))?;
+    }
+    let options = FetchOptions {
+        max_size: args.max_size,
+        keep_dir: args.keep.clone(),
+    };
+
+    let started_at = Utc::now();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let artifacts = runtime.block_on(async {
+        let mut artifacts = Vec::new();
+        for url in &targets {
+            let id = redact_url(url);
+            output::note(&format!("fetching {id} via {}", client.via()));
+            let artifact = client.fetch_http(id, url, &options).await;
+            match (&artifact.content, &artifact.error) {
+                (Some(c), None) => output::note(&format!(
+                    "  ok: {} bytes, sha256 {}{}",
+                    c.size,
+                    c.sha256,
+                    artifact
+                        .kept_as
+                        .as_ref()
+                        .map(|k| format!(", kept as {k}"))
+                        .unwrap_or_default()
+                )),
+                (_, Some(e)) => output::note(&format!("  FAILED ({}): {}", e.code, e.message)),
+                (None, None) => {}
+            }
+            artifacts.push(artifact);
+        }
+        artifacts
+    });
+    let finished_at = Utc::now();
+
+    let transcript = Transcript {
+        format: tofu_record::FORMAT.to_owned(),
+        tool: Tool {
+            name: "tofu".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+        run: Run {
+            id: tofu_record::new_run_id().context("cannot read random bytes")?,
+            label: args.label.clone(),
+            started_at,
+            finished_at,
+            host: Host {
+                os: std::env::consts::OS.to_owned(),
+                arch: std::env::consts::ARCH.to_owned(),
+                fingerprint,
+            },
+        },
+        vantage: Vantage {
+            transport: client.via().record(),
+            extra_roots: client.extra_roots().to_vec(),
+        },
+        signer: Signer {
+            public_key: signing_key.public().to_base64(),
+            key_id: signing_key.key_id(),
+        },
+        artifacts,
+    };
+    // A transcript we cannot read back is a bug; refuse to sign it.
+    transcript
+        .check()
+        .map_err(|e| anyhow!("internal error: the transcript is invalid: {}", e.0))?;
+    let bytes = io::to_canonical_json(&transcript);
+    io::write_atomic(&args.output, &bytes, args.force).map_err(|e| Failure::new(e, None))?;
+    sign::sign_file(&signing_key, &transcript, &args.output, &bytes, args.force)
+        .map_err(|e| Failure::new(e, None))?;
+
+    let failed = transcript.artifacts.iter().filter(|a| a.error.is_some()).count();
+    output::note(&format!(
+        "wrote {} and {} (signed by key {}); {} of {} target(s) fetched",
+        args.output.display(),
+        sig_path.display(),
+        signing_key.key_id(),
+        transcript.artifacts.len() - failed,
+        transcript.artifacts.len()
+    ));
+    Ok(if failed == 0 { Exit::Success } else { Exit::Failure })
+}
+
+/// Every target, parsed once: http(s) URLs only, each at most once.
+fn parse_targets(raw: &[String]) -> Result<Vec<Url>, Failure> {
+    let mut seen = BTreeSet::new();
+    let mut urls = Vec::new();
+    for target in raw {
+        let url = Url::parse(target)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                Failure::new(
+                    anyhow!("{target:?} is not an http:// or https:// URL"),
+                    "give the full URL, e.g. https://tails.net/tails-signing.key".to_owned(),
+                )
+            })?;
+        if !seen.insert(redact_url(&url)) {
+            return Err(Failure::new(
+                anyhow!("{} is given twice", redact_url(&url)),
+                "give each target once".to_owned(),
+            ));
+        }
+        if url.scheme() == "http" {
+            output::warn(&format!(
+                "{} is plain http: anyone on the path can alter it; only comparing runs from \
+                 different vantage points will tell",
+                redact_url(&url)
+            ));
+        }
+        urls.push(url);
+    }
+    Ok(urls)
+}
+
+fn load_or_create_key(explicit: Option<&Path>) -> Result<SigningKey, Failure> {
+    let key_hint = |e: &tofu_record::KeyError| match e {
+        tofu_record::KeyError::Permissions { path, .. } => {
+            Some(format!("run: chmod 600 {}", path.display()))
+        }
+        tofu_record::KeyError::Encrypted(_) => {
+            Some("create an unencrypted key with `tofu keygen --key FILE`".to_owned())
+        }
+        _ => None,
+    };
+    if let Some(path) = explicit {
+        return SigningKey::load(path).map_err(|e| {
+            let hint = key_hint(&e).or_else(|| {
+                Some(format!(
+                    "create it with `tofu keygen --key {}`",
+                    path.display()
+                ))
+            });
+            Failure::new(e, hint)
+        });
+    }
+    let path = paths::default_key()?;
+    if path.exists() {
+        return SigningKey::load(&path).map_err(|e| {
+            let hint = key_hint(&e);
+            Failure::new(e, hint)
+        });
+    }
+    let signing_key = SigningKey::generate().map_err(|e| Failure::new(e, None))?;
+    let pub_path = signing_key.save(&path, false).map_err(|e| Failure::new(e, None))?;
+    output::note(&format!(
+        "created signing key {} (key id {}); share {} with whoever compares your runs",
+        path.display(),
+        signing_key.key_id(),
+        pub_path.display()
+    ));
+    Ok(signing_key)
+}

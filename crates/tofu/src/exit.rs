@@ -1,0 +1,22 @@
+//! Exit codes: one typed enum, documented in the README and tested end to end. Nothing that
+//! failed exits 0, and a usage error never looks like a finding.
+
+/// How `tofu` exits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// `fetch`: every target fetched; `verify`: every file verified; `compare`: agree.
+    Success = 0,
+    /// `fetch`: at least one target failed (and is recorded); `compare`: disagree.
+    Failure = 1,
+    /// Unusable input or a usage error: bad arguments, unreadable or tampered transcript,
+    /// bad signature, unknown format.
+    Error = 2,
+    /// `compare`: nothing differs, but something is missing (a run, an artifact, evidence).
+    Inconclusive = 3,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit as u8)
+    }
+}
