@@ -153,10 +153,7 @@ fn distinct(
         })
         .collect();
     if shared.is_empty() {
-        (
-            RuleStatus::Met,
-            format!("every run has its own {what}"),
-        )
+        (RuleStatus::Met, format!("every run has its own {what}"))
     } else {
         (RuleStatus::Unmet, shared.join("; "))
     }

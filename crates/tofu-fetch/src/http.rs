@@ -12,7 +12,7 @@ use tofu_record::redact::redact_url;
 use tofu_record::{Artifact, ArtifactError, Content, Hop, HttpRecord, Source, TlsRecord};
 use url::Url;
 
-use crate::digest::{Digests, sha256_hex};
+use crate::digest::Digests;
 use crate::error::FetchError;
 use crate::keep::Keeper;
 use crate::transport::Client;
@@ -143,7 +143,7 @@ impl Client {
             final_url: redact_url(&current),
             status: response.status().as_u16(),
             headers: recorded_headers(response.headers()),
-            tls: tls_record(&response),
+            tls: self.tls_record(&current, &response),
         });
         if response.status() != reqwest::StatusCode::OK {
             return Err(FetchError::Status {
@@ -269,20 +269,37 @@ fn recorded_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn tls_record(response: &reqwest::Response) -> Option<TlsRecord> {
-    let info = response.extensions().get::<reqwest::tls::TlsInfo>()?;
-    let version = info.version().map(|v| {
-        let name = match v {
-            reqwest::tls::Version::TLS_1_3 => "TLSv1.3",
-            reqwest::tls::Version::TLS_1_2 => "TLSv1.2",
-            reqwest::tls::Version::TLS_1_1 => "TLSv1.1",
-            reqwest::tls::Version::TLS_1_0 => "TLSv1.0",
-            _ => "unknown",
-        };
-        name.to_owned()
-    });
-    Some(TlsRecord {
-        version,
-        leaf_cert_sha256: info.peer_certificate().map(sha256_hex),
-    })
+impl Client {
+    /// TLS facts of the connection that answered: the certificates the verifier saw for
+    /// this server name (every transport), and the version where reqwest reports it (it
+    /// does not through a SOCKS proxy).
+    fn tls_record(&self, url: &Url, response: &reqwest::Response) -> Option<TlsRecord> {
+        if url.scheme() != "https" {
+            return None;
+        }
+        let host = url
+            .host_str()?
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let chain = self.seen_chains.get(host).unwrap_or_default();
+        let version = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.version())
+            .map(|v| {
+                let name = match v {
+                    reqwest::tls::Version::TLS_1_3 => "TLSv1.3",
+                    reqwest::tls::Version::TLS_1_2 => "TLSv1.2",
+                    reqwest::tls::Version::TLS_1_1 => "TLSv1.1",
+                    reqwest::tls::Version::TLS_1_0 => "TLSv1.0",
+                    _ => "unknown",
+                };
+                name.to_owned()
+            });
+        Some(TlsRecord {
+            version,
+            leaf_cert_sha256: chain.first().cloned(),
+            chain_sha256: chain,
+        })
+    }
 }

@@ -92,8 +92,14 @@ mod tests {
     #[test]
     fn names_are_safe() {
         let cases = [
-            ("https://e.example/a/b/tails-signing.key", "tails-signing.key"),
-            ("https://e.example/a/%2e%2e%2fetc%2fpasswd", "_2e_2e_2fetc_2fpasswd"),
+            (
+                "https://e.example/a/b/tails-signing.key",
+                "tails-signing.key",
+            ),
+            (
+                "https://e.example/a/%2e%2e%2fetc%2fpasswd",
+                "_2e_2e_2fetc_2fpasswd",
+            ),
             ("https://e.example/", "download"),
             ("https://e.example/..", "download"),
             ("https://e.example/.bashrc", "bashrc"),

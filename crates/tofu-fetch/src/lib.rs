@@ -6,6 +6,7 @@ mod digest;
 mod error;
 mod http;
 mod keep;
+mod tls;
 pub mod transport;
 
 pub use digest::Digests;

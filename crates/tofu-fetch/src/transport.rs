@@ -141,6 +141,7 @@ pub struct Client {
     pub(crate) http: reqwest::Client,
     via: Via,
     extra_roots: Vec<String>,
+    pub(crate) seen_chains: std::sync::Arc<crate::tls::SeenChains>,
 }
 
 impl std::fmt::Debug for Client {
@@ -152,9 +153,6 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Builds the one HTTP client of a run.
     pub fn new(via: Via, options: &ClientOptions) -> Result<Client, TransportError> {
-        // ring is the only rustls provider in the tree; installing it twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-
         #[expect(
             clippy::disallowed_methods,
             reason = "the one place that builds an HTTP client: the transport decides how it connects"
@@ -170,22 +168,23 @@ impl Client {
             .tls_info(true)
             .https_only(false);
 
-        let mut extra_roots = Vec::new();
+        let mut roots = Vec::new();
         for path in &options.ca_certs {
-            let (certs, fingerprints) = load_pem_roots(path)?;
-            builder = builder.tls_certs_merge(certs);
-            extra_roots.extend(fingerprints);
+            roots.extend(load_pem_roots(path)?);
         }
+        let extra_roots = roots.iter().map(|c| sha256_hex(c)).collect();
+        let (tls, seen_chains) =
+            crate::tls::client_config(roots).map_err(|e| TransportError::Client(e.to_string()))?;
+        builder = builder.tls_backend_preconfigured(tls);
 
         match &via {
             Via::Direct => {}
             Via::Socks5 { url, .. } => {
-                let proxy = reqwest::Proxy::all(url.as_str()).map_err(|e| {
-                    TransportError::BadProxy {
+                let proxy =
+                    reqwest::Proxy::all(url.as_str()).map_err(|e| TransportError::BadProxy {
                         url: without_credentials(url),
                         reason: e.without_url().to_string(),
-                    }
-                })?;
+                    })?;
                 builder = builder.proxy(proxy);
             }
             Via::Interface(name) => {
@@ -202,6 +201,7 @@ impl Client {
             http,
             via,
             extra_roots,
+            seen_chains,
         })
     }
 
@@ -218,7 +218,7 @@ impl Client {
 
 fn load_pem_roots(
     path: &std::path::Path,
-) -> Result<(Vec<reqwest::Certificate>, Vec<String>), TransportError> {
+) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, TransportError> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
     let err = |reason: String| TransportError::CaCert {
@@ -226,19 +226,13 @@ fn load_pem_roots(
         reason,
     };
     let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-    let mut certs = Vec::new();
-    let mut fingerprints = Vec::new();
-    for der in CertificateDer::pem_slice_iter(&pem) {
-        let der = der.map_err(|e| err(format!("not a PEM certificate file: {e}")))?;
-        fingerprints.push(sha256_hex(&der));
-        certs.push(
-            reqwest::Certificate::from_der(&der).map_err(|e| err(e.without_url().to_string()))?,
-        );
-    }
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(format!("not a PEM certificate file: {e}")))?;
     if certs.is_empty() {
         return Err(err("no certificate in the file".to_owned()));
     }
-    Ok((certs, fingerprints))
+    Ok(certs)
 }
 
 #[cfg(test)]

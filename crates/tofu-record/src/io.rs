@@ -154,10 +154,7 @@ mod tests {
     #[test]
     fn unknown_format_is_named() {
         let err = parse(Path::new("x.json"), br#"{"format": "tofu-transcript/9"}"#).unwrap_err();
-        assert!(
-            err.to_string().contains("tofu-transcript/9"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("tofu-transcript/9"), "{err}");
         assert!(matches!(err, ReadError::UnknownFormat { .. }));
     }
 }

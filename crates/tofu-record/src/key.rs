@@ -19,12 +19,11 @@ pub struct SigningKey {
 impl SigningKey {
     /// A fresh random key pair.
     pub fn generate() -> Result<SigningKey, KeyError> {
-        let pair = minisign::KeyPair::generate_unencrypted_keypair().map_err(|e| {
-            KeyError::Malformed {
+        let pair =
+            minisign::KeyPair::generate_unencrypted_keypair().map_err(|e| KeyError::Malformed {
                 path: PathBuf::new(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         Ok(SigningKey {
             secret: pair.sk,
             public: pair.pk,
@@ -45,8 +44,9 @@ impl SigningKey {
         let sk_box = SecretKeyBox::from_string(&text).map_err(malformed)?;
         let secret = match sk_box.into_unencrypted_secret_key() {
             Ok(secret) => secret,
-            Err(e) if matches!(e.kind(), minisign::ErrorKind::EncryptedKey)
-                || e.to_string().to_lowercase().contains("encrypt") =>
+            Err(e)
+                if matches!(e.kind(), minisign::ErrorKind::EncryptedKey)
+                    || e.to_string().to_lowercase().contains("encrypt") =>
             {
                 return Err(KeyError::Encrypted(path.to_owned()));
             }
@@ -238,10 +238,7 @@ mod tests {
         let loaded = SigningKey::load(&path).unwrap();
         assert_eq!(loaded.key_id(), key.key_id());
         assert_eq!(load_public_key(&pub_path).unwrap(), *key.public());
-        assert!(matches!(
-            key.save(&path, false),
-            Err(KeyError::Exists(_))
-        ));
+        assert!(matches!(key.save(&path, false), Err(KeyError::Exists(_))));
     }
 
     #[cfg(unix)]

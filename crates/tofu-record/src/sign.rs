@@ -24,7 +24,10 @@ pub fn trusted_comment(transcript: &Transcript) -> String {
     format!(
         "{FORMAT} run:{} started:{}",
         transcript.run.id,
-        transcript.run.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        transcript
+            .run
+            .started_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )
 }
 

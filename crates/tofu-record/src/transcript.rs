@@ -208,6 +208,8 @@ pub struct TlsRecord {
     pub version: Option<String>,
     /// SHA-256 (hex) of the DER of the server's leaf certificate.
     pub leaf_cert_sha256: Option<String>,
+    /// SHA-256 (hex) of the DER of every certificate the server sent, leaf first.
+    pub chain_sha256: Vec<String>,
 }
 
 /// Why an artifact failed. The code is stable; scripts may match it.

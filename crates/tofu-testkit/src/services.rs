@@ -76,7 +76,11 @@ http {{
             .spawn()
             .unwrap();
         for port in [http_port, https_port] {
-            wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)), &mut child, "nginx");
+            wait_for_port(
+                SocketAddr::from(([127, 0, 0, 1], port)),
+                &mut child,
+                "nginx",
+            );
         }
         Nginx {
             http_port,
@@ -88,12 +92,20 @@ http {{
 
     /// `https://127.0.0.1:PORT/path`.
     pub fn https_url(&self, path: &str) -> String {
-        format!("https://127.0.0.1:{}/{}", self.https_port, path.trim_start_matches('/'))
+        format!(
+            "https://127.0.0.1:{}/{}",
+            self.https_port,
+            path.trim_start_matches('/')
+        )
     }
 
     /// `http://127.0.0.1:PORT/path`.
     pub fn http_url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}/{}", self.http_port, path.trim_start_matches('/'))
+        format!(
+            "http://127.0.0.1:{}/{}",
+            self.http_port,
+            path.trim_start_matches('/')
+        )
     }
 }
 
@@ -124,7 +136,11 @@ impl Microsocks {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)), &mut child, "microsocks");
+        wait_for_port(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            &mut child,
+            "microsocks",
+        );
         Microsocks {
             port,
             _guard: Guard(child),

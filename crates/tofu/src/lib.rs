@@ -44,7 +44,11 @@ pub fn run() -> std::process::ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { Exit::Error } else { Exit::Success };
+            let code = if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Success
+            };
             // clap renders help and usage errors itself, to the right stream.
             let _ = e.print();
             return code.into();

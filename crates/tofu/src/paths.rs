@@ -6,7 +6,11 @@ use crate::Failure;
 
 /// tofu's config directory (not created here).
 pub fn config_dir() -> Result<PathBuf, Failure> {
-    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(xdg) = from_env("XDG_CONFIG_HOME").filter(|p| p.is_absolute()) {
         return Ok(xdg.join("tofu"));
     }

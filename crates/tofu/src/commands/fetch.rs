@@ -42,8 +42,12 @@ pub fn run(args: FetchArgs) -> Result<Exit, Failure> {
     }
     let signing_key = load_or_create_key(args.key.as_deref())?;
     let config_dir = paths::config_dir()?;
-    let fingerprint = tofu_record::host::fingerprint(&config_dir)
-        .map_err(|e| Failure::new(e, "check that tofu's config directory is writable".to_owned()))?;
+    let fingerprint = tofu_record::host::fingerprint(&config_dir).map_err(|e| {
+        Failure::new(
+            e,
+            "check that tofu's config directory is writable".to_owned(),
+        )
+    })?;
 
     let client = Client::new(
         via,
@@ -130,7 +134,11 @@ pub fn run(args: FetchArgs) -> Result<Exit, Failure> {
     sign::sign_file(&signing_key, &transcript, &args.output, &bytes, args.force)
         .map_err(|e| Failure::new(e, None))?;
 
-    let failed = transcript.artifacts.iter().filter(|a| a.error.is_some()).count();
+    let failed = transcript
+        .artifacts
+        .iter()
+        .filter(|a| a.error.is_some())
+        .count();
     output::note(&format!(
         "wrote {} and {} (signed by key {}); {} of {} target(s) fetched",
         args.output.display(),
@@ -139,7 +147,11 @@ pub fn run(args: FetchArgs) -> Result<Exit, Failure> {
         transcript.artifacts.len() - failed,
         transcript.artifacts.len()
     ));
-    Ok(if failed == 0 { Exit::Success } else { Exit::Failure })
+    Ok(if failed == 0 {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
 }
 
 /// Every target, parsed once: http(s) URLs only, each at most once.
@@ -203,7 +215,9 @@ fn load_or_create_key(explicit: Option<&Path>) -> Result<SigningKey, Failure> {
         });
     }
     let signing_key = SigningKey::generate().map_err(|e| Failure::new(e, None))?;
-    let pub_path = signing_key.save(&path, false).map_err(|e| Failure::new(e, None))?;
+    let pub_path = signing_key
+        .save(&path, false)
+        .map_err(|e| Failure::new(e, None))?;
     output::note(&format!(
         "created signing key {} (key id {}); share {} with whoever compares your runs",
         path.display(),

@@ -81,8 +81,7 @@ pub fn load_run(
                         path.display(),
                         transcript.signer.key_id
                     ),
-                    "add that operator's public key with --trusted-key, or drop the run"
-                        .to_owned(),
+                    "add that operator's public key with --trusted-key, or drop the run".to_owned(),
                 ));
             }
         }

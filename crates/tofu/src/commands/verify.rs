@@ -21,7 +21,9 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
                     "ok: {}: run {} started {}, {} artifact(s), {} failed; signature by key {} ({trust})\n",
                     path.display(),
                     t.run.id,
-                    t.run.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    t.run
+                        .started_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     t.artifacts.len(),
                     failed,
                     run.signed_by.as_deref().unwrap_or("?"),

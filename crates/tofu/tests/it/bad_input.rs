@@ -1,0 +1,268 @@
+//! Every bad input ends in a clear message and a fail-closed exit code: tampered
+//! transcripts, bad or missing signatures, foreign keys, unknown formats, malformed JSON,
+//! the same run twice, and usage errors.
+
+use crate::support::*;
+
+/// Three honest runs in `w`.
+fn three_runs(w: &World) {
+    let url = w.nginx.https_url("file.bin");
+    for name in ["run1.json", "run2.json", "run3.json"] {
+        assert_exit(&w.fetch(name, &[], &url), 0);
+    }
+}
+
+const RUNS: [&str; 4] = ["compare", "run1.json", "run2.json", "run3.json"];
+
+#[test]
+fn any_changed_byte_is_refused() {
+    let w = World::new();
+    three_runs(&w);
+    let original = std::fs::read(w.path("run2.json")).unwrap();
+    // Change one byte of a digest, then one byte of whitespace: both are refused.
+    let digest_at = String::from_utf8_lossy(&original)
+        .find("\"sha256\": \"")
+        .unwrap()
+        + 11;
+    for at in [digest_at, original.len() - 1] {
+        let mut bytes = original.clone();
+        bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+        if at == original.len() - 1 {
+            bytes[at] = b' ';
+        }
+        std::fs::write(w.path("run2.json"), &bytes).unwrap();
+        let out = w.tofu(&RUNS);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains("run2.json") && err.contains("bad signature"),
+            "{err}"
+        );
+        assert!(err.contains("hint:"), "{err}");
+        assert_exit(&w.tofu(&["verify", "run1.json", "run2.json"]), 2);
+        // --allow-unsigned does not excuse a bad signature.
+        assert_exit(
+            &w.tofu(&["compare", "--allow-unsigned", RUNS[1], RUNS[2], RUNS[3]]),
+            2,
+        );
+    }
+    std::fs::write(w.path("run2.json"), &original).unwrap();
+    assert_exit(
+        &w.tofu(&["verify", "run1.json", "run2.json", "run3.json"]),
+        0,
+    );
+}
+
+#[test]
+fn a_signature_moved_to_another_run_or_by_another_key_is_refused() {
+    let w = World::new();
+    three_runs(&w);
+    std::fs::copy(w.path("run1.json.minisig"), w.path("run2.json.minisig")).unwrap();
+    let out = w.tofu(&RUNS);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("run2.json"), "{}", stderr(&out));
+
+    // Pinning: a key other than the operator's is refused; the operator's is accepted.
+    let w = World::new();
+    three_runs(&w);
+    let other = w.path("other.key");
+    assert_exit(&w.tofu(&["keygen", "--key", other.to_str().unwrap()]), 0);
+    let other_pub = w.path("other.pub");
+    let out = w.tofu(&[
+        "verify",
+        "--trusted-key",
+        other_pub.to_str().unwrap(),
+        "run1.json",
+    ]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("not a --trusted-key"),
+        "{}",
+        stderr(&out)
+    );
+    let mine = w.pub_key();
+    let mut args = vec![
+        "compare",
+        "--require",
+        "none",
+        "--trusted-key",
+        mine.to_str().unwrap(),
+    ];
+    args.extend(&RUNS[1..]);
+    assert_exit(&w.tofu(&args), 0);
+
+    // A transcript signed with another key but naming ours: the signature does not verify.
+    let url = w.nginx.https_url("file.bin");
+    let ca = w.ca.root_pem.to_str().unwrap();
+    let out = w.tofu(&[
+        "fetch",
+        "--ca-cert",
+        ca,
+        "--key",
+        other.to_str().unwrap(),
+        "-o",
+        "run4.json",
+        &url,
+    ]);
+    assert_exit(&out, 0);
+    assert!(minisign_verifies(&w.path("run4.json"), &other_pub));
+    let out = w.tofu(&[
+        "verify",
+        "--trusted-key",
+        mine.to_str().unwrap(),
+        "run4.json",
+    ]);
+    assert_exit(&out, 2);
+}
+
+#[test]
+fn a_missing_signature_needs_allow_unsigned() {
+    let w = World::new();
+    three_runs(&w);
+    std::fs::remove_file(w.path("run3.json.minisig")).unwrap();
+    let out = w.tofu(&RUNS);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("no signature file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("--allow-unsigned"),
+        "{}",
+        stderr(&out)
+    );
+    let out = w.tofu(&[
+        "compare",
+        "--require",
+        "none",
+        "--allow-unsigned",
+        RUNS[1],
+        RUNS[2],
+        RUNS[3],
+    ]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("UNSIGNED"), "{}", stdout(&out));
+}
+
+#[test]
+fn unknown_formats_and_malformed_json_name_the_file_and_position() {
+    let w = World::new();
+    three_runs(&w);
+    let text = std::fs::read_to_string(w.path("run1.json")).unwrap();
+    std::fs::write(
+        w.path("future.json"),
+        text.replace("tofu-transcript/1", "tofu-transcript/2"),
+    )
+    .unwrap();
+    let out = w.tofu(&["compare", "future.json", "run2.json", "run3.json"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("future.json: unknown transcript format \"tofu-transcript/2\""),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(w.path("broken.json"), &text[..text.len() / 2]).unwrap();
+    let out = w.tofu(&["verify", "broken.json"]);
+    assert_exit(&out, 2);
+    let line = text[..text.len() / 2].lines().count();
+    assert!(
+        stderr(&out).contains(&format!("broken.json:{line}:")),
+        "{}",
+        stderr(&out)
+    );
+
+    // A valid JSON document with an unknown field is not silently accepted.
+    std::fs::write(
+        w.path("extra.json"),
+        text.replacen("\"artifacts\": [", "\"sneaky\": 1,\n  \"artifacts\": [", 1),
+    )
+    .unwrap();
+    let out = w.tofu(&["verify", "extra.json"]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("sneaky"), "{}", stderr(&out));
+
+    let out = w.tofu(&["verify", "nonexistent.json"]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("nonexistent.json"));
+}
+
+#[test]
+fn the_same_run_twice_is_refused() {
+    let w = World::new();
+    three_runs(&w);
+    std::fs::copy(w.path("run1.json"), w.path("copy.json")).unwrap();
+    std::fs::copy(w.path("run1.json.minisig"), w.path("copy.json.minisig")).unwrap();
+    let out = w.tofu(&["compare", "run1.json", "copy.json", "run2.json"]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("same run"), "{}", stderr(&out));
+    assert_exit(
+        &w.tofu(&["compare", "run1.json", "run1.json", "run2.json"]),
+        2,
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_write_nothing() {
+    let w = World::new();
+    let url = w.nginx.https_url("file.bin");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["fetch", "-o", "x.json", "ftp://example.invalid/f"],
+            "not an http:// or https:// URL",
+        ),
+        (
+            vec!["fetch", "-o", "x.json", "--via", "carrier-pigeon", &url],
+            "--via",
+        ),
+        (
+            vec![
+                "fetch",
+                "-o",
+                "x.json",
+                "--via",
+                "socks5h://127.0.0.1",
+                &url,
+            ],
+            "port",
+        ),
+        (vec!["fetch", "-o", "x.json", &url, &url], "given twice"),
+        (
+            vec!["fetch", "-o", "x.json", "--ca-cert", "nope.pem", &url],
+            "nope.pem",
+        ),
+        (
+            vec!["fetch", "-o", "x.json", "--key", "nope.key", &url],
+            "nope.key",
+        ),
+        (vec!["fetch", &url], "--output"),
+        (
+            vec!["compare", "--require", "distinct-moons", "a.json", "b.json"],
+            "distinct-moons",
+        ),
+        (vec!["compare", "only-one.json"], "RUN.json"),
+        (vec!["frobnicate"], "frobnicate"),
+    ];
+    for (args, needle) in cases {
+        let out = w.tofu(&args);
+        assert_exit(&out, 2);
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert!(!w.path("x.json").exists(), "{args:?} wrote a transcript");
+    }
+
+    // An existing transcript is never overwritten without --force.
+    let ca = w.ca.root_pem.to_str().unwrap();
+    assert_exit(&w.fetch("x.json", &[], &url), 0);
+    let before = std::fs::read(w.path("x.json")).unwrap();
+    let out = w.tofu(&["fetch", "--ca-cert", ca, "-o", "x.json", &url]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(w.path("x.json")).unwrap(), before);
+    assert_exit(
+        &w.tofu(&["fetch", "--ca-cert", ca, "--force", "-o", "x.json", &url]),
+        0,
+    );
+    assert_ne!(std::fs::read(w.path("x.json")).unwrap(), before);
+    assert_exit(&w.tofu(&["verify", "x.json"]), 0);
+}

@@ -1,0 +1,283 @@
+//! `tofu fetch` against real nginx, microsocks and the lying proxy: digests, redirects,
+//! failures recorded, keep, transports, signatures.
+
+use std::net::IpAddr;
+
+use tofu_testkit::{Lie, LyingProxy, Microsocks};
+
+use crate::support::*;
+
+#[test]
+fn https_fetch_records_digests_equal_to_sha256sum_and_minisign_verifies() {
+    let w = World::new();
+    let out = w.fetch(
+        "run.json",
+        &["--label", "laptop, home ISP"],
+        &w.nginx.https_url("file.bin"),
+    );
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("created signing key"),
+        "{}",
+        stderr(&out)
+    );
+
+    let t = w.read_json("run.json");
+    let a = artifact(&t);
+    let file = w.dir.path().join("www/file.bin");
+    assert_eq!(a["content"]["sha256"], tool_digest("sha256sum", &file));
+    assert_eq!(a["content"]["sha512"], tool_digest("sha512sum", &file));
+    assert_eq!(a["content"]["size"], payload().len());
+    assert_eq!(a["error"], serde_json::Value::Null);
+    assert_eq!(a["http"]["status"], 200);
+    assert_eq!(
+        a["http"]["headers"]["content-length"],
+        payload().len().to_string()
+    );
+    let tls = &a["http"]["tls"];
+    assert!(
+        tls["version"].as_str().unwrap().starts_with("TLSv1."),
+        "{tls}"
+    );
+    assert_eq!(tls["leaf_cert_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(t["run"]["label"], "laptop, home ISP");
+    assert_eq!(t["vantage"]["transport"]["kind"], "direct");
+    let root_der_sha = {
+        let pem = std::fs::read_to_string(&w.ca.root_pem).unwrap();
+        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("echo '{b64}' | base64 -d | sha256sum"))
+            .output()
+            .unwrap();
+        String::from_utf8(der.stdout).unwrap()[..64].to_owned()
+    };
+    assert_eq!(t["vantage"]["extra_roots"][0], root_der_sha);
+
+    // The standard minisign CLI verifies the sign-off with the operator's public key.
+    assert!(minisign_verifies(&w.path("run.json"), &w.pub_key()));
+    // The secret key is private.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(w.home().join(".config/tofu/signing.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // The file is canonical: sorted keys, so re-serializing the parsed JSON (serde_json's
+    // map is sorted) gives the same bytes.
+    let bytes = std::fs::read(w.path("run.json")).unwrap();
+    let mut again = serde_json::to_vec_pretty(&t).unwrap();
+    again.push(b'\n');
+    assert_eq!(
+        String::from_utf8(bytes).unwrap(),
+        String::from_utf8(again).unwrap()
+    );
+
+    // A second fetch reuses the key and does not announce a new one.
+    let out = w.fetch("run2.json", &[], &w.nginx.https_url("file.bin"));
+    assert_exit(&out, 0);
+    assert!(!stderr(&out).contains("created signing key"));
+    assert_eq!(w.read_json("run2.json")["signer"], t["signer"]);
+    assert_ne!(w.read_json("run2.json")["run"]["id"], t["run"]["id"]);
+}
+
+#[test]
+fn without_the_ca_https_fails_and_the_failure_is_recorded_and_signed() {
+    let w = World::new();
+    let out = w.tofu(&["fetch", "-o", "run.json", &w.nginx.https_url("file.bin")]);
+    assert_exit(&out, 1);
+    let a = artifact(&w.read_json("run.json")).clone();
+    assert_eq!(a["error"]["code"], "tls", "{a}");
+    assert_eq!(a["content"], serde_json::Value::Null);
+    assert!(minisign_verifies(&w.path("run.json"), &w.pub_key()));
+    assert_exit(&w.tofu(&["verify", "run.json"]), 0);
+}
+
+#[test]
+fn redirects_are_recorded_hop_by_hop() {
+    let w = World::new();
+    let out = w.fetch("run.json", &[], &w.nginx.https_url("r1"));
+    assert_exit(&out, 0);
+    let t = w.read_json("run.json");
+    let http = &artifact(&t)["http"];
+    let statuses: Vec<u64> = http["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [302, 301, 307, 200]);
+    assert_eq!(http["final_url"], w.nginx.https_url("file.bin"));
+    assert_eq!(http["hops"][0]["location"], w.nginx.https_url("r2"));
+    assert_eq!(artifact(&t)["id"], w.nginx.https_url("r1"));
+}
+
+#[test]
+fn a_downgrade_a_loop_a_bad_scheme_and_a_404_are_failures_in_the_transcript() {
+    let w = World::new();
+    let cases = [
+        ("downgrade", "insecure-redirect"),
+        ("loop", "too-many-redirects"),
+        ("weird-scheme", "bad-redirect"),
+        ("missing.bin", "http-status"),
+    ];
+    for (path, code) in cases {
+        let out_name = format!("{path}.json");
+        let out = w.fetch(&out_name, &[], &w.nginx.https_url(path));
+        assert_exit(&out, 1);
+        let t = w.read_json(&out_name);
+        let a = artifact(&t);
+        assert_eq!(a["error"]["code"], code, "{path}: {a}");
+        assert_eq!(a["content"], serde_json::Value::Null);
+        assert!(stderr(&out).contains(code), "{}", stderr(&out));
+        assert!(minisign_verifies(&w.path(&out_name), &w.pub_key()));
+    }
+    let t = w.read_json("loop.json");
+    assert_eq!(artifact(&t)["http"]["hops"].as_array().unwrap().len(), 11);
+}
+
+#[test]
+fn one_failed_target_does_not_drop_the_others() {
+    let w = World::new();
+    let ca = w.ca.root_pem.to_str().unwrap().to_owned();
+    let (good, bad) = (w.nginx.https_url("file.bin"), w.nginx.https_url("nope.bin"));
+    let out = w.tofu(&["fetch", "--ca-cert", &ca, "-o", "run.json", &bad, &good]);
+    assert_exit(&out, 1);
+    let t = w.read_json("run.json");
+    assert_eq!(t["artifacts"].as_array().unwrap().len(), 2);
+    assert_eq!(t["artifacts"][0]["error"]["code"], "http-status");
+    assert_eq!(t["artifacts"][1]["error"], serde_json::Value::Null);
+}
+
+#[test]
+fn keep_writes_complete_files_only_and_never_clobbers() {
+    let w = World::new();
+    let keep = w.path("kept");
+    let keep_s = keep.to_str().unwrap();
+    assert_exit(
+        &w.fetch("a.json", &["--keep", keep_s], &w.nginx.https_url("r1")),
+        0,
+    );
+    assert_exit(
+        &w.fetch(
+            "b.json",
+            &["--keep", keep_s],
+            &w.nginx.https_url("file.bin"),
+        ),
+        0,
+    );
+    assert_eq!(std::fs::read(keep.join("file.bin")).unwrap(), payload());
+    assert_eq!(std::fs::read(keep.join("file.bin.1")).unwrap(), payload());
+    assert_eq!(artifact(&w.read_json("a.json"))["kept_as"], "file.bin");
+    assert_eq!(artifact(&w.read_json("b.json"))["kept_as"], "file.bin.1");
+
+    // A download cut short leaves nothing that looks complete.
+    let liar = LyingProxy::start(Lie::TruncateBody { after: 100_000 });
+    let out = w.fetch(
+        "c.json",
+        &["--keep", keep_s, "--via", &liar.url()],
+        &w.nginx.http_url("file.bin"),
+    );
+    assert_exit(&out, 1);
+    assert_eq!(
+        artifact(&w.read_json("c.json"))["error"]["code"],
+        "truncated"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&keep)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["file.bin", "file.bin.1"]);
+}
+
+#[test]
+fn max_size_stops_the_download() {
+    let w = World::new();
+    let out = w.fetch(
+        "run.json",
+        &["--max-size", "1000"],
+        &w.nginx.https_url("file.bin"),
+    );
+    assert_exit(&out, 1);
+    assert_eq!(
+        artifact(&w.read_json("run.json"))["error"]["code"],
+        "size-limit"
+    );
+}
+
+#[test]
+fn socks5h_with_credentials_is_recorded_without_them() {
+    let w = World::new();
+    let proxy = Microsocks::start(None, Some(("alice", "s3cretpw")));
+    let via = format!("socks5h://alice:s3cretpw@127.0.0.1:{}", proxy.port);
+    let out = w.fetch("run.json", &["--via", &via], &w.nginx.https_url("file.bin"));
+    assert_exit(&out, 0);
+    let text = std::fs::read_to_string(w.path("run.json")).unwrap();
+    assert!(
+        !text.contains("s3cretpw") && !text.contains("alice"),
+        "{text}"
+    );
+    assert!(!stderr(&out).contains("s3cretpw"));
+    let t = w.read_json("run.json");
+    let tr = &t["vantage"]["transport"];
+    assert_eq!(tr["kind"], "socks5");
+    assert_eq!(tr["proxy"], format!("socks5h://127.0.0.1:{}", proxy.port));
+    assert_eq!(tr["authenticated"], true);
+    assert_eq!(tr["remote_dns"], true);
+    assert_eq!(
+        artifact(&t)["content"]["sha256"],
+        tool_digest("sha256sum", &w.dir.path().join("www/file.bin"))
+    );
+
+    // Wrong credentials: the proxy refuses, the failure is recorded as a connect error.
+    let via = format!("socks5h://alice:wrong@127.0.0.1:{}", proxy.port);
+    let out = w.fetch("bad.json", &["--via", &via], &w.nginx.https_url("file.bin"));
+    assert_exit(&out, 1);
+    assert_eq!(
+        artifact(&w.read_json("bad.json"))["error"]["code"],
+        "connect"
+    );
+    assert!(
+        !std::fs::read_to_string(w.path("bad.json"))
+            .unwrap()
+            .contains("wrong")
+    );
+}
+
+#[test]
+fn socks5_without_h_warns_about_dns() {
+    let w = World::new();
+    let proxy = Microsocks::start(Some(IpAddr::from([127, 0, 0, 1])), None);
+    let via = format!("socks5://127.0.0.1:{}", proxy.port);
+    let out = w.fetch("run.json", &["--via", &via], &w.nginx.https_url("file.bin"));
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("leaks"), "{}", stderr(&out));
+    assert_eq!(
+        w.read_json("run.json")["vantage"]["transport"]["remote_dns"],
+        false
+    );
+}
+
+#[test]
+fn an_interface_binds_the_sockets() {
+    let w = World::new();
+    let out = w.fetch(
+        "run.json",
+        &["--via", "iface:lo"],
+        &w.nginx.https_url("file.bin"),
+    );
+    assert_exit(&out, 0);
+    let t = w.read_json("run.json");
+    assert_eq!(t["vantage"]["transport"]["kind"], "interface");
+    assert_eq!(t["vantage"]["transport"]["name"], "lo");
+    let out = w.fetch(
+        "x.json",
+        &["--via", "iface:nosuch0"],
+        &w.nginx.https_url("file.bin"),
+    );
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("nosuch0"));
+    assert!(!w.path("x.json").exists());
+}

@@ -1,0 +1,10 @@
+//! Whole-process tests of the `tofu` binary against real services on loopback: nginx with a
+//! per-run CA, microsocks, and the lying proxy from tofu-testkit. Independent tools
+//! (`sha256sum`, `sha512sum`, `minisign`) cross-check what tofu records.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod bad_input;
+mod fetch;
+mod lie;
+mod support;

@@ -1,0 +1,153 @@
+//! A test world: a temporary home for tofu (its key and salt), a docroot served by nginx
+//! over HTTP and HTTPS with a fresh CA, and helpers to run the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tofu_testkit::{Nginx, TestCa};
+
+/// The payload most tests fetch: 3 MiB + 17 bytes of a fixed pseudo-random pattern.
+pub fn payload() -> Vec<u8> {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    (0..(3 << 20) + 17)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 32) as u8
+        })
+        .collect()
+}
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub ca: TestCa,
+    pub nginx: Nginx,
+}
+
+impl World {
+    /// nginx serving `file.bin` (the payload), with redirect locations for tests.
+    pub fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let www = dir.path().join("www");
+        std::fs::create_dir_all(&www).unwrap();
+        std::fs::write(www.join("file.bin"), payload()).unwrap();
+        let ca = TestCa::generate(dir.path(), "tofu test CA");
+        let nginx = Nginx::start(&www, &ca, |http, https| {
+            format!(
+                r#"
+        location = /r1 {{ return 302 /r2; }}
+        location = /r2 {{ return 301 /r3; }}
+        location = /r3 {{ return 307 /file.bin; }}
+        location = /loop {{ return 302 /loop; }}
+        location = /downgrade {{ return 302 http://127.0.0.1:{http}/file.bin; }}
+        location = /self-https {{ return 302 https://127.0.0.1:{https}/file.bin; }}
+        location = /weird-scheme {{ return 302 file:///etc/passwd; }}
+        "#
+            )
+        });
+        World { dir, ca, nginx }
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs tofu with this world's home; environment proxies point at a dead port, so a
+    /// test passes only if tofu ignores them.
+    pub fn tofu(&self, args: &[&str]) -> Output {
+        self.tofu_in(&self.home(), args)
+    }
+
+    pub fn tofu_in(&self, home: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tofu"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("HOME", home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env("ALL_PROXY", "socks5h://127.0.0.1:9")
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .env("HTTP_PROXY", "http://127.0.0.1:9")
+            .env("https_proxy", "http://127.0.0.1:9")
+            .env("http_proxy", "http://127.0.0.1:9")
+            .output()
+            .unwrap()
+    }
+
+    /// `tofu fetch --ca-cert CA -o OUT [extra…] URL`.
+    pub fn fetch(&self, out: &str, extra: &[&str], url: &str) -> Output {
+        let ca = self.ca.root_pem.to_str().unwrap().to_owned();
+        let mut args = vec!["fetch", "--ca-cert", &ca, "-o", out];
+        args.extend_from_slice(extra);
+        args.push(url);
+        self.tofu(&args)
+    }
+
+    pub fn read_json(&self, name: &str) -> Value {
+        serde_json::from_slice(&std::fs::read(self.path(name)).unwrap()).unwrap()
+    }
+
+    pub fn pub_key(&self) -> PathBuf {
+        self.home().join(".config/tofu/signing.pub")
+    }
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().expect("tofu exited by a signal")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts the exit code, printing both streams when it is wrong.
+#[track_caller]
+pub fn assert_exit(out: &Output, want: i32) {
+    assert_eq!(
+        code(out),
+        want,
+        "exit code\n--- stdout\n{}\n--- stderr\n{}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// The first artifact of a transcript.
+pub fn artifact(transcript: &Value) -> &Value {
+    &transcript["artifacts"][0]
+}
+
+/// Output of an independent tool, e.g. `sha256sum FILE`, first word.
+pub fn tool_digest(tool: &str, file: &Path) -> String {
+    let out = Command::new(tool).arg(file).output().unwrap();
+    assert!(out.status.success(), "{tool} failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// `minisign -Vm FILE -p PUB` succeeds.
+pub fn minisign_verifies(file: &Path, public: &Path) -> bool {
+    let program = tofu_testkit::require_program("minisign", "minisign");
+    Command::new(program)
+        .args(["-Vm"])
+        .arg(file)
+        .arg("-p")
+        .arg(public)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
