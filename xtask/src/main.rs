@@ -1,1 +1,139 @@
-fn main() {}
+//! Developer tasks, run as `cargo xtask <task>`:
+//!
+//! - `test`: install the test services (Debian packages) when missing, then the format
+//!   check, clippy with warnings denied, the codegen check and every test. `.ci/run` calls
+//!   exactly this.
+//! - `codegen [--check]`: write (or check) generated files: docs/transcript.schema.json.
+//! - `deps`: only install the test services.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Programs the tests run, and the Debian package of each.
+const PROGRAMS: &[(&str, &str)] = &[
+    ("nginx", "nginx-light"),
+    ("microsocks", "microsocks"),
+    ("minisign", "minisign"),
+    ("sha256sum", "coreutils"),
+    ("update-ca-certificates", "ca-certificates"),
+];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("test") => test(&root),
+        Some("deps") => install_missing(),
+        Some("codegen") => codegen(&root, args.iter().any(|a| a == "--check")),
+        _ => {
+            eprintln!("usage: cargo xtask <test | deps | codegen [--check]>");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the root")
+        .to_owned()
+}
+
+fn test(root: &Path) -> Result<()> {
+    install_missing()?;
+    run(Command::new("cargo").args(["fmt", "--all", "--check"]))
+        .context("formatting differs: run `cargo fmt --all`")?;
+    run(Command::new("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    codegen(root, true)?;
+    run(Command::new("cargo").args(["test", "--workspace", "--all-targets"]))?;
+    println!("xtask test: all checks passed");
+    Ok(())
+}
+
+fn installed(program: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .any(|dir| dir.join(program).is_file())
+}
+
+fn install_missing() -> Result<()> {
+    let missing: Vec<&str> = PROGRAMS
+        .iter()
+        .filter(|(program, _)| !installed(program))
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let list = missing.join(" ");
+    if !is_root {
+        bail!(
+            "the tests need Debian packages that are missing: {list}\n\
+             hint: run `sudo apt-get install -y {list}`, then `cargo xtask test` again"
+        );
+    }
+    eprintln!("xtask: installing {list}");
+    run(Command::new("apt-get")
+        .arg("update")
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    let still: Vec<&str> = PROGRAMS
+        .iter()
+        .filter(|(program, _)| !installed(program))
+        .map(|(program, _)| *program)
+        .collect();
+    if !still.is_empty() {
+        bail!("still missing after apt-get install: {}", still.join(", "));
+    }
+    Ok(())
+}
+
+fn codegen(root: &Path, check: bool) -> Result<()> {
+    let path = root.join("docs/transcript.schema.json");
+    let want = tofu_record::json_schema();
+    if check {
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        if have != want {
+            bail!(
+                "{} is out of date with the transcript types\nhint: run `cargo xtask codegen`",
+                path.display()
+            );
+        }
+    } else {
+        std::fs::write(&path, want).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}

@@ -54,7 +54,7 @@ pub(crate) fn compare_artifact(
         }
     }
     // Largest first; ties keep first-seen order (sort is stable).
-    groups.sort_by(|a, b| b.runs.len().cmp(&a.runs.len()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.runs.len()));
 
     let all_ok = cells.iter().all(|c| matches!(c, Cell::Ok { .. }));
     let (verdict, odd_runs, diffs) = if groups.len() > 1 {

@@ -276,3 +276,200 @@ pub fn describe_transport(transport: &Transport) -> String {
         Transport::Interface { name } => format!("iface:{name}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tofu_record::Transcript;
+
+    /// A transcript of one run: `day` of November 2026, a host, and artifacts given as
+    /// (id, Some(digest byte) | None for failed).
+    fn run(n: u8, day: u32, host: &str, artifacts: &[(&str, Option<u8>)]) -> Transcript {
+        let artifacts: Vec<serde_json::Value> = artifacts
+            .iter()
+            .map(|(id, digest)| {
+                let (content, error) = match digest {
+                    Some(b) => (
+                        serde_json::json!({
+                            "size": 10,
+                            "sha256": format!("{b:02x}").repeat(32),
+                            "sha512": format!("{b:02x}").repeat(64),
+                        }),
+                        serde_json::Value::Null,
+                    ),
+                    None => (
+                        serde_json::Value::Null,
+                        serde_json::json!({"code": "connect", "message": "refused"}),
+                    ),
+                };
+                serde_json::json!({
+                    "id": id, "source": {"kind": "http", "url": id},
+                    "content": content, "http": null, "kept_as": null, "error": error,
+                })
+            })
+            .collect();
+        let t: Transcript = serde_json::from_value(serde_json::json!({
+            "format": tofu_record::FORMAT,
+            "tool": {"name": "tofu", "version": "0"},
+            "run": {
+                "id": format!("{n:02x}").repeat(16),
+                "label": null,
+                "started_at": format!("2026-11-{day:02}T12:00:00Z"),
+                "finished_at": format!("2026-11-{day:02}T12:01:00Z"),
+                "host": {"os": "linux", "arch": "x86_64", "fingerprint": host},
+            },
+            "vantage": {"transport": {"kind": "direct"}, "extra_roots": []},
+            "signer": {"public_key": "x", "key_id": "y"},
+            "artifacts": artifacts,
+        }))
+        .unwrap();
+        t.check().unwrap();
+        t
+    }
+
+    fn report(runs: &[Transcript], require: &[Rule]) -> Report {
+        let inputs: Vec<Input<'_>> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Input {
+                name: format!("run{}.json", i + 1),
+                transcript: t,
+                signed_by: Some("K".into()),
+            })
+            .collect();
+        compare(
+            &inputs,
+            &Options {
+                min_runs: 3,
+                require: require.iter().copied().collect(),
+            },
+        )
+    }
+
+    #[test]
+    fn agreement_needs_every_required_rule() {
+        let runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(1))]),
+            run(3, 22, "h3", &[("a", Some(1))]),
+        ];
+        let r = report(&runs, &[Rule::DistinctDays, Rule::DistinctHosts]);
+        assert_eq!(r.verdict, Verdict::Agree, "{:?}", r.reasons);
+        assert!(r.reasons.is_empty());
+        // Without evidence for networks, the default rules cannot all hold.
+        let r = report(&runs, &Rule::ALL);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert!(r.reasons.iter().any(|m| m.contains("distinct-networks")));
+        let network = r
+            .rules
+            .iter()
+            .find(|x| x.rule == Rule::DistinctNetworks)
+            .unwrap();
+        assert_eq!(network.status, RuleStatus::NoEvidence);
+    }
+
+    #[test]
+    fn a_shared_day_or_host_is_named() {
+        let runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 20, "h1", &[("a", Some(1))]),
+            run(3, 22, "h3", &[("a", Some(1))]),
+        ];
+        let r = report(&runs, &[Rule::DistinctDays, Rule::DistinctHosts]);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        let days = &r.rules[0];
+        assert_eq!(days.status, RuleStatus::Unmet);
+        assert_eq!(days.message, "runs #1, #2 share the UTC date 2026-11-20");
+        assert!(
+            r.rules[1]
+                .message
+                .contains("runs #1, #2 share the host fingerprint h1")
+        );
+    }
+
+    #[test]
+    fn the_odd_run_is_named_and_a_tie_names_everyone() {
+        let runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(2))]),
+            run(3, 22, "h3", &[("a", Some(1))]),
+        ];
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree);
+        assert_eq!(r.artifacts[0].odd_runs, [2]);
+        assert_eq!(r.artifacts[0].groups[0].runs, [1, 3]);
+        assert_eq!(r.artifacts[0].diffs.len(), 1);
+        assert!(r.artifacts[0].diffs[0].contains("-sha256: 0101"));
+        assert!(r.artifacts[0].diffs[0].contains("+sha256: 0202"));
+
+        let tie = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(2))]),
+        ];
+        let r = report(&tie, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree);
+        assert_eq!(r.artifacts[0].odd_runs, [1, 2]);
+    }
+
+    #[test]
+    fn failures_and_gaps_are_never_agreement() {
+        let runs = [
+            run(1, 20, "h1", &[("a", Some(1)), ("b", Some(5))]),
+            run(2, 21, "h2", &[("a", None), ("b", Some(5))]),
+            run(3, 22, "h3", &[("b", Some(5))]),
+        ];
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert_eq!(r.artifacts[0].verdict, ArtifactVerdict::Missing);
+        assert!(matches!(r.artifacts[0].cells[1], Cell::Failed { .. }));
+        assert!(matches!(r.artifacts[0].cells[2], Cell::Absent));
+        assert_eq!(r.artifacts[1].verdict, ArtifactVerdict::Match);
+
+        // A mismatch elsewhere outranks the gap.
+        let runs = [
+            run(1, 20, "h1", &[("a", Some(1)), ("b", Some(5))]),
+            run(2, 21, "h2", &[("a", None), ("b", Some(6))]),
+            run(3, 22, "h3", &[("b", Some(5))]),
+        ];
+        assert_eq!(report(&runs, &[]).verdict, Verdict::Disagree);
+
+        // No artifacts at all, or too few runs: inconclusive.
+        let empty = [
+            run(1, 20, "h1", &[]),
+            run(2, 21, "h2", &[]),
+            run(3, 22, "h3", &[]),
+        ];
+        assert_eq!(report(&empty, &[]).verdict, Verdict::Inconclusive);
+        let two = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(1))]),
+        ];
+        let r = report(&two, &[]);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert!(r.reasons[0].contains("--min-runs"));
+        // The same run twice counts once.
+        let same = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(3, 22, "h3", &[("a", Some(1))]),
+        ];
+        assert_eq!(report(&same, &[]).verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn text_report_shows_the_table_rules_and_verdict() {
+        let runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(1))]),
+            run(3, 22, "h3", &[("a", Some(9))]),
+        ];
+        let text = render_text(&report(&runs, &[Rule::DistinctDays]));
+        assert!(text.contains("MISMATCH  odd: #3"), "{text}");
+        assert!(text.contains("distinct-days       met"), "{text}");
+        assert!(text.contains("(not required)"), "{text}");
+        assert!(text.contains("verdict: DISAGREE"), "{text}");
+        let json: serde_json::Value =
+            serde_json::from_str(&render_json(&report(&runs, &[]))).unwrap();
+        assert_eq!(json["verdict"], "disagree");
+    }
+}

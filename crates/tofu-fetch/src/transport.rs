@@ -78,7 +78,8 @@ impl std::str::FromStr for Via {
         if url.path() != "" && url.path() != "/" || url.query().is_some() {
             return Err(bad("a proxy URL has no path or query"));
         }
-        if url.password().is_some() != !url.username().is_empty() {
+        let has_user = !url.username().is_empty();
+        if has_user != url.password().is_some() {
             return Err(bad("give both a username and a password, or neither"));
         }
         Ok(Via::Socks5 { url, remote_dns })
