@@ -57,9 +57,54 @@ fn test(root: &Path) -> Result<()> {
         "warnings",
     ]))?;
     codegen(root, true)?;
-    run(Command::new("cargo").args(["test", "--workspace", "--all-targets"]))?;
+    let (passed, failed) = run_tests()?;
     println!("xtask test: all checks passed");
+    println!("{passed} passed, {failed} failed");
     Ok(())
+}
+
+/// Runs every test, echoing cargo's output, and adds up the per-binary results so the run
+/// ends with one total line.
+fn run_tests() -> Result<(u64, u64)> {
+    use std::io::{BufRead, BufReader};
+    let mut cmd = Command::new("cargo");
+    cmd.args(["test", "--workspace", "--all-targets"])
+        .stdout(std::process::Stdio::piped());
+    eprintln!("xtask: running {cmd:?}");
+    let mut child = cmd.spawn().context("cannot start cargo test")?;
+    let stdout = child.stdout.take().context("cargo test has no stdout")?;
+    let (mut passed, mut failed) = (0, 0);
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            passed += count_before(rest, " passed");
+            failed += count_before(rest, " failed");
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() || failed > 0 {
+        println!("{passed} passed, {failed} failed");
+        bail!("cargo test failed: {status}");
+    }
+    if passed == 0 {
+        bail!("cargo test ran no test");
+    }
+    Ok((passed, failed))
+}
+
+/// In "ok. 20 passed; 0 failed; …", the number before `label`.
+fn count_before(text: &str, label: &str) -> u64 {
+    text.split(';')
+        .find_map(|part| {
+            let part = part
+                .trim()
+                .trim_start_matches("ok. ")
+                .trim_start_matches("FAILED. ");
+            part.strip_suffix(label.trim_start())
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 fn installed(program: &str) -> bool {
