@@ -14,42 +14,55 @@ pub(crate) fn compare_artifact(
 ) -> ArtifactReport {
     let cells: Vec<Cell> = inputs
         .iter()
-        .map(|input| {
-            match input.transcript.artifacts.iter().find(|a| a.id == id) {
+        .map(
+            |input| match input.transcript.artifacts.iter().find(|a| a.id == id) {
                 None => Cell::Absent,
-                Some(artifact) => match (artifact.ok_content(), &artifact.error) {
-                    (Some(content), _) => Cell::Ok {
-                        content: content.clone(),
-                        final_url: artifact.http.as_ref().map(|h| h.final_url.clone()),
-                        tls_leaf_sha256: artifact
-                            .http
-                            .as_ref()
-                            .and_then(|h| h.tls.as_ref())
-                            .and_then(|t| t.leaf_cert_sha256.clone()),
-                    },
-                    (None, Some(e)) => Cell::Failed {
-                        code: e.code.clone(),
-                        message: e.message.clone(),
-                    },
-                    // check() makes this impossible; treat it as a failure, never as content.
-                    (None, None) => Cell::Failed {
-                        code: "invalid".to_owned(),
-                        message: "neither content nor error".to_owned(),
-                    },
-                },
-            }
-        })
+                Some(artifact) => {
+                    let first = artifact.fetches.first();
+                    let http = first.and_then(|f| f.http.as_ref());
+                    let tls = http.and_then(|h| h.tls.as_ref());
+                    match (artifact.ok_content(), &artifact.error) {
+                        (Some(content), _) => Cell::Ok {
+                            content: content.clone(),
+                            final_url: http.map(|h| h.final_url.clone()),
+                            tls_leaf_sha256: tls.and_then(|t| t.leaf_cert_sha256.clone()),
+                            tls_root_issuer: tls.and_then(|t| t.chain_root_issuer.clone()),
+                        },
+                        (None, Some(e)) => Cell::Failed {
+                            code: e.code.clone(),
+                            message: e.message.clone(),
+                        },
+                        // check() makes this impossible; treat it as a failure, never as content.
+                        (None, None) => Cell::Failed {
+                            code: "invalid".to_owned(),
+                            message: "neither content nor error".to_owned(),
+                        },
+                    }
+                }
+            },
+        )
         .collect();
 
+    // Every successful fetch is an observation, so mirrors that disagree inside one run
+    // count as a mismatch, not as a mere failure.
     let mut groups: Vec<Group> = Vec::new();
-    for (i, cell) in cells.iter().enumerate() {
-        if let Cell::Ok { content, .. } = cell {
-            match groups.iter_mut().find(|g| &g.content == content) {
-                Some(g) => g.runs.push(i + 1),
-                None => groups.push(Group {
-                    runs: vec![i + 1],
-                    content: content.clone(),
-                }),
+    for (i, input) in inputs.iter().enumerate() {
+        let Some(artifact) = input.transcript.artifacts.iter().find(|a| a.id == id) else {
+            continue;
+        };
+        for content in artifact.fetches.iter().filter_map(|f| f.content.as_ref()) {
+            let group = match groups.iter_mut().position(|g| &g.content == content) {
+                Some(at) => &mut groups[at],
+                None => {
+                    groups.push(Group {
+                        runs: Vec::new(),
+                        content: content.clone(),
+                    });
+                    groups.last_mut().expect("just pushed")
+                }
+            };
+            if !group.runs.contains(&(i + 1)) {
+                group.runs.push(i + 1);
             }
         }
     }
@@ -59,13 +72,13 @@ pub(crate) fn compare_artifact(
     let all_ok = cells.iter().all(|c| matches!(c, Cell::Ok { .. }));
     let (verdict, odd_runs, diffs) = if groups.len() > 1 {
         let strict_majority = groups[0].runs.len() > groups[1].runs.len();
-        let odd: Vec<usize> = if strict_majority {
+        let mut odd: Vec<usize> = if strict_majority {
             groups[1..].iter().flat_map(|g| g.runs.clone()).collect()
         } else {
             groups.iter().flat_map(|g| g.runs.clone()).collect()
         };
-        let mut odd = odd;
         odd.sort_unstable();
+        odd.dedup();
         let diffs = groups[1..]
             .iter()
             .map(|g| diff(&groups[0], g, runs))

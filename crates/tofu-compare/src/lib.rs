@@ -5,8 +5,10 @@
 //! verdict inconclusive at best, and so does a diversity rule without the evidence to judge it.
 
 mod fields;
+mod notes;
 mod render;
 mod rules;
+mod status;
 
 use std::collections::BTreeSet;
 
@@ -15,6 +17,7 @@ use tofu_record::{Content, Transcript, Transport};
 
 pub use render::{render_json, render_text};
 pub use rules::{Rule, RuleReport, RuleStatus};
+pub use status::{NextRun, Status, render_status, status};
 
 /// One run handed to [`compare`]: a parsed transcript whose signature the caller checked.
 #[derive(Clone, Debug)]
@@ -34,6 +37,8 @@ pub struct Options {
     pub min_runs: usize,
     /// Diversity rules that must hold for an agreement.
     pub require: BTreeSet<Rule>,
+    /// With `distinct-days`: the fewest hours between the starts of any two runs.
+    pub min_gap_hours: Option<f64>,
 }
 
 impl Default for Options {
@@ -41,6 +46,7 @@ impl Default for Options {
         Options {
             min_runs: 3,
             require: Rule::ALL.into_iter().collect(),
+            min_gap_hours: None,
         }
     }
 }
@@ -84,6 +90,16 @@ pub struct RunSummary {
     pub started_at: String,
     /// The transport, for display.
     pub vantage: String,
+    /// The observed exit address, when the endpoints agreed on one.
+    pub exit_ip: Option<String>,
+    /// Its network (/24 or /48).
+    pub exit_network: Option<String>,
+    /// The observed exit country.
+    pub exit_country: Option<String>,
+    /// The country the operator claimed (`--country`), shown apart from the observed one.
+    pub claimed_country: Option<String>,
+    /// The plan the run followed, as `name (sha256 prefix)`.
+    pub plan: Option<String>,
     /// The host fingerprint.
     pub host: String,
     /// Key id of the verified signer; null for an allowed unsigned run.
@@ -102,6 +118,8 @@ pub enum Cell {
         final_url: Option<String>,
         /// Shown, not judged: the TLS leaf certificate.
         tls_leaf_sha256: Option<String>,
+        /// Shown, not judged: the root CA the server's chain led to.
+        tls_root_issuer: Option<String>,
     },
     /// Recorded as failed.
     Failed {
@@ -155,6 +173,9 @@ pub struct Report {
     pub artifacts: Vec<ArtifactReport>,
     /// Every diversity rule, required or not.
     pub rules: Vec<RuleReport>,
+    /// Findings shown but not judged: clock skew, a TLS root only one run saw, disagreeing
+    /// exit endpoints, a claimed country that differs from the observed one.
+    pub notes: Vec<String>,
     /// The options the verdict was reached under.
     pub min_runs: usize,
 }
@@ -181,7 +202,7 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
         .iter()
         .map(|id| fields::compare_artifact(id, inputs, &runs))
         .collect();
-    let rules = rules::judge(inputs, &options.require);
+    let rules = rules::judge(inputs, &options.require, options.min_gap_hours);
 
     let mut reasons = Vec::new();
     let distinct_runs: BTreeSet<&str> = inputs
@@ -241,12 +262,14 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
     } else {
         Verdict::Inconclusive
     };
+    let notes = notes::collect(inputs, &artifacts);
     Report {
         verdict,
         reasons,
         runs,
         artifacts,
         rules,
+        notes,
         min_runs: options.min_runs,
     }
 }
@@ -263,9 +286,50 @@ fn summarize(index: usize, input: &Input<'_>) -> RunSummary {
             .started_at
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         vantage: describe_transport(&t.vantage.transport),
+        exit_ip: t.vantage.exit.ip.clone(),
+        exit_network: t
+            .vantage
+            .exit
+            .ip
+            .as_deref()
+            .and_then(tofu_record::evidence::network_prefix),
+        exit_country: t.vantage.exit.country.clone(),
+        claimed_country: t.vantage.claimed_country.clone(),
+        plan: t
+            .plan
+            .as_ref()
+            .map(|p| format!("{} ({})", p.name, &p.sha256[..p.sha256.len().min(12)])),
         host: t.run.host.fingerprint.clone(),
         signed_by: input.signed_by.clone(),
     }
+}
+
+/// Refuses to line up runs of different plans (or plan runs with ad-hoc runs): their
+/// artifacts are not the same audit. Returns what differs.
+pub fn check_same_plan(inputs: &[Input<'_>]) -> Result<(), String> {
+    let describe = |i: &Input<'_>| match &i.transcript.plan {
+        Some(p) => format!(
+            "plan {:?} (sha256 {})",
+            p.name,
+            &p.sha256[..p.sha256.len().min(12)]
+        ),
+        None => "no plan".to_owned(),
+    };
+    let Some(first) = inputs.first() else {
+        return Ok(());
+    };
+    for other in &inputs[1..] {
+        if other.transcript.plan != first.transcript.plan {
+            return Err(format!(
+                "{} followed {}, but {} followed {}",
+                first.name,
+                describe(first),
+                other.name,
+                describe(other)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A one-line description of a transport.
@@ -303,8 +367,11 @@ mod tests {
                     ),
                 };
                 serde_json::json!({
-                    "id": id, "source": {"kind": "http", "url": id},
-                    "content": content, "http": null, "kept_as": null, "error": error,
+                    "id": id, "content": content, "openpgp": null, "error": error,
+                    "fetches": [{
+                        "url": id, "content": content, "http": null, "kept_as": null,
+                        "error": error,
+                    }],
                 })
             })
             .collect();
@@ -318,7 +385,13 @@ mod tests {
                 "finished_at": format!("2026-11-{day:02}T12:01:00Z"),
                 "host": {"os": "linux", "arch": "x86_64", "fingerprint": host},
             },
-            "vantage": {"transport": {"kind": "direct"}, "extra_roots": []},
+            "plan": null,
+            "vantage": {
+                "transport": {"kind": "direct"},
+                "extra_roots": [],
+                "exit": {"probes": [], "ip": null, "country": null, "conflict": false},
+                "claimed_country": null,
+            },
             "signer": {"public_key": "x", "key_id": "y"},
             "artifacts": artifacts,
         }))
@@ -342,6 +415,7 @@ mod tests {
             &Options {
                 min_runs: 3,
                 require: require.iter().copied().collect(),
+                min_gap_hours: None,
             },
         )
     }

@@ -32,9 +32,21 @@ fn write_text(out: &mut String, report: &Report) -> std::fmt::Result {
             .as_ref()
             .map(|l| format!("  {l:?}"))
             .unwrap_or_default();
+        let exit = match (&r.exit_ip, &r.exit_network) {
+            (Some(ip), Some(net)) => format!(
+                "exit {ip} ({net}, {})",
+                r.exit_country.as_deref().unwrap_or("country unknown")
+            ),
+            _ => "exit unknown".to_owned(),
+        };
+        let claimed = r
+            .claimed_country
+            .as_ref()
+            .map(|c| format!(" (claimed {c})"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "  #{:<2} {}  {}  via {}  host {}  {}{}",
+            "  #{:<2} {}  {}  via {}  {exit}{claimed}  host {}  {}{}",
             r.index,
             r.name,
             r.started_at,
@@ -94,6 +106,14 @@ fn write_text(out: &mut String, report: &Report) -> std::fmt::Result {
             rule.rule.name(),
             rule.message
         )?;
+    }
+
+    if !report.notes.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "notes (shown, not judged)")?;
+        for note in &report.notes {
+            writeln!(out, "  - {note}")?;
+        }
     }
 
     let failures: Vec<(String, usize, &Cell)> = report

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use tofu_record::evidence::network_prefix;
+
 use crate::Input;
 
 /// A diversity rule.
@@ -88,31 +90,47 @@ pub struct RuleReport {
     pub message: String,
 }
 
-pub(crate) fn judge(inputs: &[Input<'_>], required: &BTreeSet<Rule>) -> Vec<RuleReport> {
+pub(crate) fn judge(
+    inputs: &[Input<'_>],
+    required: &BTreeSet<Rule>,
+    min_gap_hours: Option<f64>,
+) -> Vec<RuleReport> {
     Rule::ALL
         .into_iter()
         .map(|rule| {
             let (status, message) = match rule {
-                Rule::DistinctDays => distinct(inputs, "UTC date", |i| {
-                    Some(i.transcript.run.started_at.date_naive().to_string())
-                }),
+                Rule::DistinctDays => {
+                    let judged = distinct(inputs, "UTC date", |i| {
+                        Ok(i.transcript.run.started_at.date_naive().to_string())
+                    });
+                    match (judged.0, min_gap_hours) {
+                        (RuleStatus::Met, Some(gap)) => min_gap(inputs, gap),
+                        _ => judged,
+                    }
+                }
                 Rule::DistinctHosts => distinct(inputs, "host fingerprint", |i| {
-                    Some(i.transcript.run.host.fingerprint.clone())
+                    Ok(i.transcript.run.host.fingerprint.clone())
                 }),
-                // Format tofu-transcript/1 records no observed exit address or country yet,
-                // so these rules cannot be judged: unmet, never met.
-                Rule::DistinctNetworks => (
-                    RuleStatus::NoEvidence,
-                    "no run records an observed exit IP address, so distinct networks cannot \
-                     be shown"
-                        .to_owned(),
-                ),
-                Rule::DistinctCountries => (
-                    RuleStatus::NoEvidence,
-                    "no run records an observed exit country, so distinct countries cannot \
-                     be shown"
-                        .to_owned(),
-                ),
+                Rule::DistinctNetworks => distinct(inputs, "exit network", |i| {
+                    let exit = &i.transcript.vantage.exit;
+                    if exit.conflict {
+                        return Err("its exit endpoints disagree".to_owned());
+                    }
+                    let ip = exit
+                        .ip
+                        .as_deref()
+                        .ok_or("it records no observed exit address")?;
+                    network_prefix(ip).ok_or(format!("its exit address {ip:?} is not an IP"))
+                }),
+                Rule::DistinctCountries => distinct(inputs, "exit country", |i| {
+                    let exit = &i.transcript.vantage.exit;
+                    if exit.conflict {
+                        return Err("its exit endpoints disagree".to_owned());
+                    }
+                    exit.country
+                        .clone()
+                        .ok_or_else(|| "it records no observed exit country".to_owned())
+                }),
             };
             RuleReport {
                 rule,
@@ -124,25 +142,51 @@ pub(crate) fn judge(inputs: &[Input<'_>], required: &BTreeSet<Rule>) -> Vec<Rule
         .collect()
 }
 
+/// Met when every two runs started at least `hours` apart.
+fn min_gap(inputs: &[Input<'_>], hours: f64) -> (RuleStatus, String) {
+    let mut starts: Vec<(chrono::DateTime<chrono::Utc>, usize)> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| (input.transcript.run.started_at, i + 1))
+        .collect();
+    starts.sort();
+    let too_close: Vec<String> = starts
+        .windows(2)
+        .filter_map(|w| {
+            let gap = (w[1].0 - w[0].0).num_seconds() as f64 / 3600.0;
+            (gap < hours)
+                .then(|| format!("runs #{} and #{} started {gap:.1} h apart", w[0].1, w[1].1))
+        })
+        .collect();
+    if too_close.is_empty() {
+        (
+            RuleStatus::Met,
+            format!("every run has its own UTC date, each at least {hours} h after the previous"),
+        )
+    } else {
+        (
+            RuleStatus::Unmet,
+            format!("{}; --min-gap is {hours} h", too_close.join("; ")),
+        )
+    }
+}
+
 /// Met when every run has a value and no two runs share one.
 fn distinct(
     inputs: &[Input<'_>],
     what: &str,
-    value: impl Fn(&Input<'_>) -> Option<String>,
+    value: impl Fn(&Input<'_>) -> Result<String, String>,
 ) -> (RuleStatus, String) {
     let mut by_value: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut missing = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         match value(input) {
-            Some(v) => by_value.entry(v).or_default().push(i + 1),
-            None => missing.push(format!("#{}", i + 1)),
+            Ok(v) => by_value.entry(v).or_default().push(i + 1),
+            Err(why) => missing.push(format!("run #{}: {why}", i + 1)),
         }
     }
     if !missing.is_empty() {
-        return (
-            RuleStatus::NoEvidence,
-            format!("run(s) {} record no {what}", missing.join(", ")),
-        );
+        return (RuleStatus::NoEvidence, missing.join("; "));
     }
     let shared: Vec<String> = by_value
         .iter()

@@ -23,6 +23,13 @@ impl Default for Digests {
 }
 
 impl Digests {
+    /// Size and digests of a byte string.
+    pub fn of(bytes: &[u8]) -> Content {
+        let mut d = Digests::default();
+        d.update(bytes);
+        d.finish()
+    }
+
     /// Feeds the next bytes.
     pub fn update(&mut self, bytes: &[u8]) {
         self.sha256.update(bytes);

@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::Utc;
 use reqwest::header::{self, HeaderMap};
 use tofu_record::redact::redact_url;
-use tofu_record::{Artifact, ArtifactError, Content, Hop, HttpRecord, Source, TlsRecord};
+use tofu_record::{ArtifactError, Content, Fetch, Hop, HttpRecord, TlsRecord};
 use url::Url;
 
 use crate::digest::Digests;
@@ -47,15 +47,22 @@ impl Default for FetchOptions {
     }
 }
 
+/// Bodies up to this size are also kept in memory whole, for inspection of their content
+/// (an OpenPGP certificate, say). Larger bodies are only streamed.
+pub const INSPECT_LIMIT: usize = 1 << 20;
+
+/// One fetch, and the whole body when it is no larger than [`INSPECT_LIMIT`].
+pub(crate) struct Fetched {
+    pub(crate) fetch: Fetch,
+    pub(crate) small_body: Option<Vec<u8>>,
+}
+
 impl Client {
-    /// Fetches one URL and returns what was observed as a transcript artifact. Never fails:
-    /// a failure is recorded in the artifact's `error`, with whatever HTTP facts were seen.
-    pub async fn fetch_http(&self, id: String, url: &Url, options: &FetchOptions) -> Artifact {
-        let mut artifact = Artifact {
-            id,
-            source: Source::Http {
-                url: redact_url(url),
-            },
+    /// Fetches one URL and returns what was observed. Never fails: a failure is recorded in
+    /// the fetch's `error`, with whatever HTTP facts were seen.
+    pub(crate) async fn fetch_url(&self, url: &Url, options: &FetchOptions) -> Fetched {
+        let mut fetch = Fetch {
+            url: redact_url(url),
             content: None,
             http: None,
             kept_as: None,
@@ -67,20 +74,22 @@ impl Client {
             started_at: Utc::now(),
             clock: Instant::now(),
         };
+        let mut small_body = None;
         match self.exchange(url, options, &mut exchange).await {
-            Ok((content, kept_as)) => {
-                artifact.content = Some(content);
-                artifact.kept_as = kept_as;
+            Ok(body) => {
+                fetch.content = Some(body.content);
+                fetch.kept_as = body.kept_as;
+                small_body = body.small;
             }
             Err(e) => {
-                artifact.error = Some(ArtifactError {
+                fetch.error = Some(ArtifactError {
                     code: e.code().to_owned(),
                     message: e.to_string(),
                 });
             }
         }
-        artifact.http = exchange.into_record();
-        artifact
+        fetch.http = exchange.into_record();
+        Fetched { fetch, small_body }
     }
 
     async fn exchange(
@@ -88,7 +97,7 @@ impl Client {
         url: &Url,
         options: &FetchOptions,
         exchange: &mut Exchange,
-    ) -> Result<(Content, Option<String>), FetchError> {
+    ) -> Result<Body, FetchError> {
         let mut current = url.clone();
         let mut response = loop {
             let response = self
@@ -140,6 +149,7 @@ impl Client {
         };
 
         exchange.record = Some(FinalResponse {
+            response_at: Utc::now(),
             final_url: redact_url(&current),
             status: response.status().as_u16(),
             headers: recorded_headers(response.headers()),
@@ -170,6 +180,7 @@ impl Client {
             None => None,
         };
         let mut digests = Digests::default();
+        let mut small: Option<Vec<u8>> = Some(Vec::new());
         loop {
             let chunk = match response.chunk().await {
                 Ok(Some(chunk)) => chunk,
@@ -190,6 +201,13 @@ impl Client {
                 });
             }
             digests.update(&chunk);
+            if let Some(buf) = small.as_mut() {
+                if buf.len() + chunk.len() <= INSPECT_LIMIT {
+                    buf.extend_from_slice(&chunk);
+                } else {
+                    small = None;
+                }
+            }
             if let (Some(k), Some(dir)) = (keeper.as_mut(), &options.keep_dir) {
                 k.write(&chunk).map_err(keep_err(dir))?;
             }
@@ -207,8 +225,19 @@ impl Client {
             (Some(k), Some(dir)) => Some(k.finish().map_err(keep_err(dir))?),
             _ => None,
         };
-        Ok((content, kept_as))
+        Ok(Body {
+            content,
+            kept_as,
+            small,
+        })
     }
+}
+
+/// A body received completely.
+struct Body {
+    content: Content,
+    kept_as: Option<String>,
+    small: Option<Vec<u8>>,
 }
 
 /// What an exchange has seen so far, kept even when it fails.
@@ -220,6 +249,7 @@ struct Exchange {
 }
 
 struct FinalResponse {
+    response_at: chrono::DateTime<Utc>,
     final_url: String,
     status: u16,
     headers: BTreeMap<String, String>,
@@ -232,12 +262,12 @@ impl Exchange {
             return None;
         }
         let duration_ms = u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let (final_url, status, headers, tls) = match self.record {
-            Some(r) => (r.final_url, r.status, r.headers, r.tls),
+        let (final_url, status, headers, tls, response_at) = match self.record {
+            Some(r) => (r.final_url, r.status, r.headers, r.tls, Some(r.response_at)),
             // Stopped in the redirect chain: the last hop is where it ended.
             None => {
                 let last = self.hops.last().expect("hops is not empty");
-                (last.url.clone(), last.status, BTreeMap::new(), None)
+                (last.url.clone(), last.status, BTreeMap::new(), None, None)
             }
         };
         Some(HttpRecord {
@@ -247,6 +277,7 @@ impl Exchange {
             headers,
             tls,
             started_at: self.started_at,
+            response_at,
             duration_ms,
         })
     }
@@ -298,8 +329,10 @@ impl Client {
             });
         Some(TlsRecord {
             version,
-            leaf_cert_sha256: chain.first().cloned(),
-            chain_sha256: chain,
+            leaf_cert_sha256: chain.chain_sha256.first().cloned(),
+            chain_sha256: chain.chain_sha256,
+            leaf_spki_sha256: chain.leaf_spki_sha256,
+            chain_root_issuer: chain.root_issuer,
         })
     }
 }

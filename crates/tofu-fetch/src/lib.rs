@@ -2,14 +2,17 @@
 //! interface), HTTP(S) downloads with streaming digests, and what they observed as
 //! tofu-record types. No other tofu crate opens a socket.
 
+mod artifact;
 mod digest;
 mod error;
 mod http;
 mod keep;
+mod openpgp;
 mod tls;
 pub mod transport;
+mod vantage;
 
 pub use digest::Digests;
 pub use error::{FetchError, TransportError};
-pub use http::{FetchOptions, MAX_REDIRECTS};
+pub use http::{FetchOptions, INSPECT_LIMIT, MAX_REDIRECTS};
 pub use transport::{Client, ClientOptions, Via};

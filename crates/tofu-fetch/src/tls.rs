@@ -12,13 +12,45 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::digest::sha256_hex;
 
-/// Certificates seen during handshakes of one run, by server name: SHA-256 of each
-/// certificate the server sent, leaf first. The latest handshake with a name wins.
+/// What a server's certificates showed in one handshake.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ChainFacts {
+    /// SHA-256 of each certificate the server sent, leaf first.
+    pub(crate) chain_sha256: Vec<String>,
+    /// SHA-256 of the leaf's SubjectPublicKeyInfo.
+    pub(crate) leaf_spki_sha256: Option<String>,
+    /// Issuer of the last certificate sent (RFC 4514).
+    pub(crate) root_issuer: Option<String>,
+}
+
+impl ChainFacts {
+    fn read(end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>]) -> ChainFacts {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        let chain: Vec<&CertificateDer<'_>> =
+            std::iter::once(end_entity).chain(intermediates).collect();
+        let leaf_spki_sha256 = X509Certificate::from_der(end_entity)
+            .ok()
+            .map(|(_, cert)| sha256_hex(cert.public_key().raw));
+        let root_issuer = chain.last().and_then(|top| {
+            X509Certificate::from_der(top)
+                .ok()
+                .map(|(_, cert)| cert.issuer().to_string())
+        });
+        ChainFacts {
+            chain_sha256: chain.iter().map(|c| sha256_hex(c)).collect(),
+            leaf_spki_sha256,
+            root_issuer,
+        }
+    }
+}
+
+/// Certificates seen during handshakes of one run, by server name. The latest handshake with
+/// a name wins.
 #[derive(Debug, Default)]
-pub(crate) struct SeenChains(Mutex<BTreeMap<String, Vec<String>>>);
+pub(crate) struct SeenChains(Mutex<BTreeMap<String, ChainFacts>>);
 
 impl SeenChains {
-    pub(crate) fn get(&self, server_name: &str) -> Option<Vec<String>> {
+    pub(crate) fn get(&self, server_name: &str) -> Option<ChainFacts> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -43,10 +75,7 @@ impl ServerCertVerifier for RecordingVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         // Recorded before the check, so a refused certificate is evidence too.
-        let chain = std::iter::once(end_entity)
-            .chain(intermediates)
-            .map(|c| sha256_hex(c))
-            .collect();
+        let chain = ChainFacts::read(end_entity, intermediates);
         self.seen
             .0
             .lock()

@@ -3,6 +3,7 @@
 //! tofu crate.
 
 mod error;
+pub mod evidence;
 pub mod host;
 pub mod io;
 pub mod key;

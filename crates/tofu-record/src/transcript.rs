@@ -24,13 +24,27 @@ pub struct Transcript {
     pub tool: Tool,
     /// When, where from, and by whom the run was made.
     pub run: Run,
-    /// How the run reached the network.
+    /// The plan the run followed (`tofu fetch --plan`), or null for targets given on the
+    /// command line.
+    pub plan: Option<PlanRef>,
+    /// How the run reached the network, and what the network said about it.
     pub vantage: Vantage,
     /// The public key whose signature (`<transcript>.minisig`) signs this file off. Shown for
     /// display; trust in it comes from `tofu compare --trusted-key`, not from this field.
     pub signer: Signer,
     /// One entry per thing fetched, in the order they were fetched.
     pub artifacts: Vec<Artifact>,
+}
+
+/// The plan a run followed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRef {
+    /// The plan's `name`.
+    pub name: String,
+    /// SHA-256 (hex) of the plan file's bytes: two runs followed the same plan only if these
+    /// are equal.
+    pub sha256: String,
 }
 
 /// The program that wrote a transcript.
@@ -80,6 +94,50 @@ pub struct Vantage {
     pub transport: Transport,
     /// SHA-256 (hex) of the DER of each extra trusted root given with `--ca-cert`.
     pub extra_roots: Vec<String>,
+    /// The exit address and country as the network saw them, asked through the same
+    /// transport as the downloads.
+    pub exit: Exit,
+    /// The country the operator says the run was made from (`--country`); recorded apart
+    /// from the observed one and never used in its place.
+    pub claimed_country: Option<String>,
+}
+
+/// What "what is my IP" endpoints answered through the run's transport.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exit {
+    /// One entry per endpoint asked, in order, failed ones included.
+    pub probes: Vec<Probe>,
+    /// The exit address every answering endpoint agreed on; null when none answered or they
+    /// disagree.
+    pub ip: Option<String>,
+    /// The exit country (ISO 3166-1 alpha-2, uppercase) every answering endpoint agreed on;
+    /// null when none gave one or they disagree.
+    pub country: Option<String>,
+    /// True when answering endpoints disagree on the address or the country.
+    pub conflict: bool,
+}
+
+/// One "what is my IP" lookup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    /// The endpoint asked (redacted).
+    pub url: String,
+    /// The HTTP status, when a response came.
+    pub status: Option<u16>,
+    /// The raw answer (at most 4 KiB, invalid UTF-8 replaced).
+    pub answer: Option<String>,
+    /// The address the answer states.
+    pub ip: Option<String>,
+    /// The country the answer states (ISO 3166-1 alpha-2, uppercase).
+    pub country: Option<String>,
+    /// The server's `Date` header, as sent.
+    pub server_date: Option<String>,
+    /// Local clock (UTC) when the response arrived.
+    pub response_at: Option<DateTime<Utc>>,
+    /// Why the lookup gave no evidence, or null.
+    pub error: Option<ArtifactError>,
 }
 
 /// The way TCP streams were made.
@@ -119,18 +177,17 @@ pub struct Signer {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Artifact {
-    /// Stable identity that lines artifacts up across runs: the plan's name, else the URL
+    /// Stable identity that lines artifacts up across runs: the plan's id, else the URL
     /// (credentials and signed query strings redacted).
     pub id: String,
-    /// What was asked for.
-    pub source: Source,
-    /// Size and digests of the bytes received; absent when the artifact failed.
+    /// The artifact's content: present only when every fetch of it (every mirror) succeeded
+    /// and all delivered the same bytes.
     pub content: Option<Content>,
-    /// What the HTTP exchange looked like (present when any response was received).
-    pub http: Option<HttpRecord>,
-    /// Name of the payload file under `--keep DIR`, when kept.
-    pub kept_as: Option<String>,
-    /// Why the artifact failed, or null when it was fetched completely.
+    /// One fetch per URL (a plan may list mirrors on distinct domains), in order.
+    pub fetches: Vec<Fetch>,
+    /// Facts read from the content (e.g. an OpenPGP certificate), when it was recognised.
+    pub openpgp: Option<OpenPgpCert>,
+    /// Why the artifact failed (a fetch failed, or mirrors disagreed), or null.
     pub error: Option<ArtifactError>,
 }
 
@@ -144,15 +201,46 @@ impl Artifact {
     }
 }
 
-/// What an artifact is.
+/// One download of an artifact from one URL.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fetch {
+    /// The URL asked for (redacted).
+    pub url: String,
+    /// Size and digests of the bytes received; absent when this fetch failed.
+    pub content: Option<Content>,
+    /// What the HTTP exchange looked like (present when any response was received).
+    pub http: Option<HttpRecord>,
+    /// Name of the payload file under `--keep DIR`, when kept.
+    pub kept_as: Option<String>,
+    /// Why this fetch failed, or null.
+    pub error: Option<ArtifactError>,
+}
+
+/// An OpenPGP certificate (public key), as `gpg --with-fingerprint` would show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Source {
-    /// A file at an `http://` or `https://` URL.
-    Http {
-        /// The URL asked for (redacted).
-        url: String,
-    },
+#[serde(deny_unknown_fields)]
+pub struct OpenPgpCert {
+    /// The primary key.
+    pub primary: OpenPgpKey,
+    /// Every subkey, in file order.
+    pub subkeys: Vec<OpenPgpKey>,
+    /// Every user ID, in file order.
+    pub user_ids: Vec<String>,
+}
+
+/// One OpenPGP key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenPgpKey {
+    /// The fingerprint, uppercase hex.
+    pub fingerprint: String,
+    /// The public-key algorithm, e.g. `EdDSA`, `RSA`.
+    pub algorithm: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry time from the self-signatures, if any.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// The bytes received: the fields that must match in every run.
@@ -184,6 +272,9 @@ pub struct HttpRecord {
     pub tls: Option<TlsRecord>,
     /// Local clock (UTC) when the first request was sent.
     pub started_at: DateTime<Utc>,
+    /// Local clock (UTC) when the final response's headers arrived: set beside the server's
+    /// `date` header, it shows the clock skew between the two.
+    pub response_at: Option<DateTime<Utc>>,
     /// Milliseconds from the first request to the last body byte.
     pub duration_ms: u64,
 }
@@ -210,6 +301,12 @@ pub struct TlsRecord {
     pub leaf_cert_sha256: Option<String>,
     /// SHA-256 (hex) of the DER of every certificate the server sent, leaf first.
     pub chain_sha256: Vec<String>,
+    /// SHA-256 (hex) of the leaf certificate's SubjectPublicKeyInfo: stays the same across
+    /// certificate renewals that keep the key.
+    pub leaf_spki_sha256: Option<String>,
+    /// The issuer of the last certificate the server sent (RFC 4514): the root CA the chain
+    /// leads to.
+    pub chain_root_issuer: Option<String>,
 }
 
 /// Why an artifact failed. The code is stable; scripts may match it.
@@ -244,37 +341,50 @@ impl Transcript {
         }
         let mut seen = std::collections::BTreeSet::new();
         for artifact in &self.artifacts {
-            if !seen.insert(artifact.id.as_str()) {
-                return Err(Invalid(format!(
-                    "artifact id {:?} appears twice",
-                    artifact.id
-                )));
+            let name = &artifact.id;
+            if !seen.insert(name.as_str()) {
+                return Err(Invalid(format!("artifact id {name:?} appears twice")));
             }
-            match (&artifact.content, &artifact.error) {
-                (Some(content), None) => {
-                    if !is_hex(&content.sha256, 64) || !is_hex(&content.sha512, 128) {
-                        return Err(Invalid(format!(
-                            "artifact {:?} has a malformed digest",
-                            artifact.id
-                        )));
-                    }
-                }
-                (None, Some(_)) => {}
-                (Some(_), Some(_)) => {
+            if artifact.fetches.is_empty() {
+                return Err(Invalid(format!("artifact {name:?} has no fetch")));
+            }
+            check_outcome(name, artifact.content.as_ref(), artifact.error.as_ref())?;
+            for fetch in &artifact.fetches {
+                check_outcome(name, fetch.content.as_ref(), fetch.error.as_ref())?;
+                // An artifact's content stands for every fetch of it.
+                if artifact.content.is_some() && fetch.content != artifact.content {
                     return Err(Invalid(format!(
-                        "artifact {:?} has both content and an error",
-                        artifact.id
-                    )));
-                }
-                (None, None) => {
-                    return Err(Invalid(format!(
-                        "artifact {:?} has neither content nor an error",
-                        artifact.id
+                        "artifact {name:?} has content that its fetch of {} does not share",
+                        fetch.url
                     )));
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Either complete (well-formed content) or failed, never both or neither.
+fn check_outcome(
+    name: &str,
+    content: Option<&Content>,
+    error: Option<&ArtifactError>,
+) -> Result<(), Invalid> {
+    match (content, error) {
+        (Some(content), None) => {
+            if is_hex(&content.sha256, 64) && is_hex(&content.sha512, 128) {
+                Ok(())
+            } else {
+                Err(Invalid(format!("artifact {name:?} has a malformed digest")))
+            }
+        }
+        (None, Some(_)) => Ok(()),
+        (Some(_), Some(_)) => Err(Invalid(format!(
+            "artifact {name:?} has both content and an error"
+        ))),
+        (None, None) => Err(Invalid(format!(
+            "artifact {name:?} has neither content nor an error"
+        ))),
     }
 }
 

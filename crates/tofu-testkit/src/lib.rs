@@ -18,4 +18,4 @@ mod services;
 pub use ca::TestCa;
 pub use lying_proxy::{Lie, LyingProxy};
 pub use process::{free_port, require_program, wait_for_port};
-pub use services::{Microsocks, Nginx};
+pub use services::{Microsocks, Nginx, WHOAMI_COUNTRIES};

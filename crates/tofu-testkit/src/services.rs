@@ -7,7 +7,18 @@ use std::process::{Command, Stdio};
 use crate::TestCa;
 use crate::process::{Guard, free_port, require_program, wait_for_port};
 
-/// nginx serving a directory over HTTP and HTTPS on 127.0.0.1.
+/// The whoami service's table: source address → country. Each address sits in its own /24,
+/// so each stands for a distinct network; two share DE, for tests of distinct-countries.
+pub const WHOAMI_COUNTRIES: &[(&str, &str)] = &[
+    ("127.0.0.1", "US"),
+    ("127.0.1.1", "DE"),
+    ("127.0.2.1", "CA"),
+    ("127.0.3.1", "JP"),
+    ("127.0.4.1", "DE"),
+];
+
+/// nginx serving a directory over HTTP and HTTPS on 127.0.0.1, with a whoami service at
+/// `/whoami` that answers `{"ip": caller, "country_iso": WHOAMI_COUNTRIES[caller]}`.
 pub struct Nginx {
     /// Port of the plain HTTP listener.
     pub http_port: u16,
@@ -45,6 +56,10 @@ http {{
     scgi_temp_path {d}/scgi;
     types {{ application/octet-stream bin iso; text/plain txt; application/pgp-keys key asc; }}
     default_type application/octet-stream;
+    # The whoami service: the caller's address and a country from a small table.
+    map $remote_addr $whoami_country {{
+{table}        default ZZ;
+    }}
     server {{
         listen 127.0.0.1:{http_port};
         listen 127.0.0.1:{https_port} ssl;
@@ -52,6 +67,10 @@ http {{
         ssl_certificate {cert};
         ssl_certificate_key {key};
         root {root};
+        location = /whoami {{
+            default_type application/json;
+            return 200 '{{"ip":"$remote_addr","country_iso":"$whoami_country"}}';
+        }}
         {extra}
     }}
 }}
@@ -60,6 +79,10 @@ http {{
             key = key.display(),
             root = docroot.display(),
             extra = extra(http_port, https_port),
+            table = WHOAMI_COUNTRIES
+                .iter()
+                .map(|(ip, cc)| format!("        {ip} {cc};\n"))
+                .collect::<String>(),
         );
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();

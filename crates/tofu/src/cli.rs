@@ -9,6 +9,12 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "tofu", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
+    /// Read defaults from this TOML file instead of
+    /// ${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml (configs/tofu.example.toml lists
+    /// every key).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -30,15 +36,29 @@ pub enum Command {
     /// rule met), 1 disagree (some run saw different bytes), 3 inconclusive (nothing differs
     /// but something is missing, failed, too few runs, or a rule is unmet), 2 unusable input.
     Compare(CompareArgs),
+    /// Show where a campaign stands: what agrees so far, which rules are unmet, and what the
+    /// next run must differ in.
+    ///
+    /// Exit status: as `compare` (0 when the campaign is complete and agrees).
+    Status(StatusArgs),
     /// Create the signing key that signs transcripts off.
     Keygen(KeygenArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// What to fetch: http:// or https:// URLs.
-    #[arg(value_name = "TARGET", required = true)]
+    /// What to fetch: http:// or https:// URLs (or give --plan).
+    #[arg(
+        value_name = "TARGET",
+        required_unless_present = "plan",
+        conflicts_with = "plan"
+    )]
     pub targets: Vec<String>,
+
+    /// Fetch the artifacts of this plan (TOML; see configs/). Its name and digest are
+    /// recorded, so compare can tell runs of different plans apart.
+    #[arg(long, value_name = "FILE.toml")]
+    pub plan: Option<PathBuf>,
 
     /// Where to write the transcript; its signature goes to RUN.json.minisig.
     #[arg(short = 'o', long = "output", value_name = "RUN.json")]
@@ -58,6 +78,22 @@ pub struct FetchArgs {
     #[arg(long, value_name = "TEXT")]
     pub label: Option<String>,
 
+    /// The country you say this run is made from (ISO 3166-1 alpha-2, e.g. DE). Recorded as
+    /// claimed, beside the observed one; it never replaces it.
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
+
+    /// Ask this "what is my IP" endpoint for the exit address and country (repeatable;
+    /// replaces the config's [vantage] whoami list for this run). It must answer JSON with
+    /// "ip" and "country_iso" (or "country_code").
+    #[arg(long = "whoami", value_name = "URL")]
+    pub whoami: Vec<String>,
+
+    /// Do not ask any "what is my IP" endpoint: the run then records no exit evidence, and
+    /// compare cannot show distinct networks or countries for it.
+    #[arg(long, conflicts_with = "whoami")]
+    pub no_whoami: bool,
+
     /// Keep the payloads in this directory (created if missing), named from the URL path.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
@@ -66,17 +102,18 @@ pub struct FetchArgs {
     #[arg(long = "ca-cert", value_name = "PEM")]
     pub ca_certs: Vec<PathBuf>,
 
-    /// Refuse bodies larger than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
-    pub max_size: u64,
+    /// Refuse bodies larger than this many bytes [default: 64 GiB, or the config's].
+    #[arg(long, value_name = "BYTES")]
+    pub max_size: Option<u64>,
 
-    /// Seconds allowed to connect (TCP, proxy and TLS).
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    pub connect_timeout: u64,
+    /// Seconds allowed to connect: TCP, proxy and TLS [default: 30, or the config's].
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
 
-    /// Longest pause, in seconds, between two reads of a body.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub read_timeout: u64,
+    /// Longest pause, in seconds, between two reads of a body [default: 60, or the
+    /// config's].
+    #[arg(long, value_name = "SECS")]
+    pub read_timeout: Option<u64>,
 
     /// Sign with this minisign secret key instead of the default
     /// (${XDG_CONFIG_HOME:-~/.config}/tofu/signing.key, created on first use).
@@ -101,6 +138,31 @@ pub struct CompareArgs {
     #[arg(value_name = "RUN.json", num_args = 2.., required = true)]
     pub runs: Vec<PathBuf>,
 
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Transcripts of the campaign's runs so far (one or more).
+    #[arg(value_name = "RUN.json", required = true)]
+    pub runs: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+
+    /// Print the status as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What an agreement requires; shared by compare and status.
+#[derive(Debug, Args)]
+pub struct JudgeArgs {
     /// Fewest distinct runs needed to agree.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     pub min_runs: u64,
@@ -119,9 +181,13 @@ pub struct CompareArgs {
     #[arg(long)]
     pub allow_unsigned: bool,
 
-    /// Print the report as JSON.
+    /// With distinct-days: the fewest hours between the starts of any two runs.
+    #[arg(long, value_name = "HOURS")]
+    pub min_gap: Option<f64>,
+
+    /// Line up runs of different plans (or of no plan) anyway.
     #[arg(long)]
-    pub json: bool,
+    pub allow_mixed_plans: bool,
 }
 
 #[derive(Debug, Args)]

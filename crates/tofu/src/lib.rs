@@ -3,9 +3,11 @@
 
 mod cli;
 mod commands;
+mod config;
 mod exit;
 mod output;
 mod paths;
+mod plan;
 
 use clap::Parser;
 

@@ -9,14 +9,66 @@ use chrono::Utc;
 use tofu_fetch::{Client, ClientOptions, FetchOptions, Via};
 use tofu_record::key::SigningKey;
 use tofu_record::redact::redact_url;
-use tofu_record::{Host, Run, Signer, Tool, Transcript, Vantage, io, sign};
+use tofu_record::{Host, PlanRef, Run, Signer, Tool, Transcript, Vantage, io, sign};
 use url::Url;
 
 use crate::cli::FetchArgs;
 use crate::{Exit, Failure, output, paths};
 
-pub fn run(args: FetchArgs) -> Result<Exit, Failure> {
-    let targets = parse_targets(&args.targets)?;
+/// One artifact to fetch: its id and its URLs (mirrors).
+struct Target {
+    id: String,
+    urls: Vec<Url>,
+}
+
+pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure> {
+    let config = crate::config::load(config_path)?;
+    let (targets, plan) = match &args.plan {
+        Some(path) => {
+            let plan = crate::plan::load(path).map_err(|e| {
+                Failure::new(
+                    anyhow!("{e}"),
+                    "configs/ holds working plans to start from".to_owned(),
+                )
+            })?;
+            let targets = plan
+                .artifacts
+                .iter()
+                .map(|a| Target {
+                    id: a.id.clone(),
+                    urls: a.urls.clone(),
+                })
+                .collect();
+            let plan_ref = PlanRef {
+                name: plan.name.clone(),
+                sha256: plan.sha256.clone(),
+            };
+            (targets, Some(plan_ref))
+        }
+        None => (parse_targets(&args.targets)?, None),
+    };
+    for target in &targets {
+        for url in target.urls.iter().filter(|u| u.scheme() == "http") {
+            output::warn(&format!(
+                "{} is plain http: anyone on the path can alter it; only comparing runs from \
+                 different vantage points will tell",
+                redact_url(url)
+            ));
+        }
+    }
+    let claimed_country = match &args.country {
+        Some(cc) if cc.len() == 2 && cc.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Some(cc.to_ascii_uppercase())
+        }
+        Some(cc) => {
+            return Err(Failure::new(
+                anyhow!("--country {cc:?} is not a two-letter country code"),
+                "use an ISO 3166-1 alpha-2 code such as DE, CA or JP".to_owned(),
+            ));
+        }
+        None => None,
+    };
+    let whoami = whoami_endpoints(&args, &config)?;
     let sig_path = sign::signature_path(&args.output);
     if !args.force {
         for p in [&args.output, &sig_path] {
@@ -49,12 +101,19 @@ pub fn run(args: FetchArgs) -> Result<Exit, Failure> {
         )
     })?;
 
+    let mut ca_certs = config.fetch.ca_certs.clone();
+    ca_certs.extend(args.ca_certs.iter().cloned());
     let client = Client::new(
         via,
         &ClientOptions {
-            connect_timeout: Duration::from_secs(args.connect_timeout),
-            read_timeout: Duration::from_secs(args.read_timeout),
-            ca_certs: args.ca_certs.clone(),
+            connect_timeout: Duration::from_secs(
+                args.connect_timeout
+                    .unwrap_or(config.fetch.connect_timeout_secs),
+            ),
+            read_timeout: Duration::from_secs(
+                args.read_timeout.unwrap_or(config.fetch.read_timeout_secs),
+            ),
+            ca_certs,
         },
     )
     .map_err(|e| Failure::new(e, None))?;
@@ -63,7 +122,7 @@ pub fn run(args: FetchArgs) -> Result<Exit, Failure> {
             .with_context(|| format!("cannot create --keep directory {}", dir.display()))?;
     }
     let options = FetchOptions {
-        max_size: args.max_size,
+        max_size: args.max_size.unwrap_or(config.fetch.max_size),
         keep_dir: args.keep.clone(),
     };
 
@@ -72,29 +131,37 @@ pub fn run(args: FetchArgs) -> Result<Exit, Failure> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let artifacts = runtime.block_on(async {
+    let (exit, artifacts) = runtime.block_on(async {
+        let exit = client.probe_exit(&whoami).await;
+        report_exit(&exit, whoami.is_empty());
         let mut artifacts = Vec::new();
-        for url in &targets {
-            let id = redact_url(url);
-            output::note(&format!("fetching {id} via {}", client.via()));
-            let artifact = client.fetch_http(id, url, &options).await;
+        for target in &targets {
+            output::note(&format!("fetching {} via {}", target.id, client.via()));
+            let artifact = client
+                .fetch_artifact(target.id.clone(), &target.urls, &options)
+                .await;
+            let kept: Vec<&str> = artifact
+                .fetches
+                .iter()
+                .filter_map(|f| f.kept_as.as_deref())
+                .collect();
             match (&artifact.content, &artifact.error) {
                 (Some(c), None) => output::note(&format!(
                     "  ok: {} bytes, sha256 {}{}",
                     c.size,
                     c.sha256,
-                    artifact
-                        .kept_as
-                        .as_ref()
-                        .map(|k| format!(", kept as {k}"))
-                        .unwrap_or_default()
+                    if kept.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", kept as {}", kept.join(", "))
+                    }
                 )),
                 (_, Some(e)) => output::note(&format!("  FAILED ({}): {}", e.code, e.message)),
                 (None, None) => {}
             }
             artifacts.push(artifact);
         }
-        artifacts
+        (exit, artifacts)
     });
     let finished_at = Utc::now();
 
@@ -115,9 +182,12 @@ pub fn run(args: FetchArgs) -> Result<Exit, Failure> {
                 fingerprint,
             },
         },
+        plan,
         vantage: Vantage {
             transport: client.via().record(),
             extra_roots: client.extra_roots().to_vec(),
+            exit,
+            claimed_country,
         },
         signer: Signer {
             public_key: signing_key.public().to_base64(),
@@ -154,8 +224,59 @@ pub fn run(args: FetchArgs) -> Result<Exit, Failure> {
     })
 }
 
+/// The "what is my IP" endpoints of this run: --whoami, else the config's list; none with
+/// --no-whoami.
+fn whoami_endpoints(args: &FetchArgs, config: &crate::config::Config) -> Result<Vec<Url>, Failure> {
+    if args.no_whoami {
+        return Ok(Vec::new());
+    }
+    let list = if args.whoami.is_empty() {
+        &config.vantage.whoami
+    } else {
+        &args.whoami
+    };
+    list.iter()
+        .map(|raw| {
+            Url::parse(raw)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                .ok_or_else(|| {
+                    Failure::new(
+                        anyhow!("whoami endpoint {raw:?} is not an http:// or https:// URL"),
+                        None,
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Says on stderr what the exit probes found.
+fn report_exit(exit: &tofu_record::Exit, skipped: bool) {
+    if skipped {
+        output::warn("no whoami endpoint asked (--no-whoami): this run records no exit evidence");
+        return;
+    }
+    for probe in &exit.probes {
+        match (&probe.ip, &probe.error) {
+            (Some(ip), _) => output::note(&format!(
+                "exit seen by {}: {ip} {}",
+                probe.url,
+                probe.country.as_deref().unwrap_or("(no country)")
+            )),
+            (None, Some(e)) => output::warn(&format!(
+                "exit lookup {} failed ({}): {}; the run records no exit evidence from it",
+                probe.url, e.code, e.message
+            )),
+            (None, None) => {}
+        }
+    }
+    if exit.conflict {
+        output::warn("the exit endpoints disagree; both answers are recorded");
+    }
+}
+
 /// Every target, parsed once: http(s) URLs only, each at most once.
-fn parse_targets(raw: &[String]) -> Result<Vec<Url>, Failure> {
+fn parse_targets(raw: &[String]) -> Result<Vec<Target>, Failure> {
     let mut seen = BTreeSet::new();
     let mut urls = Vec::new();
     for target in raw {
@@ -174,14 +295,10 @@ fn parse_targets(raw: &[String]) -> Result<Vec<Url>, Failure> {
                 "give each target once".to_owned(),
             ));
         }
-        if url.scheme() == "http" {
-            output::warn(&format!(
-                "{} is plain http: anyone on the path can alter it; only comparing runs from \
-                 different vantage points will tell",
-                redact_url(&url)
-            ));
-        }
-        urls.push(url);
+        urls.push(Target {
+            id: redact_url(&url),
+            urls: vec![url],
+        });
     }
     Ok(urls)
 }

@@ -4,6 +4,7 @@
 mod compare;
 mod fetch;
 mod keygen;
+mod status;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -11,14 +12,15 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use tofu_record::{Transcript, VerifyError, io, key, sign};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, JudgeArgs};
 use crate::{Exit, Failure};
 
 pub fn dispatch(cli: Cli) -> Result<Exit, Failure> {
     match cli.command {
-        Command::Fetch(args) => fetch::run(args),
+        Command::Fetch(args) => fetch::run(args, cli.config.as_deref()),
         Command::Verify(args) => verify::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Status(args) => status::run(args),
         Command::Keygen(args) => keygen::run(args),
     }
 }
@@ -118,4 +120,97 @@ pub fn load_run(
                 .to_owned(),
         )),
     }
+}
+
+/// Loads and verifies every run for compare or status, refuses the same run twice and (unless
+/// allowed) runs of different plans, and builds the options of the judgement.
+pub fn load_for_judgement(
+    paths: &[PathBuf],
+    judge: &JudgeArgs,
+) -> Result<(Vec<LoadedRun>, tofu_compare::Options), Failure> {
+    let require = parse_rules(judge.require.as_deref())?;
+    if let Some(gap) = judge.min_gap
+        && !(gap.is_finite() && gap >= 0.0)
+    {
+        return Err(Failure::new(
+            anyhow!("--min-gap {gap} is not a number of hours"),
+            None,
+        ));
+    }
+    let trusted = load_trusted_keys(&judge.trusted_keys)?;
+    let mut runs = Vec::new();
+    for path in paths {
+        runs.push(load_run(path, &trusted, judge.allow_unsigned)?);
+    }
+    let mut by_id: std::collections::BTreeMap<&str, &Path> = std::collections::BTreeMap::new();
+    for run in &runs {
+        if let Some(first) = by_id.insert(&run.transcript.run.id, &run.path) {
+            return Err(Failure::new(
+                anyhow!(
+                    "{} and {} are the same run ({})",
+                    first.display(),
+                    run.path.display(),
+                    run.transcript.run.id
+                ),
+                "the same run given twice is not a second vantage point; give each run once"
+                    .to_owned(),
+            ));
+        }
+    }
+    if !judge.allow_mixed_plans {
+        tofu_compare::check_same_plan(&inputs(&runs)).map_err(|e| {
+            Failure::new(
+                anyhow!("the runs are not of one audit: {e}"),
+                "compare runs of the same plan file, or pass --allow-mixed-plans".to_owned(),
+            )
+        })?;
+    }
+    if trusted.is_empty() && runs.iter().any(|r| r.signed_by.is_some()) {
+        crate::output::warn(
+            "signatures were checked against the keys the transcripts name: they show the \
+             files are unchanged, not who made them; pin operators with --trusted-key",
+        );
+    }
+    let options = tofu_compare::Options {
+        min_runs: usize::try_from(judge.min_runs).unwrap_or(usize::MAX),
+        require,
+        min_gap_hours: judge.min_gap,
+    };
+    Ok((runs, options))
+}
+
+/// The runs as tofu-compare inputs.
+pub fn inputs(runs: &[LoadedRun]) -> Vec<tofu_compare::Input<'_>> {
+    runs.iter()
+        .map(|r| tofu_compare::Input {
+            name: r.path.display().to_string(),
+            transcript: &r.transcript,
+            signed_by: r.signed_by.clone(),
+        })
+        .collect()
+}
+
+/// The exit code of a verdict.
+pub fn verdict_exit(verdict: tofu_compare::Verdict) -> Exit {
+    match verdict {
+        tofu_compare::Verdict::Agree => Exit::Success,
+        tofu_compare::Verdict::Disagree => Exit::Failure,
+        tofu_compare::Verdict::Inconclusive => Exit::Inconclusive,
+    }
+}
+
+fn parse_rules(
+    text: Option<&str>,
+) -> Result<std::collections::BTreeSet<tofu_compare::Rule>, Failure> {
+    use tofu_compare::Rule;
+    let Some(text) = text else {
+        return Ok(Rule::ALL.into_iter().collect());
+    };
+    if text.trim() == "none" {
+        return Ok(std::collections::BTreeSet::new());
+    }
+    text.split(',')
+        .map(|r| r.trim().parse::<Rule>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| Failure::new(anyhow!("--require: {e}"), None))
 }

@@ -19,14 +19,14 @@ fn any_changed_byte_is_refused() {
     let w = World::new();
     three_runs(&w);
     let original = std::fs::read(w.path("run2.json")).unwrap();
-    // Change one byte of a digest, then one byte of whitespace: both are refused.
-    let digest_at = String::from_utf8_lossy(&original)
-        .find("\"sha256\": \"")
+    // Change one digit of a timing, then the final newline: both break the signature.
+    let timing_at = String::from_utf8_lossy(&original)
+        .find("\"duration_ms\": ")
         .unwrap()
-        + 11;
-    for at in [digest_at, original.len() - 1] {
+        + 15;
+    for at in [timing_at, original.len() - 1] {
         let mut bytes = original.clone();
-        bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+        bytes[at] = if bytes[at] == b'1' { b'2' } else { b'1' };
         if at == original.len() - 1 {
             bytes[at] = b' ';
         }

@@ -29,17 +29,25 @@ fn https_fetch_records_digests_equal_to_sha256sum_and_minisign_verifies() {
     assert_eq!(a["content"]["sha512"], tool_digest("sha512sum", &file));
     assert_eq!(a["content"]["size"], payload().len());
     assert_eq!(a["error"], serde_json::Value::Null);
-    assert_eq!(a["http"]["status"], 200);
+    let http = &fetch0(&t)["http"];
+    assert_eq!(http["status"], 200);
     assert_eq!(
-        a["http"]["headers"]["content-length"],
+        http["headers"]["content-length"],
         payload().len().to_string()
     );
-    let tls = &a["http"]["tls"];
+    let tls = &http["tls"];
     assert!(
         tls["version"].as_str().unwrap().starts_with("TLSv1."),
         "{tls}"
     );
     assert_eq!(tls["leaf_cert_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(tls["chain_sha256"][0], tls["leaf_cert_sha256"]);
+    assert_eq!(tls["leaf_spki_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(tls["chain_root_issuer"], "CN=tofu test CA");
+    // The exit evidence came through the same transport, from the whoami service.
+    assert_eq!(t["vantage"]["exit"]["ip"], "127.0.0.1");
+    assert_eq!(t["vantage"]["exit"]["country"], "US");
+    assert_eq!(t["vantage"]["exit"]["conflict"], false);
     assert_eq!(t["run"]["label"], "laptop, home ISP");
     assert_eq!(t["vantage"]["transport"]["kind"], "direct");
     let root_der_sha = {
@@ -87,8 +95,14 @@ fn without_the_ca_https_fails_and_the_failure_is_recorded_and_signed() {
     let w = World::new();
     let out = w.tofu(&["fetch", "-o", "run.json", &w.nginx.https_url("file.bin")]);
     assert_exit(&out, 1);
-    let a = artifact(&w.read_json("run.json")).clone();
+    let t = w.read_json("run.json");
+    let a = artifact(&t).clone();
     assert_eq!(a["error"]["code"], "tls", "{a}");
+    // The refused certificate is evidence too.
+    assert_eq!(fetch0(&t)["http"], serde_json::Value::Null);
+    // The whoami probe failed the same way: missing evidence, not a failed run.
+    assert_eq!(t["vantage"]["exit"]["ip"], serde_json::Value::Null);
+    assert_eq!(t["vantage"]["exit"]["probes"][0]["error"]["code"], "tls");
     assert_eq!(a["content"], serde_json::Value::Null);
     assert!(minisign_verifies(&w.path("run.json"), &w.pub_key()));
     assert_exit(&w.tofu(&["verify", "run.json"]), 0);
@@ -100,7 +114,7 @@ fn redirects_are_recorded_hop_by_hop() {
     let out = w.fetch("run.json", &[], &w.nginx.https_url("r1"));
     assert_exit(&out, 0);
     let t = w.read_json("run.json");
-    let http = &artifact(&t)["http"];
+    let http = &fetch0(&t)["http"];
     let statuses: Vec<u64> = http["hops"]
         .as_array()
         .unwrap()
@@ -134,7 +148,7 @@ fn a_downgrade_a_loop_a_bad_scheme_and_a_404_are_failures_in_the_transcript() {
         assert!(minisign_verifies(&w.path(&out_name), &w.pub_key()));
     }
     let t = w.read_json("loop.json");
-    assert_eq!(artifact(&t)["http"]["hops"].as_array().unwrap().len(), 11);
+    assert_eq!(fetch0(&t)["http"]["hops"].as_array().unwrap().len(), 11);
 }
 
 #[test]
@@ -169,8 +183,8 @@ fn keep_writes_complete_files_only_and_never_clobbers() {
     );
     assert_eq!(std::fs::read(keep.join("file.bin")).unwrap(), payload());
     assert_eq!(std::fs::read(keep.join("file.bin.1")).unwrap(), payload());
-    assert_eq!(artifact(&w.read_json("a.json"))["kept_as"], "file.bin");
-    assert_eq!(artifact(&w.read_json("b.json"))["kept_as"], "file.bin.1");
+    assert_eq!(fetch0(&w.read_json("a.json"))["kept_as"], "file.bin");
+    assert_eq!(fetch0(&w.read_json("b.json"))["kept_as"], "file.bin.1");
 
     // A download cut short leaves nothing that looks complete.
     let liar = LyingProxy::start(Lie::TruncateBody { after: 100_000 });

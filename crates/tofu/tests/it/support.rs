@@ -64,7 +64,21 @@ impl World {
         self.tofu_in(&self.home(), args)
     }
 
+    /// Runs tofu with `home` as its home. A config there points the exit probe at the test
+    /// nginx's whoami service, so no test ever asks a public endpoint.
     pub fn tofu_in(&self, home: &Path, args: &[&str]) -> Output {
+        let config = home.join(".config/tofu/config.toml");
+        if !config.exists() {
+            std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+            std::fs::write(
+                &config,
+                format!(
+                    "[vantage]\nwhoami = [\"{}\"]\n",
+                    self.nginx.https_url("whoami")
+                ),
+            )
+            .unwrap();
+        }
         Command::new(env!("CARGO_BIN_EXE_tofu"))
             .args(args)
             .current_dir(self.dir.path())
@@ -124,6 +138,11 @@ pub fn assert_exit(out: &Output, want: i32) {
 /// The first artifact of a transcript.
 pub fn artifact(transcript: &Value) -> &Value {
     &transcript["artifacts"][0]
+}
+
+/// The first fetch of the first artifact.
+pub fn fetch0(transcript: &Value) -> &Value {
+    &transcript["artifacts"][0]["fetches"][0]
 }
 
 /// Output of an independent tool, e.g. `sha256sum FILE`, first word.

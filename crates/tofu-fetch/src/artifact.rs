@@ -1,0 +1,99 @@
+//! One artifact from one or more URLs. A plan may list mirrors on distinct domains: every
+//! one is fetched, and the artifact has content only when all delivered the same bytes. A
+//! disagreement between mirrors inside one run is a finding, recorded as `mirror-mismatch`.
+
+use tofu_record::{Artifact, ArtifactError};
+use url::Url;
+
+use crate::http::FetchOptions;
+use crate::transport::Client;
+
+impl Client {
+    /// Fetches every URL of an artifact and records each fetch. Never fails: failures are
+    /// in the artifact's and the fetches' `error`.
+    pub async fn fetch_artifact(
+        &self,
+        id: String,
+        urls: &[Url],
+        options: &FetchOptions,
+    ) -> Artifact {
+        let mut fetches = Vec::with_capacity(urls.len());
+        let mut small_body = None;
+        for url in urls {
+            let fetched = self.fetch_url(url, options).await;
+            if small_body.is_none() {
+                small_body = fetched.small_body;
+            }
+            fetches.push(fetched.fetch);
+        }
+        let (content, error) = combine(&fetches);
+        let openpgp = match (&content, small_body) {
+            (Some(_), Some(body)) => crate::openpgp::inspect(&body),
+            _ => None,
+        };
+        Artifact {
+            id,
+            content,
+            fetches,
+            openpgp,
+            error,
+        }
+    }
+}
+
+/// The artifact's outcome from its fetches.
+fn combine(
+    fetches: &[tofu_record::Fetch],
+) -> (Option<tofu_record::Content>, Option<ArtifactError>) {
+    let failed: Vec<&tofu_record::Fetch> = fetches.iter().filter(|f| f.error.is_some()).collect();
+    if let [only] = fetches {
+        return (only.content.clone(), only.error.clone());
+    }
+    if !failed.is_empty() {
+        // The code of the first failure, so scripts see why; the message names each one.
+        let first = failed[0]
+            .error
+            .as_ref()
+            .map(|e| e.code.clone())
+            .unwrap_or_default();
+        let detail: Vec<String> = failed
+            .iter()
+            .filter_map(|f| {
+                f.error
+                    .as_ref()
+                    .map(|e| format!("{}: {}", f.url, e.message))
+            })
+            .collect();
+        return (
+            None,
+            Some(ArtifactError {
+                code: first,
+                message: format!(
+                    "{} of {} mirrors failed: {}",
+                    failed.len(),
+                    fetches.len(),
+                    detail.join("; ")
+                ),
+            }),
+        );
+    }
+    let first = fetches[0].content.clone();
+    if fetches.iter().all(|f| f.content == first) {
+        return (first, None);
+    }
+    let detail: Vec<String> = fetches
+        .iter()
+        .filter_map(|f| {
+            f.content
+                .as_ref()
+                .map(|c| format!("{} gave {} bytes, sha256 {}", f.url, c.size, c.sha256))
+        })
+        .collect();
+    (
+        None,
+        Some(ArtifactError {
+            code: "mirror-mismatch".to_owned(),
+            message: format!("mirrors disagree: {}", detail.join("; ")),
+        }),
+    )
+}

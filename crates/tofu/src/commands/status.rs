@@ -1,0 +1,18 @@
+//! `tofu status`: where a campaign stands, and what the next run must differ in.
+
+use crate::cli::StatusArgs;
+use crate::commands::{inputs, load_for_judgement, verdict_exit};
+use crate::{Exit, Failure, output};
+
+pub fn run(args: StatusArgs) -> Result<Exit, Failure> {
+    let (runs, options) = load_for_judgement(&args.runs, &args.judge)?;
+    let status = tofu_compare::status(&inputs(&runs), &options);
+    if args.json {
+        let mut text = serde_json::to_string_pretty(&status).expect("a status always serializes");
+        text.push('\n');
+        output::data(&text);
+    } else {
+        output::data(&tofu_compare::render_status(&status));
+    }
+    Ok(verdict_exit(status.report.verdict))
+}

@@ -1,0 +1,91 @@
+//! The config file (TOML): defaults a user sets once. `--config FILE`, else
+//! `${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml` when it exists. Every key is documented
+//! in configs/tofu.example.toml, which a test keeps equal to these defaults.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use serde::Deserialize;
+
+use crate::{Failure, paths};
+
+/// The whole config file.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub vantage: VantageConfig,
+    pub fetch: FetchConfig,
+}
+
+/// `[vantage]`: how the exit address and country are observed.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VantageConfig {
+    /// "What is my IP" endpoints answering JSON with `ip` and `country_iso`, asked through
+    /// the run's transport. `--whoami` replaces the list for one run.
+    pub whoami: Vec<String>,
+}
+
+/// `[fetch]`: limits and trust.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchConfig {
+    /// Seconds allowed to connect (TCP, proxy and TLS).
+    pub connect_timeout_secs: u64,
+    /// Longest pause, in seconds, between two reads of a body.
+    pub read_timeout_secs: u64,
+    /// Largest body accepted, in bytes.
+    pub max_size: u64,
+    /// Extra trusted root certificates (PEM files), added to every run's `--ca-cert`.
+    pub ca_certs: Vec<PathBuf>,
+}
+
+impl Default for VantageConfig {
+    fn default() -> Self {
+        VantageConfig {
+            whoami: vec!["https://ifconfig.co/json".to_owned()],
+        }
+    }
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            connect_timeout_secs: 30,
+            read_timeout_secs: 60,
+            max_size: 64 << 30,
+            ca_certs: Vec::new(),
+        }
+    }
+}
+
+/// Loads the config: an explicit file must exist; the default one may be absent.
+pub fn load(explicit: Option<&Path>) -> Result<Config, Failure> {
+    let (path, required) = match explicit {
+        Some(p) => (p.to_owned(), true),
+        None => (paths::config_dir()?.join("config.toml"), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            return Ok(Config::default());
+        }
+        Err(e) => {
+            return Err(Failure::new(
+                anyhow!("cannot read config {}: {e}", path.display()),
+                None,
+            ));
+        }
+    };
+    parse(&path, &text)
+}
+
+/// Parses config text, naming the file and line of any problem.
+pub fn parse(path: &Path, text: &str) -> Result<Config, Failure> {
+    toml::from_str(text).map_err(|e| {
+        Failure::new(
+            anyhow!("{}", crate::plan::toml_error(path, text, &e)),
+            "configs/tofu.example.toml lists every key".to_owned(),
+        )
+    })
+}

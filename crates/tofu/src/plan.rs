@@ -1,0 +1,190 @@
+//! Plans: a TOML file listing the artifacts of one audit, so the same audit can be repeated
+//! on several days with `tofu fetch --plan FILE`. Parsed once, strictly (unknown keys are
+//! errors), into typed values; every error names the file and line.
+//!
+//! ```toml
+//! name = "tails-signing-key"
+//!
+//! [[artifact]]
+//! id = "tails-signing-key"
+//! urls = ["https://tails.net/tails-signing.key"]  # several URLs are mirrors; all must agree
+//! ```
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+/// A plan, parsed and checked.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The plan's name.
+    pub name: String,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// The artifacts, in file order.
+    pub artifacts: Vec<PlanArtifact>,
+}
+
+/// One artifact of a plan: an id and its mirrors.
+#[derive(Clone, Debug)]
+pub struct PlanArtifact {
+    pub id: String,
+    pub urls: Vec<Url>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    name: Spanned<String>,
+    #[serde(default)]
+    artifact: Vec<Spanned<RawArtifact>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArtifact {
+    id: Spanned<String>,
+    urls: Spanned<Vec<Spanned<String>>>,
+}
+
+/// A problem with a plan file, with its place.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PlanError(pub String);
+
+/// Reads and checks a plan file.
+pub fn load(path: &Path) -> Result<Plan, PlanError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| PlanError(format!("cannot read plan {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|_| PlanError(format!("{}: the plan is not UTF-8", path.display())))?;
+    parse(path, &text, &bytes)
+}
+
+fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
+    let raw: RawPlan = toml::from_str(text).map_err(|e| PlanError(toml_error(path, text, &e)))?;
+    let at = |span: std::ops::Range<usize>, message: String| {
+        PlanError(format!(
+            "{}:{}: {message}",
+            path.display(),
+            line_of(text, span.start)
+        ))
+    };
+    if raw.name.get_ref().trim().is_empty() {
+        return Err(at(raw.name.span(), "the plan's name is empty".to_owned()));
+    }
+    if raw.artifact.is_empty() {
+        return Err(PlanError(format!(
+            "{}: the plan lists no [[artifact]]",
+            path.display()
+        )));
+    }
+    let mut ids = BTreeSet::new();
+    let mut artifacts = Vec::new();
+    for entry in &raw.artifact {
+        let entry = entry.get_ref();
+        let id = entry.id.get_ref().trim().to_owned();
+        if id.is_empty() {
+            return Err(at(entry.id.span(), "an artifact id is empty".to_owned()));
+        }
+        if !ids.insert(id.clone()) {
+            return Err(at(
+                entry.id.span(),
+                format!("artifact id {id:?} appears twice"),
+            ));
+        }
+        if entry.urls.get_ref().is_empty() {
+            return Err(at(
+                entry.urls.span(),
+                format!("artifact {id:?} has an empty urls list"),
+            ));
+        }
+        let mut urls = Vec::new();
+        for raw_url in entry.urls.get_ref() {
+            let url = Url::parse(raw_url.get_ref())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                .ok_or_else(|| {
+                    at(
+                        raw_url.span(),
+                        format!("{:?} is not an http:// or https:// URL", raw_url.get_ref()),
+                    )
+                })?;
+            if urls.contains(&url) {
+                return Err(at(raw_url.span(), format!("{url} is listed twice")));
+            }
+            urls.push(url);
+        }
+        artifacts.push(PlanArtifact { id, urls });
+    }
+    Ok(Plan {
+        name: raw.name.into_inner(),
+        sha256: sha256_hex(bytes),
+        artifacts,
+    })
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    tofu_fetch::Digests::of(bytes).sha256
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// A TOML error as `FILE:LINE: message`.
+pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> String {
+    let line = e.span().map(|s| line_of(text, s.start));
+    let message = e.message();
+    match line {
+        Some(line) => format!("{}:{line}: {message}", path.display()),
+        None => format!("{}: {message}", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Plan, PlanError> {
+        parse(Path::new("p.toml"), text, text.as_bytes())
+    }
+
+    #[test]
+    fn good_plans_parse_and_bad_ones_name_the_line() {
+        let plan = parse_str(
+            "name = \"x\"\n[[artifact]]\nid = \"a\"\nurls = [\"https://a.example/f\", \"https://b.example/f\"]\n",
+        )
+        .unwrap();
+        assert_eq!(plan.artifacts[0].urls.len(), 2);
+        assert_eq!(plan.sha256.len(), 64);
+        let cases = [
+            (
+                "name = \"x\"\n[[artifact]]\nid = \"a\"\nurl = [\"https://a.example/f\"]\n",
+                "p.toml:4:",
+            ),
+            (
+                "name = \"x\"\n[[artifact]]\nid = \"a\"\nurls = []\n",
+                "p.toml:4: artifact \"a\" has an empty urls list",
+            ),
+            (
+                "name = \"x\"\n[[artifact]]\nid = \"a\"\nurls = [\"ftp://a.example/f\"]\n",
+                "p.toml:4:",
+            ),
+            ("name = \"x\"\n", "no [[artifact]]"),
+            (
+                "name = \"x\"\n[[artifact]]\nid = \"a\"\nurls = [\"https://a.example/f\"]\n[[artifact]]\nid = \"a\"\nurls = [\"https://a.example/g\"]\n",
+                "p.toml:6: artifact id \"a\" appears twice",
+            ),
+            ("nmae = \"x\"\n", "p.toml:1:"),
+        ];
+        for (text, want) in cases {
+            let err = parse_str(text).unwrap_err().to_string();
+            assert!(err.contains(want), "{text:?}: {err}");
+        }
+    }
+}
