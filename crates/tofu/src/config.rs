@@ -89,3 +89,33 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Failure> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn configs_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
+    }
+
+    #[test]
+    fn the_example_config_documents_exactly_the_defaults() {
+        let path = configs_dir().join("tofu.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let parsed = parse(&path, &text).unwrap_or_else(|f| panic!("{:#}", f.error));
+        assert_eq!(parsed, Config::default());
+        // Every key of the defaults appears in the example.
+        for key in ["whoami", "connect_timeout_secs", "read_timeout_secs", "max_size", "ca_certs"] {
+            assert!(text.contains(&format!("\n{key} = ")), "{key} is not documented");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_file_and_line() {
+        let err = parse(Path::new("c.toml"), "[vantage]\nwhoami = []\n[fetch]\nmax_sise = 3\n")
+            .unwrap_err();
+        let text = format!("{:#}", err.error);
+        assert!(text.starts_with("c.toml:4:"), "{text}");
+        assert!(text.contains("max_sise"), "{text}");
+    }
+}

@@ -188,3 +188,27 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod configs {
+    use super::*;
+
+    /// Every plan shipped in configs/ parses (the example config is not a plan).
+    #[test]
+    fn every_plan_in_configs_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut plans = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|x| x != "toml")
+                || path.file_name().is_some_and(|n| n == "tofu.example.toml")
+            {
+                continue;
+            }
+            let plan = load(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!plan.artifacts.is_empty());
+            plans += 1;
+        }
+        assert!(plans >= 2, "configs/ holds {plans} plans");
+    }
+}
