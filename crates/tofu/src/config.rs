@@ -105,15 +105,27 @@ mod tests {
         let parsed = parse(&path, &text).unwrap_or_else(|f| panic!("{:#}", f.error));
         assert_eq!(parsed, Config::default());
         // Every key of the defaults appears in the example.
-        for key in ["whoami", "connect_timeout_secs", "read_timeout_secs", "max_size", "ca_certs"] {
-            assert!(text.contains(&format!("\n{key} = ")), "{key} is not documented");
+        for key in [
+            "whoami",
+            "connect_timeout_secs",
+            "read_timeout_secs",
+            "max_size",
+            "ca_certs",
+        ] {
+            assert!(
+                text.contains(&format!("\n{key} = ")),
+                "{key} is not documented"
+            );
         }
     }
 
     #[test]
     fn unknown_keys_are_refused_with_file_and_line() {
-        let err = parse(Path::new("c.toml"), "[vantage]\nwhoami = []\n[fetch]\nmax_sise = 3\n")
-            .unwrap_err();
+        let err = parse(
+            Path::new("c.toml"),
+            "[vantage]\nwhoami = []\n[fetch]\nmax_sise = 3\n",
+        )
+        .unwrap_err();
         let text = format!("{:#}", err.error);
         assert!(text.starts_with("c.toml:4:"), "{text}");
         assert!(text.contains("max_sise"), "{text}");

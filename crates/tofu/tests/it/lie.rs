@@ -144,12 +144,14 @@ fn honest_runs_agree_only_when_every_requirement_holds() {
     let reasons = report["reasons"].to_string();
     assert!(reasons.contains("distinct-days is unmet"), "{reasons}");
 
-    // The default requires all four rules; networks and countries have no evidence yet,
-    // which is unmet, never met.
+    // The default requires all four rules; every run left from 127.0.0.1, so the networks
+    // (and countries) are not distinct.
     let out = w.tofu(&["compare", runs[0], runs[1], runs[2]]);
     assert_exit(&out, 3);
     assert!(
-        stdout(&out).contains("distinct-networks is unmet"),
+        stdout(&out).contains(
+            "distinct-networks is unmet: runs #1, #2, #3 share the exit network 127.0.0.0/24"
+        ),
         "{}",
         stdout(&out)
     );

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod bad_input;
+mod campaign;
 mod fetch;
 mod lie;
+mod plans;
 mod support;

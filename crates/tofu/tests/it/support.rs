@@ -34,9 +34,16 @@ impl World {
         std::fs::create_dir_all(&www).unwrap();
         std::fs::write(www.join("file.bin"), payload()).unwrap();
         let ca = TestCa::generate(dir.path(), "tofu test CA");
+        let www_path = www.display().to_string();
         let nginx = Nginx::start(&www, &ca, |http, https| {
             format!(
                 r#"
+        location /mirror/ {{ alias {www_path}/; }}
+        location = /whoami-liar {{
+            default_type application/json;
+            return 200 '{{"ip":"198.51.100.7","country_iso":"FR"}}';
+        }}
+        location = /whoami-garbage {{ return 200 'hello, I am not JSON'; }}
         location = /r1 {{ return 302 /r2; }}
         location = /r2 {{ return 301 /r3; }}
         location = /r3 {{ return 307 /file.bin; }}

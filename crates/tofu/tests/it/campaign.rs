@@ -1,0 +1,266 @@
+//! A 3TOFU campaign with vantage evidence: microsocks instances leaving from distinct
+//! loopback networks stand in for networks in distinct countries (the whoami service maps
+//! each source address to a country), distinct tofu homes stand in for distinct machines,
+//! and distinct days are made by shifting a run's recorded start and signing it again with
+//! the operator's key — the test's only way to move the clock, with no test hook in tofu.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde_json::Value;
+use tofu_testkit::Microsocks;
+
+use crate::support::*;
+
+/// Moves run `name`'s start and finish by `days` and re-signs it with `home`'s key.
+fn shift_days(w: &World, home: &Path, name: &str, days: i64) {
+    use tofu_record::{io, key::SigningKey, sign};
+    let path = w.path(name);
+    let (mut t, _) = io::read(&path).unwrap();
+    t.run.started_at += chrono::Duration::days(days);
+    t.run.finished_at += chrono::Duration::days(days);
+    let bytes = io::to_canonical_json(&t);
+    io::write_atomic(&path, &bytes, true).unwrap();
+    let key = SigningKey::load(&home.join(".config/tofu/signing.key")).unwrap();
+    sign::sign_file(&key, &t, &path, &bytes, true).unwrap();
+}
+
+/// One run per (source address, day offset), each from its own home, through microsocks
+/// leaving from that address. Returns the run file names.
+fn campaign(w: &World, prefix: &str, vantages: &[(&str, i64)]) -> Vec<String> {
+    let url = w.nginx.https_url("file.bin");
+    let ca = w.ca.root_pem.to_str().unwrap().to_owned();
+    let mut names = Vec::new();
+    for (i, (source, days)) in vantages.iter().enumerate() {
+        let proxy = Microsocks::start(Some(source.parse::<IpAddr>().unwrap()), None);
+        let home = w.path(&format!("home-{prefix}-{i}"));
+        let name = format!("{prefix}{}.json", i + 1);
+        let out = w.tofu_in(
+            &home,
+            &[
+                "fetch",
+                "--ca-cert",
+                &ca,
+                "--via",
+                &proxy.url(),
+                "-o",
+                &name,
+                &url,
+            ],
+        );
+        assert_exit(&out, 0);
+        if *days != 0 {
+            shift_days(w, &home, &name, *days);
+        }
+        assert!(minisign_verifies(
+            &w.path(&name),
+            &home.join(".config/tofu/signing.pub")
+        ));
+        names.push(name);
+    }
+    names
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
+}
+
+#[test]
+fn three_days_countries_networks_and_hosts_agree() {
+    let w = World::new();
+    let runs = campaign(
+        &w,
+        "run",
+        &[("127.0.1.1", 0), ("127.0.2.1", 1), ("127.0.3.1", 2)],
+    );
+    let t = w.read_json("run1.json");
+    assert_eq!(t["vantage"]["exit"]["ip"], "127.0.1.1");
+    assert_eq!(t["vantage"]["exit"]["country"], "DE");
+
+    let mut args = vec!["compare"];
+    args.extend(runs.iter().map(String::as_str));
+    let out = w.tofu(&args);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains("verdict: AGREE"), "{text}");
+    assert!(text.contains("exit 127.0.2.1 (127.0.2.0/24, CA)"), "{text}");
+    for rule in [
+        "distinct-days",
+        "distinct-hosts",
+        "distinct-networks",
+        "distinct-countries",
+    ] {
+        assert!(text.contains(&format!("{rule:<19} met")), "{rule}: {text}");
+    }
+
+    // Status after two runs says exactly what the third must differ in.
+    let out = w.tofu(&["status", &runs[0], &runs[1]]);
+    assert_exit(&out, 3);
+    let text = stdout(&out);
+    assert!(text.contains("make 1 more run(s)"), "{text}");
+    let day2 = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    assert!(
+        text.contains(&format!("on a UTC day after {day2}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("from a network other than 127.0.1.0/24, 127.0.2.0/24"),
+        "{text}"
+    );
+    assert!(text.contains("from a country other than CA, DE"), "{text}");
+    let status = json_of(&w.tofu(&["status", "--json", &runs[0], &runs[1]]));
+    assert_eq!(status["next_run"]["runs_needed"], 1);
+    assert_eq!(
+        status["next_run"]["other_country_than"],
+        serde_json::json!(["CA", "DE"])
+    );
+
+    // With all three, the campaign is complete.
+    let out = w.tofu(&["status", &runs[0], &runs[1], &runs[2]]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("the campaign is complete"),
+        "{}",
+        stdout(&out)
+    );
+
+    // --min-gap: runs one day apart do not meet a 36-hour gap.
+    let out = w.tofu(&["compare", "--min-gap", "36", &runs[0], &runs[1], &runs[2]]);
+    assert_exit(&out, 3);
+    assert!(
+        stdout(&out).contains("started 24.0 h apart"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn two_runs_in_one_country_are_inconclusive_and_named() {
+    let w = World::new();
+    let runs = campaign(
+        &w,
+        "run",
+        &[("127.0.1.1", 0), ("127.0.4.1", 1), ("127.0.2.1", 2)],
+    );
+    let out = w.tofu(&["compare", "--json", &runs[0], &runs[1], &runs[2]]);
+    assert_exit(&out, 3);
+    let report = json_of(&out);
+    let reasons = report["reasons"].to_string();
+    assert!(
+        reasons.contains("distinct-countries is unmet: runs #1, #2 share the exit country DE"),
+        "{reasons}"
+    );
+    let networks = &report["rules"][2];
+    assert_eq!(networks["rule"], "distinct-networks");
+    assert_eq!(networks["status"], "met");
+
+    // The same day twice names distinct-days and the date.
+    let runs = campaign(
+        &w,
+        "day",
+        &[("127.0.1.1", 0), ("127.0.2.1", 0), ("127.0.3.1", 2)],
+    );
+    let out = w.tofu(&["compare", &runs[0], &runs[1], &runs[2]]);
+    assert_exit(&out, 3);
+    let today = chrono::Utc::now().date_naive();
+    assert!(
+        stdout(&out).contains(&format!("runs #1, #2 share the UTC date {today}")),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn exit_evidence_is_observed_never_assumed() {
+    let w = World::new();
+    let url = w.nginx.https_url("file.bin");
+    let (real, liar, garbage) = (
+        w.nginx.https_url("whoami"),
+        w.nginx.https_url("whoami-liar"),
+        w.nginx.https_url("whoami-garbage"),
+    );
+
+    // Two endpoints that disagree: both answers are kept, no exit is agreed.
+    let out = w.fetch(
+        "conflict.json",
+        &["--whoami", &real, "--whoami", &liar],
+        &url,
+    );
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("disagree"), "{}", stderr(&out));
+    let t = w.read_json("conflict.json");
+    let exit = &t["vantage"]["exit"];
+    assert_eq!(exit["conflict"], true);
+    assert_eq!(exit["ip"], Value::Null);
+    assert_eq!(exit["probes"][1]["ip"], "198.51.100.7");
+    assert_eq!(
+        exit["probes"][1]["answer"],
+        r#"{"ip":"198.51.100.7","country_iso":"FR"}"#
+    );
+
+    // Garbage is missing evidence, not a failed run.
+    let out = w.fetch(
+        "garbage.json",
+        &["--whoami", &garbage, "--country", "de"],
+        &url,
+    );
+    assert_exit(&out, 0);
+    let t = w.read_json("garbage.json");
+    let probe = &t["vantage"]["exit"]["probes"][0];
+    assert_eq!(probe["error"]["code"], "whoami-answer");
+    assert_eq!(probe["answer"], "hello, I am not JSON");
+    assert_eq!(t["vantage"]["exit"]["ip"], Value::Null);
+    assert_eq!(t["vantage"]["claimed_country"], "DE");
+    assert_eq!(t["vantage"]["exit"]["country"], Value::Null);
+
+    // A claim that differs from the observation is shown; the claim is never used as
+    // evidence.
+    assert_exit(&w.fetch("claimed.json", &["--country", "NZ"], &url), 0);
+    assert_exit(&w.fetch("plain.json", &[], &url), 0);
+    let out = w.tofu(&[
+        "compare",
+        "--json",
+        "--min-runs",
+        "2",
+        "conflict.json",
+        "garbage.json",
+        "claimed.json",
+    ]);
+    assert_exit(&out, 3);
+    let report = json_of(&out);
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("run #1: exit endpoints disagree"), "{notes}");
+    assert!(
+        notes.contains("the operator claimed country NZ, the exit was observed in US"),
+        "{notes}"
+    );
+    let countries = report["rules"][3]["message"].to_string();
+    assert!(
+        countries.contains("run #1: its exit endpoints disagree"),
+        "{countries}"
+    );
+    assert!(
+        countries.contains("run #2: it records no observed exit country"),
+        "{countries}"
+    );
+
+    // --no-whoami records no evidence, and says so.
+    let out = w.fetch("none.json", &["--no-whoami"], &url);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("no exit evidence"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        w.read_json("none.json")["vantage"]["exit"]["probes"],
+        serde_json::json!([])
+    );
+
+    for args in [["--country", "Germany"], ["--whoami", "ftp://x/y"]] {
+        let out = w.fetch("bad.json", &args, &url);
+        assert_exit(&out, 2);
+        assert!(!w.path("bad.json").exists());
+    }
+}
