@@ -12,10 +12,12 @@
 
 mod ca;
 mod lying_proxy;
+mod netns;
 mod process;
 mod services;
 
 pub use ca::TestCa;
 pub use lying_proxy::{Lie, LyingProxy};
+pub use netns::Netns;
 pub use process::{free_port, require_program, wait_for_port};
 pub use services::{Microsocks, Nginx, WHOAMI_COUNTRIES};

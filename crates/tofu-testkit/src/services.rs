@@ -20,6 +20,8 @@ pub const WHOAMI_COUNTRIES: &[(&str, &str)] = &[
 /// nginx serving a directory over HTTP and HTTPS on 127.0.0.1, with a whoami service at
 /// `/whoami` that answers `{"ip": caller, "country_iso": WHOAMI_COUNTRIES[caller]}`.
 pub struct Nginx {
+    /// The address it listens on.
+    pub addr: String,
     /// Port of the plain HTTP listener.
     pub http_port: u16,
     /// Port of the HTTPS listener.
@@ -32,11 +34,23 @@ impl Nginx {
     /// Serves `docroot`, with a certificate for `localhost` and `127.0.0.1` issued by `ca`.
     /// `extra` adds `server`-level directives (locations); it is given the two ports.
     pub fn start(docroot: &Path, ca: &TestCa, extra: impl Fn(u16, u16) -> String) -> Nginx {
+        Nginx::start_at(None, "127.0.0.1", docroot, ca, extra)
+    }
+
+    /// Like [`Nginx::start`], listening on `addr`, inside network namespace `netns` when
+    /// given.
+    pub fn start_at(
+        netns: Option<&str>,
+        addr: &str,
+        docroot: &Path,
+        ca: &TestCa,
+        extra: impl Fn(u16, u16) -> String,
+    ) -> Nginx {
         let nginx = require_program("nginx", "nginx-light");
         let dir = tempfile::tempdir().unwrap();
         let (cert, key) = ca.issue(
             &format!("nginx-{}", free_port()),
-            &["localhost", "127.0.0.1"],
+            &["localhost", "127.0.0.1", addr],
         );
         let (http_port, https_port) = (free_port(), free_port());
         let d = dir.path().display();
@@ -61,8 +75,8 @@ http {{
 {table}        default ZZ;
     }}
     server {{
-        listen 127.0.0.1:{http_port};
-        listen 127.0.0.1:{https_port} ssl;
+        listen {addr}:{http_port};
+        listen {addr}:{https_port} ssl;
         server_name localhost;
         ssl_certificate {cert};
         ssl_certificate_key {key};
@@ -86,7 +100,15 @@ http {{
         );
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let mut child = Command::new(nginx)
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new(require_program("ip", "iproute2"));
+                c.args(["netns", "exec", ns]).arg(nginx);
+                c
+            }
+            None => Command::new(nginx),
+        };
+        let mut child = command
             .arg("-p")
             .arg(dir.path())
             .arg("-c")
@@ -98,14 +120,12 @@ http {{
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
+        let ip: IpAddr = addr.parse().unwrap();
         for port in [http_port, https_port] {
-            wait_for_port(
-                SocketAddr::from(([127, 0, 0, 1], port)),
-                &mut child,
-                "nginx",
-            );
+            wait_for_port(SocketAddr::new(ip, port), &mut child, "nginx");
         }
         Nginx {
+            addr: addr.to_owned(),
             http_port,
             https_port,
             _guard: Guard(child),
@@ -113,19 +133,21 @@ http {{
         }
     }
 
-    /// `https://127.0.0.1:PORT/path`.
+    /// `https://ADDR:PORT/path`.
     pub fn https_url(&self, path: &str) -> String {
         format!(
-            "https://127.0.0.1:{}/{}",
+            "https://{}:{}/{}",
+            self.addr,
             self.https_port,
             path.trim_start_matches('/')
         )
     }
 
-    /// `http://127.0.0.1:PORT/path`.
+    /// `http://ADDR:PORT/path`.
     pub fn http_url(&self, path: &str) -> String {
         format!(
-            "http://127.0.0.1:{}/{}",
+            "http://{}:{}/{}",
+            self.addr,
             self.http_port,
             path.trim_start_matches('/')
         )

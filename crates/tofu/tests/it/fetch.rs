@@ -295,3 +295,44 @@ fn an_interface_binds_the_sockets() {
     assert!(stderr(&out).contains("nosuch0"));
     assert!(!w.path("x.json").exists());
 }
+
+#[test]
+fn an_interface_in_another_network_namespace_is_the_only_way_there() {
+    let w = World::new();
+    let ns = tofu_testkit::Netns::create();
+    let www = w.dir.path().join("www");
+    let far = tofu_testkit::Nginx::start_at(Some(&ns.name), &ns.peer_addr, &www, &w.ca, |_, _| {
+        String::new()
+    });
+    let url = far.http_url("file.bin");
+    let whoami = far.http_url("whoami");
+    let via = format!("iface:{}", ns.host_if);
+    let out = w.fetch("run.json", &["--via", &via, "--whoami", &whoami], &url);
+    assert_exit(&out, 0);
+    let t = w.read_json("run.json");
+    assert_eq!(t["vantage"]["transport"]["name"], ns.host_if);
+    assert_eq!(t["vantage"]["exit"]["ip"], ns.host_addr);
+    assert_eq!(
+        artifact(&t)["content"]["sha256"],
+        tool_digest("sha256sum", &www.join("file.bin"))
+    );
+
+    // Bound to loopback instead, the same address is out of reach: the binding is real.
+    let out = w.fetch(
+        "lo.json",
+        &[
+            "--via",
+            "iface:lo",
+            "--whoami",
+            &whoami,
+            "--connect-timeout",
+            "3",
+        ],
+        &url,
+    );
+    assert_exit(&out, 1);
+    let t = w.read_json("lo.json");
+    let code = artifact(&t)["error"]["code"].as_str().unwrap().to_owned();
+    assert!(code == "connect" || code == "timeout", "{code}");
+    assert_eq!(t["vantage"]["exit"]["ip"], serde_json::Value::Null);
+}
