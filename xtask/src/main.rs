@@ -19,6 +19,8 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("microsocks", "microsocks"),
     ("minisign", "minisign"),
     ("sha256sum", "coreutils"),
+    ("gpg", "gnupg"),
+    ("ip", "iproute2"),
     ("update-ca-certificates", "ca-certificates"),
 ];
 

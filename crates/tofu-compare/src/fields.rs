@@ -27,6 +27,12 @@ pub(crate) fn compare_artifact(
                             final_url: http.map(|h| h.final_url.clone()),
                             tls_leaf_sha256: tls.and_then(|t| t.leaf_cert_sha256.clone()),
                             tls_root_issuer: tls.and_then(|t| t.chain_root_issuer.clone()),
+                            openpgp_fingerprints: artifact
+                                .openpgp
+                                .iter()
+                                .flat_map(|c| std::iter::once(&c.primary).chain(&c.subkeys))
+                                .map(|k| k.fingerprint.clone())
+                                .collect(),
                         },
                         (None, Some(e)) => Cell::Failed {
                             code: e.code.clone(),
@@ -84,6 +90,10 @@ pub(crate) fn compare_artifact(
             .map(|g| diff(&groups[0], g, runs))
             .collect();
         (ArtifactVerdict::Mismatch, odd, diffs)
+    } else if let Some(diff) = fingerprint_mismatch(&cells) {
+        // Same bytes cannot give other fingerprints; if they ever do, it is a mismatch.
+        let odd = (1..=cells.len()).collect();
+        (ArtifactVerdict::Mismatch, odd, vec![diff])
     } else if all_ok && groups.len() == 1 {
         (ArtifactVerdict::Match, Vec::new(), Vec::new())
     } else {
@@ -97,6 +107,25 @@ pub(crate) fn compare_artifact(
         odd_runs,
         diffs,
     }
+}
+
+/// A diff of the OpenPGP fingerprints when two complete runs disagree on them.
+fn fingerprint_mismatch(cells: &[Cell]) -> Option<String> {
+    let lists: Vec<&Vec<String>> = cells
+        .iter()
+        .filter_map(|c| match c {
+            Cell::Ok {
+                openpgp_fingerprints,
+                ..
+            } => Some(openpgp_fingerprints),
+            _ => None,
+        })
+        .collect();
+    let first = lists.first()?;
+    let other = lists.iter().find(|l| l != &first)?;
+    let a = format!("openpgp: {}\n", first.join(" "));
+    let b = format!("openpgp: {}\n", other.join(" "));
+    Some(TextDiff::from_lines(&a, &b).unified_diff().to_string())
 }
 
 /// The must-match fields as lines, for diffs.

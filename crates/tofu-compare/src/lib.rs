@@ -120,6 +120,9 @@ pub enum Cell {
         tls_leaf_sha256: Option<String>,
         /// Shown, not judged: the root CA the server's chain led to.
         tls_root_issuer: Option<String>,
+        /// Must match: fingerprints of the OpenPGP certificate the content holds (primary
+        /// first), empty when it holds none.
+        openpgp_fingerprints: Vec<String>,
     },
     /// Recorded as failed.
     Failed {

@@ -8,5 +8,6 @@ mod bad_input;
 mod campaign;
 mod fetch;
 mod lie;
+mod openpgp;
 mod plans;
 mod support;

@@ -1,0 +1,171 @@
+//! An OpenPGP certificate is read the way `gpg --with-fingerprint` shows it: the test makes
+//! a key with gpg, serves it armored and binary, and checks tofu's record against gpg's own
+//! colon listing.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn gpg(home: &Path, args: &[&str]) -> String {
+    let program = tofu_testkit::require_program("gpg", "gnupg");
+    let out = Command::new(program)
+        .arg("--homedir")
+        .arg(home)
+        .args([
+            "--batch",
+            "--no-tty",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gpg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// One key as gpg lists it: kind (pub/sub), fingerprint, created, expires.
+type GpgKey = (String, String, i64, Option<i64>);
+
+/// gpg's view: the pub and sub keys, and the user IDs.
+fn gpg_listing(home: &Path) -> (Vec<GpgKey>, Vec<String>) {
+    let text = gpg(
+        home,
+        &[
+            "--with-colons",
+            "--fingerprint",
+            "--fingerprint",
+            "--list-keys",
+        ],
+    );
+    let mut keys = Vec::new();
+    let mut uids = Vec::new();
+    let mut pending: Option<(String, i64, Option<i64>)> = None;
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        match f[0] {
+            "pub" | "sub" => {
+                let expires = f[6].parse().ok();
+                pending = Some((f[0].to_owned(), f[5].parse().unwrap(), expires));
+            }
+            "fpr" => {
+                if let Some((kind, created, expires)) = pending.take() {
+                    keys.push((kind, f[9].to_owned(), created, expires));
+                }
+            }
+            "uid" => uids.push(f[9].to_owned()),
+            _ => {}
+        }
+    }
+    (keys, uids)
+}
+
+fn key_view(k: &Value) -> (String, i64, Option<i64>) {
+    let ts = |v: &Value| {
+        v.as_str()
+            .map(|s| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp())
+    };
+    (
+        k["fingerprint"].as_str().unwrap().to_owned(),
+        ts(&k["created_at"]).unwrap(),
+        ts(&k["expires_at"]),
+    )
+}
+
+#[test]
+fn certificate_facts_match_gpg() {
+    let w = World::new();
+    let home = w.path("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    gpg(
+        &home,
+        &[
+            "--quick-gen-key",
+            "Tofu Test <tofu@example.invalid>",
+            "ed25519",
+            "sign",
+            "2y",
+        ],
+    );
+    let (keys, _) = gpg_listing(&home);
+    let primary_fpr = keys[0].1.clone();
+    gpg(
+        &home,
+        &["--quick-add-key", &primary_fpr, "cv25519", "encr", "1y"],
+    );
+    gpg(
+        &home,
+        &[
+            "--quick-add-uid",
+            &primary_fpr,
+            "Second Identity <second@example.invalid>",
+        ],
+    );
+    let (keys, uids) = gpg_listing(&home);
+    assert_eq!(keys.len(), 2);
+    let www = w.dir.path().join("www");
+    std::fs::write(
+        www.join("key.asc"),
+        gpg(&home, &["--armor", "--export", &primary_fpr]),
+    )
+    .unwrap();
+    let binary = {
+        let program = tofu_testkit::require_program("gpg", "gnupg");
+        Command::new(program)
+            .arg("--homedir")
+            .arg(&home)
+            .args(["--batch", "--export", &primary_fpr])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    std::fs::write(www.join("key.gpg"), binary).unwrap();
+
+    for (file, out) in [("key.asc", "asc.json"), ("key.gpg", "bin.json")] {
+        assert_exit(&w.fetch(out, &[], &w.nginx.https_url(file)), 0);
+        let t = w.read_json(out);
+        let cert = &artifact(&t)["openpgp"];
+        assert!(cert.is_object(), "{file}: {t}");
+        let ours: Vec<(String, i64, Option<i64>)> = std::iter::once(&cert["primary"])
+            .chain(cert["subkeys"].as_array().unwrap())
+            .map(key_view)
+            .collect();
+        let theirs: Vec<(String, i64, Option<i64>)> = keys
+            .iter()
+            .map(|(_, f, c, e)| (f.clone(), *c, *e))
+            .collect();
+        assert_eq!(ours, theirs, "{file}");
+        let mut our_uids: Vec<String> = cert["user_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u.as_str().unwrap().to_owned())
+            .collect();
+        let mut their_uids = uids.clone();
+        our_uids.sort();
+        their_uids.sort();
+        assert_eq!(our_uids, their_uids, "{file}");
+        assert_eq!(cert["primary"]["algorithm"], "EdDSALegacy");
+    }
+
+    // Something that is not a key records no certificate.
+    assert_exit(
+        &w.fetch("plain.json", &[], &w.nginx.https_url("file.bin")),
+        0,
+    );
+    assert_eq!(artifact(&w.read_json("plain.json"))["openpgp"], Value::Null);
+}
