@@ -534,6 +534,33 @@ mod tests {
     }
 
     #[test]
+    fn a_skewed_clock_is_noted_not_judged() {
+        let mut runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(1))]),
+            run(3, 22, "h3", &[("a", Some(1))]),
+        ];
+        runs[1].vantage.exit.probes.push(tofu_record::Probe {
+            url: "https://whoami.example/".into(),
+            status: Some(200),
+            answer: None,
+            ip: None,
+            country: None,
+            server_date: Some("Sat, 21 Nov 2026 12:10:00 GMT".into()),
+            response_at: Some(runs[1].run.started_at),
+            error: None,
+        });
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Agree);
+        assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+        assert!(
+            r.notes[0].starts_with("run #2: the local clock is 600 s behind"),
+            "{:?}",
+            r.notes
+        );
+    }
+
+    #[test]
     fn text_report_shows_the_table_rules_and_verdict() {
         let runs = [
             run(1, 20, "h1", &[("a", Some(1))]),

@@ -189,3 +189,45 @@ fn a_failed_or_missing_artifact_is_never_agreement() {
     assert_eq!(report["artifacts"][0]["cells"][2]["state"], "failed");
     assert_eq!(report["artifacts"][1]["cells"][0]["state"], "absent");
 }
+
+#[test]
+fn an_interception_that_passes_the_payload_through_still_shows_its_root() {
+    let w = World::new();
+    // The attacker's CA is trusted by the victim's machine only (run 3 adds it), and the
+    // impostor serves the genuine bytes: the content agrees, the TLS evidence does not.
+    let rogue = tofu_testkit::TestCa::generate(w.dir.path(), "rogue CA");
+    let impostor = Nginx::start(&w.dir.path().join("www"), &rogue, |_, _| String::new());
+    let liar = LyingProxy::start(Lie::Divert(SocketAddr::from((
+        [127, 0, 0, 1],
+        impostor.https_port,
+    ))));
+    let url = w.nginx.https_url("file.bin");
+    assert_exit(&w.fetch("run1.json", &[], &url), 0);
+    assert_exit(&w.fetch("run2.json", &[], &url), 0);
+    let rogue_pem = rogue.root_pem.to_str().unwrap();
+    let out = w.fetch(
+        "run3.json",
+        &["--via", &liar.url(), "--ca-cert", rogue_pem],
+        &url,
+    );
+    assert_exit(&out, 0);
+    let (code, report) = compare_json(
+        &w,
+        &["--require", "none", "run1.json", "run2.json", "run3.json"],
+    );
+    assert_eq!(code, 0, "{report}");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("run #3's TLS chain leads to a root no other run saw: CN=rogue CA"),
+        "{notes}"
+    );
+    let text = stdout(&w.tofu(&[
+        "compare",
+        "--require",
+        "none",
+        "run1.json",
+        "run2.json",
+        "run3.json",
+    ]));
+    assert!(text.contains("notes (shown, not judged)"), "{text}");
+}
