@@ -98,55 +98,9 @@ impl Client {
         options: &FetchOptions,
         exchange: &mut Exchange,
     ) -> Result<Body, FetchError> {
-        let mut current = url.clone();
-        let mut response = loop {
-            let response = self
-                .http
-                .get(current.clone())
-                .header(header::ACCEPT_ENCODING, "identity")
-                .send()
-                .await
-                .map_err(FetchError::from_reqwest)?;
-            let status = response.status();
-            if !is_redirect(status.as_u16()) {
-                exchange.hops.push(Hop {
-                    url: redact_url(&current),
-                    status: status.as_u16(),
-                    location: None,
-                });
-                break response;
-            }
-            let location = response
-                .headers()
-                .get(header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| {
-                    FetchError::BadRedirect(format!("{status} without a readable Location"))
-                })?;
-            let next = current.join(location).map_err(|e| {
-                FetchError::BadRedirect(format!("unparsable Location {location:?}: {e}"))
-            })?;
-            exchange.hops.push(Hop {
-                url: redact_url(&current),
-                status: status.as_u16(),
-                location: Some(redact_url(&next)),
-            });
-            if current.scheme() == "https" && next.scheme() == "http" {
-                return Err(FetchError::InsecureRedirect {
-                    to: redact_url(&next),
-                });
-            }
-            if !matches!(next.scheme(), "http" | "https") {
-                return Err(FetchError::BadRedirect(format!(
-                    "Location uses the {}: scheme",
-                    next.scheme()
-                )));
-            }
-            if exchange.hops.len() > MAX_REDIRECTS {
-                return Err(FetchError::TooManyRedirects(MAX_REDIRECTS));
-            }
-            current = next;
-        };
+        let (mut response, current) = self
+            .get_following(url, &HeaderMap::new(), None, &mut exchange.hops)
+            .await?;
 
         exchange.record = Some(FinalResponse {
             response_at: Utc::now(),
@@ -298,6 +252,79 @@ fn recorded_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
             ))
         })
         .collect()
+}
+
+impl Client {
+    /// GETs `url` with `headers`, following redirects by hand: each hop is recorded, https →
+    /// http is refused, at most [`MAX_REDIRECTS`]. `authorization` goes only to the origin
+    /// (scheme, host, port) of `url`: it is dropped on any hop that leaves it, and never
+    /// comes back. Returns the final response (whatever its status) and its URL.
+    pub(crate) async fn get_following(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        authorization: Option<&header::HeaderValue>,
+        hops: &mut Vec<Hop>,
+    ) -> Result<(reqwest::Response, Url), FetchError> {
+        let origin = url.origin();
+        let mut current = url.clone();
+        let mut redirects = 0;
+        let mut left_origin = false;
+        loop {
+            left_origin |= current.origin() != origin;
+            let mut request = self
+                .http
+                .get(current.clone())
+                .headers(headers.clone())
+                .header(header::ACCEPT_ENCODING, "identity");
+            if let Some(auth) = authorization
+                && !left_origin
+            {
+                request = request.header(header::AUTHORIZATION, auth.clone());
+            }
+            let response = request.send().await.map_err(FetchError::from_reqwest)?;
+            let status = response.status();
+            if !is_redirect(status.as_u16()) {
+                hops.push(Hop {
+                    url: redact_url(&current),
+                    status: status.as_u16(),
+                    location: None,
+                });
+                return Ok((response, current));
+            }
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| {
+                    FetchError::BadRedirect(format!("{status} without a readable Location"))
+                })?;
+            let next = current.join(location).map_err(|e| {
+                FetchError::BadRedirect(format!("unparsable Location {location:?}: {e}"))
+            })?;
+            hops.push(Hop {
+                url: redact_url(&current),
+                status: status.as_u16(),
+                location: Some(redact_url(&next)),
+            });
+            if current.scheme() == "https" && next.scheme() == "http" {
+                return Err(FetchError::InsecureRedirect {
+                    to: redact_url(&next),
+                });
+            }
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::BadRedirect(format!(
+                    "Location uses the {}: scheme",
+                    next.scheme()
+                )));
+            }
+            redirects += 1;
+            if redirects > MAX_REDIRECTS {
+                return Err(FetchError::TooManyRedirects(MAX_REDIRECTS));
+            }
+            current = next;
+        }
+    }
 }
 
 impl Client {
