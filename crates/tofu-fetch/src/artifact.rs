@@ -36,6 +36,7 @@ impl Client {
             content,
             fetches,
             openpgp,
+            oci: None,
             error,
         }
     }

@@ -7,6 +7,7 @@ mod digest;
 mod error;
 mod http;
 mod keep;
+pub mod oci;
 mod openpgp;
 mod tls;
 pub mod transport;

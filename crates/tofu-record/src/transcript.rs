@@ -187,6 +187,10 @@ pub struct Artifact {
     pub fetches: Vec<Fetch>,
     /// Facts read from the content (e.g. an OpenPGP certificate), when it was recognised.
     pub openpgp: Option<OpenPgpCert>,
+    /// For an image pulled from an OCI registry: what the registry served, level by level.
+    /// The artifact's `content` is then that of the top document (index or manifest) the
+    /// reference resolved to.
+    pub oci: Option<OciRecord>,
     /// Why the artifact failed (a fetch failed, or mirrors disagreed), or null.
     pub error: Option<ArtifactError>,
 }
@@ -215,6 +219,77 @@ pub struct Fetch {
     pub kept_as: Option<String>,
     /// Why this fetch failed, or null.
     pub error: Option<ArtifactError>,
+}
+
+/// An image pulled from an OCI registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OciRecord {
+    /// The normalized reference, e.g. `docker.io/library/debian:bookworm`.
+    pub reference: String,
+    /// The registry host actually contacted, e.g. `registry-1.docker.io`.
+    pub registry_host: String,
+    /// The `Accept` header sent for manifests.
+    pub accept: String,
+    /// The token endpoint used (redacted), when the registry asked for one.
+    pub token_realm: Option<String>,
+    /// The platforms asked for (`linux/amd64`, …, or `all`).
+    pub platforms: Vec<String>,
+    /// The document the reference resolved to.
+    pub top: OciDocument,
+    /// Every entry of the top document when it is an index, selected or not.
+    pub index_entries: Vec<OciDescriptor>,
+    /// Each image manifest pulled (the top one, or the selected index entries), with its
+    /// config and layers.
+    pub manifests: Vec<OciManifest>,
+    /// Every host a blob request was redirected to (signed query strings are not kept).
+    pub redirect_hosts: Vec<String>,
+}
+
+/// A manifest or index as served.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OciDocument {
+    /// sha256 of the raw bytes.
+    pub digest: String,
+    /// Size of the raw bytes.
+    pub size: u64,
+    /// The `Content-Type` served (parameters removed).
+    pub media_type: String,
+    /// The `Docker-Content-Digest` header as received, if any (verified against the bytes).
+    pub docker_content_digest: Option<String>,
+}
+
+/// A descriptor: what a parent document says about a child.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OciDescriptor {
+    /// `sha256:…`.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type.
+    pub media_type: String,
+    /// `os/arch[/variant]`, when the descriptor names a platform.
+    pub platform: Option<String>,
+    /// Annotations, sorted.
+    pub annotations: BTreeMap<String, String>,
+    /// Foreign URLs the descriptor lists: recorded, never followed.
+    pub urls: Vec<String>,
+}
+
+/// One image manifest and what it points to, every digest verified.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OciManifest {
+    /// `os/arch[/variant]` from the index entry, when pulled through an index.
+    pub platform: Option<String>,
+    /// The manifest document.
+    pub document: OciDocument,
+    /// The config blob.
+    pub config: OciDescriptor,
+    /// The layer blobs, in order.
+    pub layers: Vec<OciDescriptor>,
 }
 
 /// An OpenPGP certificate (public key), as `gpg --with-fingerprint` would show it.
@@ -319,6 +394,20 @@ pub struct ArtifactError {
     pub message: String,
 }
 
+/// Error codes that mean the served bytes contradict what they claim (a digest, a size, a
+/// media type, another mirror): evidence of tampering, not a mere failure. compare counts an
+/// artifact that failed with one of these as a disagreement, not as missing.
+pub const INTEGRITY_ERRORS: &[&str] = &[
+    "mirror-mismatch",
+    "digest-mismatch",
+    "digest-header-mismatch",
+    "content-type-mismatch",
+    "ambiguous-manifest",
+    "descriptor-mismatch",
+    "blob-size-mismatch",
+    "blob-digest-mismatch",
+];
+
 /// A structural problem that makes a transcript unusable even though it parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invalid(pub String);
@@ -345,7 +434,7 @@ impl Transcript {
             if !seen.insert(name.as_str()) {
                 return Err(Invalid(format!("artifact id {name:?} appears twice")));
             }
-            if artifact.fetches.is_empty() {
+            if artifact.fetches.is_empty() && artifact.oci.is_none() {
                 return Err(Invalid(format!("artifact {name:?} has no fetch")));
             }
             check_outcome(name, artifact.content.as_ref(), artifact.error.as_ref())?;

@@ -201,7 +201,8 @@ fn valid_repository(path: &str) -> bool {
             !b.is_empty()
                 && alnum(&b[0])
                 && alnum(&b[b.len() - 1])
-                && b.iter().all(|c| alnum(c) || matches!(c, b'.' | b'_' | b'-'))
+                && b.iter()
+                    .all(|c| alnum(c) || matches!(c, b'.' | b'_' | b'-'))
                 && !component.contains("..")
                 && !component.contains("___")
                 && !component.contains("._")
@@ -222,21 +223,34 @@ mod tests {
         let cases = [
             ("debian", "docker.io/library/debian:latest"),
             ("debian:bookworm", "docker.io/library/debian:bookworm"),
-            ("docker.io/library/debian:bookworm", "docker.io/library/debian:bookworm"),
+            (
+                "docker.io/library/debian:bookworm",
+                "docker.io/library/debian:bookworm",
+            ),
             ("index.docker.io/debian", "docker.io/library/debian:latest"),
             ("user/repo:1", "docker.io/user/repo:1"),
-            ("ghcr.io/homebrew/core/wget:1.24.5", "ghcr.io/homebrew/core/wget:1.24.5"),
+            (
+                "ghcr.io/homebrew/core/wget:1.24.5",
+                "ghcr.io/homebrew/core/wget:1.24.5",
+            ),
             ("localhost/x", "localhost/x:latest"),
             ("127.0.0.1:5000/x/y:v1", "127.0.0.1:5000/x/y:v1"),
         ];
         for (input, want) in cases {
-            assert_eq!(Reference::parse(input).unwrap().to_string(), want, "{input}");
+            assert_eq!(
+                Reference::parse(input).unwrap().to_string(),
+                want,
+                "{input}"
+            );
         }
         let d = format!("sha256:{}", "a".repeat(64));
         let r = Reference::parse(&format!("127.0.0.1:5000/x/y:tag@{d}")).unwrap();
         assert_eq!(r.to_string(), format!("127.0.0.1:5000/x/y@{d}"));
         assert_eq!(r.manifest_ref(), d);
-        assert_eq!(Reference::parse("debian").unwrap().api_host(), "registry-1.docker.io");
+        assert_eq!(
+            Reference::parse("debian").unwrap().api_host(),
+            "registry-1.docker.io"
+        );
         for bad in [
             "",
             "Debian",

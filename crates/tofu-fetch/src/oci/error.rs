@@ -1,0 +1,88 @@
+//! Why an OCI pull failed, with the stable codes recorded in transcripts.
+
+use crate::error::FetchError;
+
+/// An OCI pull failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OciError {
+    /// The HTTP exchange failed (connect, TLS, status, redirects …).
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The registry wants credentials tofu does not send (it pulls anonymously).
+    #[error("the registry asks for authentication tofu cannot give: {0}")]
+    Auth(String),
+    /// The token endpoint named by the registry is not one tofu will ask.
+    #[error("refused the token realm {realm}: {why}")]
+    TokenRealm { realm: String, why: String },
+    /// The token endpoint did not give a token.
+    #[error("no token from {realm}: {why}")]
+    Token { realm: String, why: String },
+    /// A manifest or index is larger than the limit.
+    #[error("the manifest exceeds {limit} bytes")]
+    ManifestTooLarge { limit: usize },
+    /// The document's digest is not the one pinned (by the user or by a parent).
+    #[error("the registry served {found} for the pinned {expected}")]
+    DigestMismatch { expected: String, found: String },
+    /// `Docker-Content-Digest` does not match the bytes.
+    #[error("Docker-Content-Digest says {header}, but the bytes hash to {found}")]
+    DigestHeaderMismatch { header: String, found: String },
+    /// `Content-Type` and the document's `mediaType` disagree (or the parent's descriptor).
+    #[error("Content-Type {content_type} does not match the media type {media_type}")]
+    ContentTypeMismatch {
+        content_type: String,
+        media_type: String,
+    },
+    /// A document that is both an index and a manifest.
+    #[error("the document has both manifests and layers/config: it can be read two ways")]
+    Ambiguous,
+    /// A schema 1 manifest.
+    #[error("schema 1 manifests are not supported (deprecated and unverifiable)")]
+    Schema1,
+    /// Not a manifest or index tofu understands.
+    #[error("not a usable manifest: {0}")]
+    BadManifest(String),
+    /// A child does not match its parent's descriptor.
+    #[error("{what} does not match its descriptor: {detail}")]
+    DescriptorMismatch { what: String, detail: String },
+    /// A blob is longer or shorter than its descriptor says.
+    #[error("blob {digest} has {found} bytes, its descriptor says {expected}")]
+    BlobSize {
+        digest: String,
+        expected: u64,
+        found: u64,
+    },
+    /// A blob's bytes do not hash to its digest.
+    #[error("blob {digest}: the bytes hash to {found}")]
+    BlobDigest { digest: String, found: String },
+    /// No index entry matches the platforms asked for.
+    #[error("no image for {wanted}; the index offers {offered}")]
+    NoPlatform { wanted: String, offered: String },
+    /// The image could not be kept on disk.
+    #[error("cannot keep the image: {0}")]
+    Keep(std::io::Error),
+}
+
+impl OciError {
+    /// The stable code recorded in transcripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OciError::Fetch(e) => e.code(),
+            OciError::Auth(_) => "registry-auth",
+            OciError::TokenRealm { .. } => "token-realm",
+            OciError::Token { .. } => "token",
+            OciError::ManifestTooLarge { .. } => "manifest-too-large",
+            OciError::DigestMismatch { .. } => "digest-mismatch",
+            OciError::DigestHeaderMismatch { .. } => "digest-header-mismatch",
+            OciError::ContentTypeMismatch { .. } => "content-type-mismatch",
+            OciError::Ambiguous => "ambiguous-manifest",
+            OciError::Schema1 => "schema1-unsupported",
+            OciError::BadManifest(_) => "bad-manifest",
+            OciError::DescriptorMismatch { .. } => "descriptor-mismatch",
+            OciError::BlobSize { .. } => "blob-size-mismatch",
+            OciError::BlobDigest { .. } => "blob-digest-mismatch",
+            OciError::NoPlatform { .. } => "no-matching-platform",
+            OciError::Keep(_) => "keep",
+        }
+    }
+}
