@@ -3,7 +3,7 @@
 //! (CDNs legitimately differ), headers and timings.
 
 use similar::TextDiff;
-use tofu_record::Content;
+use tofu_record::{Artifact, Content, INTEGRITY_ERRORS};
 
 use crate::{ArtifactReport, ArtifactVerdict, Cell, Group, Input, RunSummary};
 
@@ -56,7 +56,17 @@ pub(crate) fn compare_artifact(
         let Some(artifact) = input.transcript.artifacts.iter().find(|a| a.id == id) else {
             continue;
         };
-        for content in artifact.fetches.iter().filter_map(|f| f.content.as_ref()) {
+        // An image has no fetches: its observation is the top document it resolved to.
+        let observed: Vec<&Content> = if artifact.fetches.is_empty() {
+            artifact.content.iter().collect()
+        } else {
+            artifact
+                .fetches
+                .iter()
+                .filter_map(|f| f.content.as_ref())
+                .collect()
+        };
+        for content in observed {
             let group = match groups.iter_mut().position(|g| &g.content == content) {
                 Some(at) => &mut groups[at],
                 None => {
@@ -76,28 +86,77 @@ pub(crate) fn compare_artifact(
     groups.sort_by_key(|g| std::cmp::Reverse(g.runs.len()));
 
     let all_ok = cells.iter().all(|c| matches!(c, Cell::Ok { .. }));
-    let (verdict, odd_runs, diffs) = if groups.len() > 1 {
-        let strict_majority = groups[0].runs.len() > groups[1].runs.len();
-        let mut odd: Vec<usize> = if strict_majority {
+    // A run whose bytes contradicted their own digests, sizes or media types was lied to:
+    // that is a disagreement, not a gap.
+    let tampered: Vec<usize> = cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            matches!(c, Cell::Failed { code, .. } if INTEGRITY_ERRORS.contains(&code.as_str()))
+        })
+        .map(|(i, _)| i + 1)
+        .collect();
+    let artifact_of = |run: usize| {
+        inputs[run - 1]
+            .transcript
+            .artifacts
+            .iter()
+            .find(|a| a.id == id)
+    };
+    let (verdict, odd_runs, diffs, level) = if groups.len() > 1 || !tampered.is_empty() {
+        let strict_majority = groups.len() < 2 || groups[0].runs.len() > groups[1].runs.len();
+        let mut odd: Vec<usize> = if groups.len() < 2 {
+            Vec::new()
+        } else if strict_majority {
             groups[1..].iter().flat_map(|g| g.runs.clone()).collect()
         } else {
             groups.iter().flat_map(|g| g.runs.clone()).collect()
         };
+        odd.extend(&tampered);
         odd.sort_unstable();
         odd.dedup();
-        let diffs = groups[1..]
-            .iter()
-            .map(|g| diff(&groups[0], g, runs))
-            .collect();
-        (ArtifactVerdict::Mismatch, odd, diffs)
+        // Diff the first run of the majority (or first) group against each odd run's view.
+        let reference = groups
+            .first()
+            .and_then(|g| g.runs.first().copied())
+            .filter(|r| !odd.contains(r));
+        let mut diffs = Vec::new();
+        let mut level = None;
+        let mut seen_views = Vec::new();
+        if let Some(reference) = reference {
+            let a = view(artifact_of(reference));
+            for &run in &odd {
+                let b = view(artifact_of(run));
+                if seen_views.contains(&b) {
+                    continue;
+                }
+                if level.is_none() {
+                    level = first_difference(&a, &b);
+                }
+                diffs.push(
+                    TextDiff::from_lines(&a, &b)
+                        .unified_diff()
+                        .context_radius(2)
+                        .header(
+                            &format!("run {}", run_list(&[reference], runs)),
+                            &format!("run {}", run_list(&[run], runs)),
+                        )
+                        .to_string(),
+                );
+                seen_views.push(b);
+            }
+        } else {
+            diffs.extend(groups[1..].iter().map(|g| diff(&groups[0], g, runs)));
+        }
+        (ArtifactVerdict::Mismatch, odd, diffs, level)
     } else if let Some(diff) = fingerprint_mismatch(&cells) {
         // Same bytes cannot give other fingerprints; if they ever do, it is a mismatch.
         let odd = (1..=cells.len()).collect();
-        (ArtifactVerdict::Mismatch, odd, vec![diff])
+        (ArtifactVerdict::Mismatch, odd, vec![diff], Some("openpgp".to_owned()))
     } else if all_ok && groups.len() == 1 {
-        (ArtifactVerdict::Match, Vec::new(), Vec::new())
+        (ArtifactVerdict::Match, Vec::new(), Vec::new(), None)
     } else {
-        (ArtifactVerdict::Missing, Vec::new(), Vec::new())
+        (ArtifactVerdict::Missing, Vec::new(), Vec::new(), None)
     };
     ArtifactReport {
         id: id.to_owned(),
@@ -105,7 +164,74 @@ pub(crate) fn compare_artifact(
         cells,
         groups,
         odd_runs,
+        level,
         diffs,
+    }
+}
+
+/// The must-match fields of one run's artifact as lines: content digests, then for an image
+/// each level (top document, index entries, manifests, configs, layers), then any error.
+/// Lines are keyed, so the first differing key names the level where runs part.
+fn view(artifact: Option<&Artifact>) -> String {
+    let Some(artifact) = artifact else {
+        return "absent\n".to_owned();
+    };
+    let mut out = String::new();
+    if let Some(c) = &artifact.content {
+        out.push_str(&content_lines(c));
+    }
+    for f in &artifact.fetches {
+        if let Some(c) = &f.content {
+            out.push_str(&format!("fetch {}: {} bytes, sha256 {}\n", f.url, c.size, c.sha256));
+        }
+    }
+    if let Some(oci) = &artifact.oci {
+        if !oci.top.digest.is_empty() {
+            out.push_str(&format!(
+                "tag {}: {} ({})\n",
+                oci.reference, oci.top.digest, oci.top.media_type
+            ));
+        }
+        for e in &oci.index_entries {
+            out.push_str(&format!(
+                "index entry {}: {} ({} bytes)\n",
+                e.platform.as_deref().unwrap_or("-"),
+                e.digest,
+                e.size
+            ));
+        }
+        for m in &oci.manifests {
+            let p = m.platform.as_deref().unwrap_or("-");
+            out.push_str(&format!("manifest {p}: {}\n", m.document.digest));
+            out.push_str(&format!("config {p}: {} ({} bytes)\n", m.config.digest, m.config.size));
+            for (i, l) in m.layers.iter().enumerate() {
+                out.push_str(&format!("layer {p} #{}: {} ({} bytes)\n", i + 1, l.digest, l.size));
+            }
+        }
+    }
+    if let Some(e) = &artifact.error {
+        out.push_str(&format!("error: {}: {}\n", e.code, e.message));
+    }
+    out
+}
+
+/// The key (`tag …`, `manifest linux/amd64`, `layer linux/amd64 #2`, `error`, …) of the
+/// first line where two views part.
+fn first_difference(a: &str, b: &str) -> Option<String> {
+    let key = |line: &str| line.split(": ").next().unwrap_or(line).to_owned();
+    let mut left = a.lines();
+    let mut right = b.lines();
+    loop {
+        match (left.next(), right.next()) {
+            (Some(x), Some(y)) if x == y => continue,
+            (Some(x), Some(y)) => {
+                let (kx, ky) = (key(x), key(y));
+                return Some(if kx == ky { kx } else { format!("{kx} / {ky}") });
+            }
+            (Some(x), None) => return Some(key(x)),
+            (None, Some(y)) => return Some(key(y)),
+            (None, None) => return None,
+        }
     }
 }
 

@@ -158,8 +158,11 @@ pub struct ArtifactReport {
     /// On a mismatch, the runs outside the majority group: their vantage points are the
     /// suspicious ones. With no strict majority, every run that fetched it.
     pub odd_runs: Vec<usize>,
-    /// Unified diffs of the must-match fields: the majority (or first) group against each
-    /// other group.
+    /// On a mismatch, the level where the odd run(s) part from the others: `sha256` for a
+    /// file, `tag …`, `index entry …`, `manifest …`, `config …`, `layer …` for an image, or
+    /// `error` when a run's bytes contradicted their own digest.
+    pub level: Option<String>,
+    /// Unified diffs of the must-match fields: a majority run against each odd run.
     pub diffs: Vec<String>,
 }
 
@@ -231,8 +234,13 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
             ArtifactVerdict::Match => {}
             ArtifactVerdict::Mismatch => {
                 disagree = true;
+                let level = a
+                    .level
+                    .as_ref()
+                    .map(|l| format!(" at {l}"))
+                    .unwrap_or_default();
                 reasons.push(format!(
-                    "{}: differs; odd run(s) {}",
+                    "{}: differs{level}; odd run(s) {}",
                     a.id,
                     fields::run_list(&a.odd_runs, &runs)
                 ));

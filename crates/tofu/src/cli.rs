@@ -47,7 +47,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// What to fetch: http:// or https:// URLs (or give --plan).
+    /// What to fetch: http:// or https:// URLs, and image references such as
+    /// debian:bookworm, ghcr.io/homebrew/core/wget:1.24.5 or REGISTRY/REPO@sha256:… (or give
+    /// --plan).
     #[arg(
         value_name = "TARGET",
         required_unless_present = "plan",
@@ -73,6 +75,12 @@ pub struct FetchArgs {
     /// network interface such as a VPN tunnel). Proxy environment variables are ignored.
     #[arg(long, value_name = "VIA", default_value = "direct")]
     pub via: String,
+
+    /// For images: pull this platform, os/arch[/variant] (repeatable), or all. Default:
+    /// linux/amd64 on every machine, so runs from different hosts line up. Every index entry
+    /// is recorded either way.
+    #[arg(long = "platform", value_name = "PLATFORM")]
+    pub platforms: Vec<String>,
 
     /// A note about this run, recorded in the transcript (e.g. "laptop, home ISP").
     #[arg(long, value_name = "TEXT")]

@@ -15,6 +15,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
+use tofu_fetch::oci::{Platforms, Reference};
 use url::Url;
 
 /// A plan, parsed and checked.
@@ -28,11 +29,20 @@ pub struct Plan {
     pub artifacts: Vec<PlanArtifact>,
 }
 
-/// One artifact of a plan: an id and its mirrors.
+/// One artifact of a plan: an id and where it comes from.
 #[derive(Clone, Debug)]
 pub struct PlanArtifact {
     pub id: String,
-    pub urls: Vec<Url>,
+    pub source: PlanSource,
+}
+
+/// Where a plan artifact comes from.
+#[derive(Clone, Debug)]
+pub enum PlanSource {
+    /// A file at these URLs (mirrors; all must agree).
+    Urls(Vec<Url>),
+    /// An image, and the platforms to pull.
+    Oci(Reference, Platforms),
 }
 
 #[derive(Deserialize)]
@@ -47,7 +57,10 @@ struct RawPlan {
 #[serde(deny_unknown_fields)]
 struct RawArtifact {
     id: Spanned<String>,
-    urls: Spanned<Vec<Spanned<String>>>,
+    urls: Option<Spanned<Vec<Spanned<String>>>>,
+    oci: Option<Spanned<String>>,
+    #[serde(default)]
+    platforms: Vec<String>,
 }
 
 /// A problem with a plan file, with its place.
@@ -96,35 +109,66 @@ fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
                 format!("artifact id {id:?} appears twice"),
             ));
         }
-        if entry.urls.get_ref().is_empty() {
-            return Err(at(
-                entry.urls.span(),
-                format!("artifact {id:?} has an empty urls list"),
-            ));
-        }
-        let mut urls = Vec::new();
-        for raw_url in entry.urls.get_ref() {
-            let url = Url::parse(raw_url.get_ref())
-                .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-                .ok_or_else(|| {
-                    at(
-                        raw_url.span(),
-                        format!("{:?} is not an http:// or https:// URL", raw_url.get_ref()),
-                    )
-                })?;
-            if urls.contains(&url) {
-                return Err(at(raw_url.span(), format!("{url} is listed twice")));
+        let source = match (&entry.urls, &entry.oci) {
+            (Some(urls), None) => {
+                if !entry.platforms.is_empty() {
+                    return Err(at(
+                        entry.id.span(),
+                        format!("artifact {id:?}: platforms apply to oci artifacts only"),
+                    ));
+                }
+                PlanSource::Urls(parse_urls(&id, urls, &at)?)
             }
-            urls.push(url);
-        }
-        artifacts.push(PlanArtifact { id, urls });
+            (None, Some(oci)) => {
+                let reference = Reference::parse(oci.get_ref()).map_err(|e| at(oci.span(), e))?;
+                let platforms = crate::commands::fetch::parse_platforms(&entry.platforms)
+                    .map_err(|f| at(entry.id.span(), format!("artifact {id:?}: {:#}", f.error)))?;
+                PlanSource::Oci(reference, platforms)
+            }
+            _ => {
+                return Err(at(
+                    entry.id.span(),
+                    format!("artifact {id:?} needs exactly one of urls or oci"),
+                ));
+            }
+        };
+        artifacts.push(PlanArtifact { id, source });
     }
     Ok(Plan {
         name: raw.name.into_inner(),
         sha256: sha256_hex(bytes),
         artifacts,
     })
+}
+
+fn parse_urls(
+    id: &str,
+    urls: &Spanned<Vec<Spanned<String>>>,
+    at: &dyn Fn(std::ops::Range<usize>, String) -> PlanError,
+) -> Result<Vec<Url>, PlanError> {
+    if urls.get_ref().is_empty() {
+        return Err(at(
+            urls.span(),
+            format!("artifact {id:?} has an empty urls list"),
+        ));
+    }
+    let mut parsed: Vec<Url> = Vec::new();
+    for raw_url in urls.get_ref() {
+        let url = Url::parse(raw_url.get_ref())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                at(
+                    raw_url.span(),
+                    format!("{:?} is not an http:// or https:// URL", raw_url.get_ref()),
+                )
+            })?;
+        if parsed.contains(&url) {
+            return Err(at(raw_url.span(), format!("{url} is listed twice")));
+        }
+        parsed.push(url);
+    }
+    Ok(parsed)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -160,7 +204,7 @@ mod tests {
             "name = \"x\"\n[[artifact]]\nid = \"a\"\nurls = [\"https://a.example/f\", \"https://b.example/f\"]\n",
         )
         .unwrap();
-        assert_eq!(plan.artifacts[0].urls.len(), 2);
+        assert!(matches!(&plan.artifacts[0].source, PlanSource::Urls(u) if u.len() == 2));
         assert_eq!(plan.sha256.len(), 64);
         let cases = [
             (

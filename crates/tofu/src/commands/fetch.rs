@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use chrono::Utc;
+use tofu_fetch::oci::{Platforms, Reference};
 use tofu_fetch::{Client, ClientOptions, FetchOptions, Via};
 use tofu_record::key::SigningKey;
 use tofu_record::redact::redact_url;
@@ -15,10 +16,17 @@ use url::Url;
 use crate::cli::FetchArgs;
 use crate::{Exit, Failure, output, paths};
 
-/// One artifact to fetch: its id and its URLs (mirrors).
+/// One artifact to fetch: its id and where it comes from.
 struct Target {
     id: String,
-    urls: Vec<Url>,
+    source: Source,
+}
+
+enum Source {
+    /// A file at one or more URLs (mirrors).
+    Http(Vec<Url>),
+    /// An image in an OCI registry.
+    Oci(Reference, Platforms),
 }
 
 pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure> {
@@ -36,7 +44,12 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
                 .iter()
                 .map(|a| Target {
                     id: a.id.clone(),
-                    urls: a.urls.clone(),
+                    source: match &a.source {
+                        crate::plan::PlanSource::Urls(urls) => Source::Http(urls.clone()),
+                        crate::plan::PlanSource::Oci(reference, platforms) => {
+                            Source::Oci(reference.clone(), platforms.clone())
+                        }
+                    },
                 })
                 .collect();
             let plan_ref = PlanRef {
@@ -45,10 +58,16 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
             };
             (targets, Some(plan_ref))
         }
-        None => (parse_targets(&args.targets)?, None),
+        None => (
+            parse_targets(&args.targets, &parse_platforms(&args.platforms)?)?,
+            None,
+        ),
     };
     for target in &targets {
-        for url in target.urls.iter().filter(|u| u.scheme() == "http") {
+        let Source::Http(urls) = &target.source else {
+            continue;
+        };
+        for url in urls.iter().filter(|u| u.scheme() == "http") {
             output::warn(&format!(
                 "{} is plain http: anyone on the path can alter it; only comparing runs from \
                  different vantage points will tell",
@@ -137,9 +156,14 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
         let mut artifacts = Vec::new();
         for target in &targets {
             output::note(&format!("fetching {} via {}", target.id, client.via()));
-            let artifact = client
-                .fetch_artifact(target.id.clone(), &target.urls, &options)
-                .await;
+            let artifact = match &target.source {
+                Source::Http(urls) => client.fetch_artifact(target.id.clone(), urls, &options).await,
+                Source::Oci(reference, platforms) => {
+                    client
+                        .fetch_oci(target.id.clone(), reference, platforms, options.keep_dir.as_ref())
+                        .await
+                }
+            };
             let kept: Vec<&str> = artifact
                 .fetches
                 .iter()
@@ -275,32 +299,80 @@ fn report_exit(exit: &tofu_record::Exit, skipped: bool) {
     }
 }
 
-/// Every target, parsed once: http(s) URLs only, each at most once.
-fn parse_targets(raw: &[String]) -> Result<Vec<Target>, Failure> {
+/// `--platform` values: `all`, or `os/arch[/variant]` (repeatable); linux/amd64 when none.
+pub(crate) fn parse_platforms(raw: &[String]) -> Result<Platforms, Failure> {
+    if raw.is_empty() {
+        return Ok(Platforms::default_selection());
+    }
+    if raw.iter().any(|p| p == "all") {
+        return Ok(Platforms::All);
+    }
+    for p in raw {
+        let parts: Vec<&str> = p.split('/').collect();
+        let ok = (2..=3).contains(&parts.len())
+            && parts
+                .iter()
+                .all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_'));
+        if !ok {
+            return Err(Failure::new(
+                anyhow!("--platform {p:?} is not os/arch[/variant]"),
+                "e.g. --platform linux/amd64, --platform linux/arm64/v8, or --platform all"
+                    .to_owned(),
+            ));
+        }
+    }
+    Ok(Platforms::Only(raw.to_vec()))
+}
+
+/// Every target, parsed once: an http(s) URL is a file, anything else an image reference;
+/// each at most once.
+fn parse_targets(raw: &[String], platforms: &Platforms) -> Result<Vec<Target>, Failure> {
     let mut seen = BTreeSet::new();
-    let mut urls = Vec::new();
+    let mut targets = Vec::new();
     for target in raw {
-        let url = Url::parse(target)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-            .ok_or_else(|| {
+        let parsed = if target.starts_with("http://") || target.starts_with("https://") {
+            let url = Url::parse(target)
+                .ok()
+                .filter(|u| u.host_str().is_some())
+                .ok_or_else(|| {
+                    Failure::new(
+                        anyhow!("{target:?} is not a valid URL"),
+                        "give the full URL, e.g. https://tails.net/tails-signing.key".to_owned(),
+                    )
+                })?;
+            Target {
+                id: redact_url(&url),
+                source: Source::Http(vec![url]),
+            }
+        } else if target.starts_with("brew:") {
+            return Err(Failure::new(
+                anyhow!("{target:?}: Homebrew formulas are not supported by this version yet"),
+                "pull the bottle's image instead, e.g. ghcr.io/homebrew/core/wget:1.24.5"
+                    .to_owned(),
+            ));
+        } else {
+            let reference = Reference::parse(target).map_err(|e| {
                 Failure::new(
-                    anyhow!("{target:?} is not an http:// or https:// URL"),
-                    "give the full URL, e.g. https://tails.net/tails-signing.key".to_owned(),
+                    anyhow!("{e}"),
+                    "a target is an http:// or https:// URL or an image reference such as \
+                     debian:bookworm or ghcr.io/homebrew/core/wget:1.24.5"
+                        .to_owned(),
                 )
             })?;
-        if !seen.insert(redact_url(&url)) {
+            Target {
+                id: reference.to_string(),
+                source: Source::Oci(reference, platforms.clone()),
+            }
+        };
+        if !seen.insert(parsed.id.clone()) {
             return Err(Failure::new(
-                anyhow!("{} is given twice", redact_url(&url)),
+                anyhow!("{} is given twice", parsed.id),
                 "give each target once".to_owned(),
             ));
         }
-        urls.push(Target {
-            id: redact_url(&url),
-            urls: vec![url],
-        });
+        targets.push(parsed);
     }
-    Ok(urls)
+    Ok(targets)
 }
 
 fn load_or_create_key(explicit: Option<&Path>) -> Result<SigningKey, Failure> {

@@ -2,7 +2,7 @@
 //! share.
 
 mod compare;
-mod fetch;
+pub(crate) mod fetch;
 mod keygen;
 mod status;
 mod verify;

@@ -210,7 +210,15 @@ fn usage_errors_exit_2_and_write_nothing() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["fetch", "-o", "x.json", "ftp://example.invalid/f"],
-            "not an http:// or https:// URL",
+            "is not an image reference",
+        ),
+        (
+            vec!["fetch", "-o", "x.json", "Not/An/Image"],
+            "is not an image reference",
+        ),
+        (
+            vec!["fetch", "-o", "x.json", "--platform", "linux", "debian:bookworm"],
+            "--platform",
         ),
         (
             vec!["fetch", "-o", "x.json", "--via", "carrier-pigeon", &url],
