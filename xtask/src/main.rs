@@ -21,6 +21,8 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("sha256sum", "coreutils"),
     ("gpg", "gnupg"),
     ("ip", "iproute2"),
+    ("docker-registry", "docker-registry"),
+    ("skopeo", "skopeo"),
     ("update-ca-certificates", "ca-certificates"),
 ];
 

@@ -152,7 +152,12 @@ pub(crate) fn compare_artifact(
     } else if let Some(diff) = fingerprint_mismatch(&cells) {
         // Same bytes cannot give other fingerprints; if they ever do, it is a mismatch.
         let odd = (1..=cells.len()).collect();
-        (ArtifactVerdict::Mismatch, odd, vec![diff], Some("openpgp".to_owned()))
+        (
+            ArtifactVerdict::Mismatch,
+            odd,
+            vec![diff],
+            Some("openpgp".to_owned()),
+        )
     } else if all_ok && groups.len() == 1 {
         (ArtifactVerdict::Match, Vec::new(), Vec::new(), None)
     } else {
@@ -177,19 +182,23 @@ fn view(artifact: Option<&Artifact>) -> String {
         return "absent\n".to_owned();
     };
     let mut out = String::new();
-    if let Some(c) = &artifact.content {
+    // An image's content is its top document, which the `tag` line shows.
+    if let (Some(c), None) = (&artifact.content, &artifact.oci) {
         out.push_str(&content_lines(c));
     }
     for f in &artifact.fetches {
         if let Some(c) = &f.content {
-            out.push_str(&format!("fetch {}: {} bytes, sha256 {}\n", f.url, c.size, c.sha256));
+            out.push_str(&format!(
+                "fetch {}: {} bytes, sha256 {}\n",
+                f.url, c.size, c.sha256
+            ));
         }
     }
     if let Some(oci) = &artifact.oci {
         if !oci.top.digest.is_empty() {
             out.push_str(&format!(
-                "tag {}: {} ({})\n",
-                oci.reference, oci.top.digest, oci.top.media_type
+                "tag: {} ({})\n",
+                oci.top.digest, oci.top.media_type
             ));
         }
         for e in &oci.index_entries {
@@ -203,9 +212,17 @@ fn view(artifact: Option<&Artifact>) -> String {
         for m in &oci.manifests {
             let p = m.platform.as_deref().unwrap_or("-");
             out.push_str(&format!("manifest {p}: {}\n", m.document.digest));
-            out.push_str(&format!("config {p}: {} ({} bytes)\n", m.config.digest, m.config.size));
+            out.push_str(&format!(
+                "config {p}: {} ({} bytes)\n",
+                m.config.digest, m.config.size
+            ));
             for (i, l) in m.layers.iter().enumerate() {
-                out.push_str(&format!("layer {p} #{}: {} ({} bytes)\n", i + 1, l.digest, l.size));
+                out.push_str(&format!(
+                    "layer {p} #{}: {} ({} bytes)\n",
+                    i + 1,
+                    l.digest,
+                    l.size
+                ));
             }
         }
     }

@@ -11,13 +11,17 @@
 #![allow(clippy::disallowed_methods)]
 
 mod ca;
+mod layout;
 mod lying_proxy;
 mod netns;
 mod process;
+mod registry;
 mod services;
 
 pub use ca::TestCa;
+pub use layout::{Blob, LayoutBuilder, descriptor};
 pub use lying_proxy::{Lie, LyingProxy};
 pub use netns::Netns;
 pub use process::{free_port, require_program, wait_for_port};
+pub use registry::{Front, Registry, RegistryLie};
 pub use services::{Microsocks, Nginx, WHOAMI_COUNTRIES};

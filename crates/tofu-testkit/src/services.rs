@@ -62,7 +62,8 @@ error_log {d}/error.log warn;
 pid {d}/nginx.pid;
 events {{ worker_connections 256; }}
 http {{
-    access_log off;
+    log_format tofu '$request $status auth=$http_authorization';
+    access_log {d}/access.log tofu;
     client_body_temp_path {d}/body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
@@ -131,6 +132,11 @@ http {{
             _guard: Guard(child),
             _dir: dir,
         }
+    }
+
+    /// The access log so far: one `REQUEST STATUS auth=AUTHORIZATION` line per request.
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("access.log")).unwrap_or_default()
     }
 
     /// `https://ADDR:PORT/path`.

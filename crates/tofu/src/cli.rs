@@ -25,7 +25,7 @@ pub enum Command {
     ///
     /// Exit status: 0 when every target was fetched, 1 when any failed (the failure is
     /// recorded in the transcript, which is still written and signed), 2 for usage errors.
-    Fetch(FetchArgs),
+    Fetch(Box<FetchArgs>),
     /// Check the format and signature of transcripts.
     ///
     /// Exit status: 0 when every file verifies, 2 otherwise.

@@ -14,8 +14,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Deserialize;
-use toml::Spanned;
 use tofu_fetch::oci::{Platforms, Reference};
+use toml::Spanned;
 use url::Url;
 
 /// A plan, parsed and checked.

@@ -157,10 +157,19 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
         for target in &targets {
             output::note(&format!("fetching {} via {}", target.id, client.via()));
             let artifact = match &target.source {
-                Source::Http(urls) => client.fetch_artifact(target.id.clone(), urls, &options).await,
+                Source::Http(urls) => {
+                    client
+                        .fetch_artifact(target.id.clone(), urls, &options)
+                        .await
+                }
                 Source::Oci(reference, platforms) => {
                     client
-                        .fetch_oci(target.id.clone(), reference, platforms, options.keep_dir.as_ref())
+                        .fetch_oci(
+                            target.id.clone(),
+                            reference,
+                            platforms,
+                            options.keep_dir.as_ref(),
+                        )
                         .await
                 }
             };
@@ -310,9 +319,11 @@ pub(crate) fn parse_platforms(raw: &[String]) -> Result<Platforms, Failure> {
     for p in raw {
         let parts: Vec<&str> = p.split('/').collect();
         let ok = (2..=3).contains(&parts.len())
-            && parts
-                .iter()
-                .all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_'));
+            && parts.iter().all(|x| {
+                !x.is_empty()
+                    && x.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+            });
         if !ok {
             return Err(Failure::new(
                 anyhow!("--platform {p:?} is not os/arch[/variant]"),

@@ -17,7 +17,7 @@ use crate::{Exit, Failure};
 
 pub fn dispatch(cli: Cli) -> Result<Exit, Failure> {
     match cli.command {
-        Command::Fetch(args) => fetch::run(args, cli.config.as_deref()),
+        Command::Fetch(args) => fetch::run(*args, cli.config.as_deref()),
         Command::Verify(args) => verify::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Status(args) => status::run(args),

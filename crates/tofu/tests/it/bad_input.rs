@@ -217,7 +217,14 @@ fn usage_errors_exit_2_and_write_nothing() {
             "is not an image reference",
         ),
         (
-            vec!["fetch", "-o", "x.json", "--platform", "linux", "debian:bookworm"],
+            vec![
+                "fetch",
+                "-o",
+                "x.json",
+                "--platform",
+                "linux",
+                "debian:bookworm",
+            ],
             "--platform",
         ),
         (

@@ -1,0 +1,312 @@
+//! OCI pulls against a real registry (docker-registry 2.8 behind nginx, token auth, blob
+//! redirects to a second loopback host), populated with skopeo from layouts the test builds;
+//! every way a registry can lie ends in a clear error in the transcript, and a consistent lie
+//! to one vantage point makes compare disagree and name the level.
+
+use serde_json::Value;
+use tofu_testkit::{Front, LayoutBuilder, Registry, RegistryLie};
+
+use crate::support::*;
+
+const REPO: &str = "test/app";
+
+/// A registry holding `test/app:1.0` (a two-platform index) and `test/app:evil` (another
+/// image), and the digests the tests need.
+struct Images {
+    registry: Registry,
+    index: String,
+    amd64: String,
+    arm64: String,
+    amd64_layer: String,
+    amd64_layer_bytes: Vec<u8>,
+}
+
+fn images(w: &World) -> Images {
+    let registry = Registry::start(&w.ca, &[REPO]);
+    let mut layout = LayoutBuilder::new(&w.path("layout"));
+    let amd64 = layout.image("linux", "amd64", 3, 150_000);
+    let arm64 = layout.image("linux", "arm64", 2, 120_000);
+    let index = layout.index(&[("linux/amd64", &amd64), ("linux/arm64", &arm64)]);
+    layout.tag(&index, "1.0");
+    registry.push(&layout.dir, "1.0", REPO);
+    let mut evil = LayoutBuilder::new(&w.path("evil-layout"));
+    let e_amd64 = evil.image("linux", "amd64", 3, 150_001);
+    let e_index = evil.index(&[("linux/amd64", &e_amd64)]);
+    evil.tag(&e_index, "evil");
+    registry.push(&evil.dir, "evil", REPO);
+
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(layout.dir.join("blobs/sha256").join(&amd64.digest[7..])).unwrap(),
+    )
+    .unwrap();
+    let amd64_layer = manifest["layers"][0]["digest"].as_str().unwrap().to_owned();
+    let amd64_layer_bytes =
+        std::fs::read(layout.dir.join("blobs/sha256").join(&amd64_layer[7..])).unwrap();
+    Images {
+        registry,
+        index: index.digest,
+        amd64: amd64.digest,
+        arm64: arm64.digest,
+        amd64_layer,
+        amd64_layer_bytes,
+    }
+}
+
+fn oci(t: &Value) -> &Value {
+    &t["artifacts"][0]["oci"]
+}
+
+#[test]
+fn an_honest_pull_records_every_level_and_matches_skopeo() {
+    let w = World::new();
+    let img = images(&w);
+    let front = img.registry.front(&w.ca, &RegistryLie::None);
+    let out = w.fetch(
+        "run.json",
+        &["--platform", "all"],
+        &front.reference("test/app:1.0"),
+    );
+    assert_exit(&out, 0);
+    let t = w.read_json("run.json");
+    let o = oci(&t);
+    // The index digest tofu recorded is the sha256 of the bytes skopeo reads.
+    let raw = img.registry.skopeo_raw("test/app:1.0");
+    let skopeo_digest = format!("sha256:{}", tool_digest_bytes(&raw));
+    assert_eq!(o["top"]["digest"], skopeo_digest);
+    assert_eq!(o["top"]["digest"], img.index);
+    assert_eq!(o["top"]["docker_content_digest"], img.index);
+    assert_eq!(artifact(&t)["content"]["sha256"], img.index[7..]);
+    assert_eq!(o["index_entries"].as_array().unwrap().len(), 2);
+    assert_eq!(o["manifests"].as_array().unwrap().len(), 2);
+    assert_eq!(o["manifests"][0]["document"]["digest"], img.amd64);
+    assert_eq!(o["manifests"][1]["document"]["digest"], img.arm64);
+    assert_eq!(o["manifests"][0]["layers"].as_array().unwrap().len(), 3);
+    assert_eq!(o["registry_host"], "127.0.0.1");
+    assert_eq!(
+        o["token_realm"],
+        format!("https://127.0.0.1:{}/token", front.port)
+    );
+    // Blobs came from the CDN on another host, and the bearer token never went there.
+    assert_eq!(o["redirect_hosts"], serde_json::json!(["127.0.0.2"]));
+    let cdn_log = img.registry.cdn.access_log();
+    assert!(
+        cdn_log.contains("GET /docker/registry/v2/blobs/"),
+        "{cdn_log}"
+    );
+    assert!(!cdn_log.contains("auth=Bearer"), "{cdn_log}");
+    assert!(front.nginx.access_log().contains("auth=Bearer"));
+
+    // The default platform is linux/amd64 only; every index entry is still recorded.
+    let out = w.fetch("amd64.json", &[], &front.reference("test/app:1.0"));
+    assert_exit(&out, 0);
+    let t = w.read_json("amd64.json");
+    assert_eq!(oci(&t)["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(oci(&t)["index_entries"].as_array().unwrap().len(), 2);
+
+    // Pinned by digest, the same.
+    let pinned = format!("test/app@{}", img.amd64);
+    let out = w.fetch("pinned.json", &[], &front.reference(&pinned));
+    assert_exit(&out, 0);
+    assert_eq!(oci(&w.read_json("pinned.json"))["top"]["digest"], img.amd64);
+
+    // A platform the index lacks.
+    let out = w.fetch(
+        "s390x.json",
+        &["--platform", "linux/s390x"],
+        &front.reference("test/app:1.0"),
+    );
+    assert_exit(&out, 1);
+    assert_eq!(
+        artifact(&w.read_json("s390x.json"))["error"]["code"],
+        "no-matching-platform"
+    );
+}
+
+fn tool_digest_bytes(bytes: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("tofu-raw-{}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let d = tool_digest("sha256sum", &path);
+    let _ = std::fs::remove_file(&path);
+    d
+}
+
+#[test]
+fn every_registry_lie_is_caught_and_recorded() {
+    let w = World::new();
+    let img = images(&w);
+    let mut flipped = img.amd64_layer_bytes.clone();
+    flipped[100] ^= 1;
+    let mut longer = img.amd64_layer_bytes.clone();
+    longer.push(0);
+    let shorter = img.amd64_layer_bytes[..img.amd64_layer_bytes.len() - 1].to_vec();
+    let cases: Vec<(RegistryLie, String, &str)> = vec![
+        (
+            RegistryLie::SubstitutePinned {
+                repo: REPO.into(),
+                pinned: img.amd64.clone(),
+                served: img.arm64.clone(),
+            },
+            format!("test/app@{}", img.amd64),
+            "digest-mismatch",
+        ),
+        (
+            RegistryLie::WrongDigestHeader {
+                repo: REPO.into(),
+                tag: "1.0".into(),
+            },
+            "test/app:1.0".into(),
+            "digest-header-mismatch",
+        ),
+        (
+            RegistryLie::WrongContentType {
+                repo: REPO.into(),
+                reference: img.amd64.clone(),
+                content_type: "application/vnd.oci.image.index.v1+json".into(),
+            },
+            "test/app:1.0".into(),
+            "content-type-mismatch",
+        ),
+        (
+            RegistryLie::ReplaceBlob {
+                repo: REPO.into(),
+                digest: img.amd64_layer.clone(),
+                bytes: flipped,
+            },
+            "test/app:1.0".into(),
+            "blob-digest-mismatch",
+        ),
+        (
+            RegistryLie::ReplaceBlob {
+                repo: REPO.into(),
+                digest: img.amd64_layer.clone(),
+                bytes: longer,
+            },
+            "test/app:1.0".into(),
+            "blob-size-mismatch",
+        ),
+        (
+            RegistryLie::ReplaceBlob {
+                repo: REPO.into(),
+                digest: img.amd64_layer.clone(),
+                bytes: shorter,
+            },
+            "test/app:1.0".into(),
+            "blob-size-mismatch",
+        ),
+        (
+            RegistryLie::RealmElsewhere,
+            "test/app:1.0".into(),
+            "token-realm",
+        ),
+        (
+            RegistryLie::OversizedManifest {
+                repo: REPO.into(),
+                tag: "1.0".into(),
+            },
+            "test/app:1.0".into(),
+            "manifest-too-large",
+        ),
+    ];
+    for (i, (lie, reference, code)) in cases.iter().enumerate() {
+        let front = img.registry.front(&w.ca, lie);
+        let out_name = format!("lie{i}.json");
+        let out = w.fetch(&out_name, &[], &front.reference(reference));
+        assert_exit(&out, 1);
+        let t = w.read_json(&out_name);
+        let a = artifact(&t);
+        assert_eq!(a["error"]["code"], *code, "{lie:?}: {a}");
+        assert_eq!(a["content"], Value::Null, "{lie:?}");
+        assert!(minisign_verifies(&w.path(&out_name), &w.pub_key()));
+    }
+}
+
+#[test]
+fn a_lie_to_one_vantage_makes_compare_disagree_at_its_level() {
+    let w = World::new();
+    let img = images(&w);
+    let honest = img.registry.front(&w.ca, &RegistryLie::None);
+    let moved = img.registry.front(
+        &w.ca,
+        &RegistryLie::MoveTag {
+            repo: REPO.into(),
+            tag: "1.0".into(),
+            to: "evil".into(),
+        },
+    );
+    let mut flipped = img.amd64_layer_bytes.clone();
+    flipped[7] ^= 1;
+    let tampered = img.registry.front(
+        &w.ca,
+        &RegistryLie::ReplaceBlob {
+            repo: REPO.into(),
+            digest: img.amd64_layer.clone(),
+            bytes: flipped,
+        },
+    );
+    // The runs name the image by the same id: the plan's.
+    let plan = |port: u16| {
+        format!(
+            "name = \"image\"\n[[artifact]]\nid = \"app\"\noci = \"127.0.0.1:{port}/test/app:1.0\"\n"
+        )
+    };
+    let ca = w.ca.root_pem.to_str().unwrap().to_owned();
+    let run = |name: &str, front: &Front| {
+        let path = w.path(&format!("{name}.toml"));
+        std::fs::write(&path, plan(front.port)).unwrap();
+        w.tofu(&[
+            "fetch",
+            "--ca-cert",
+            &ca,
+            "--plan",
+            path.to_str().unwrap(),
+            "-o",
+            &format!("{name}.json"),
+        ])
+    };
+    assert_exit(&run("run1", &honest), 0);
+    assert_exit(&run("run2", &honest), 0);
+    assert_exit(&run("run3", &moved), 0);
+    assert_exit(&run("run4", &tampered), 1);
+
+    let compare = |runs: &[&str]| {
+        let mut args = vec![
+            "compare",
+            "--json",
+            "--require",
+            "none",
+            "--allow-mixed-plans",
+        ];
+        args.extend(runs);
+        let out = w.tofu(&args);
+        (
+            code(&out),
+            serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        )
+    };
+    let (c, report) = compare(&["run1.json", "run2.json", "run3.json"]);
+    assert_eq!(c, 1, "{report}");
+    let a = &report["artifacts"][0];
+    assert_eq!(a["odd_runs"], serde_json::json!([3]));
+    assert_eq!(a["level"], "tag", "{a}");
+    assert!(
+        report["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("differs at tag"),
+        "{report}"
+    );
+
+    // The tampered blob: the run failed verification, which is a disagreement, not a gap.
+    let (c, report) = compare(&["run1.json", "run2.json", "run4.json"]);
+    assert_eq!(c, 1, "{report}");
+    let a = &report["artifacts"][0];
+    assert_eq!(a["odd_runs"], serde_json::json!([3]));
+    assert_eq!(a["level"], "error", "{a}");
+    assert!(
+        a["diffs"][0]
+            .as_str()
+            .unwrap()
+            .contains("blob-digest-mismatch"),
+        "{a}"
+    );
+}
