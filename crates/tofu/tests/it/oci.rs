@@ -310,3 +310,82 @@ fn a_lie_to_one_vantage_makes_compare_disagree_at_its_level() {
         "{a}"
     );
 }
+
+#[test]
+fn socks_and_direct_agree_and_the_kept_layout_round_trips_through_skopeo() {
+    let w = World::new();
+    let img = images(&w);
+    let front = img.registry.front(&w.ca, &RegistryLie::None);
+    let proxy = tofu_testkit::Microsocks::start(None, None);
+    let reference = front.reference("test/app:1.0");
+    let keep = w.path("kept");
+    let keep_s = keep.to_str().unwrap();
+    assert_exit(
+        &w.fetch(
+            "run1.json",
+            &["--keep", keep_s, "--platform", "all"],
+            &reference,
+        ),
+        0,
+    );
+    assert_exit(
+        &w.fetch(
+            "run2.json",
+            &["--via", &proxy.url(), "--platform", "all"],
+            &reference,
+        ),
+        0,
+    );
+    assert_exit(
+        &w.fetch(
+            "run3.json",
+            &["--via", &proxy.url(), "--platform", "all"],
+            &reference,
+        ),
+        0,
+    );
+    let out = w.tofu(&[
+        "compare",
+        "--require",
+        "none",
+        "run1.json",
+        "run2.json",
+        "run3.json",
+    ]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        w.read_json("run2.json")["vantage"]["transport"]["kind"],
+        "socks5"
+    );
+
+    // The kept layout is an OCI image layout skopeo reads and copies, digests intact.
+    let layout = std::fs::read_dir(&keep)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let names: Vec<String> = std::fs::read_dir(layout.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".part")), "{names:?}");
+    assert!(names.contains(&img.index[7..].to_owned()));
+    let copy = w.path("copied");
+    let out = img
+        .registry
+        .skopeo()
+        .args(["copy", "--all", "--preserve-digests"])
+        .arg(format!("oci:{}:1.0", layout.display()))
+        .arg(format!("oci:{}:1.0", copy.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(copy.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], img.index);
+}
