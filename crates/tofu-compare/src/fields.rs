@@ -66,13 +66,19 @@ pub(crate) fn compare_artifact(
                 .filter_map(|f| f.content.as_ref())
                 .collect()
         };
+        // What the Homebrew API declared must match too, not only the bytes.
+        let detail = artifact.homebrew.as_ref().map(homebrew_lines);
         for content in observed {
-            let group = match groups.iter_mut().position(|g| &g.content == content) {
+            let group = match groups
+                .iter_mut()
+                .position(|g| &g.content == content && g.detail == detail)
+            {
                 Some(at) => &mut groups[at],
                 None => {
                     groups.push(Group {
                         runs: Vec::new(),
                         content: content.clone(),
+                        detail: detail.clone(),
                     });
                     groups.last_mut().expect("just pushed")
                 }
@@ -194,6 +200,9 @@ fn view(artifact: Option<&Artifact>) -> String {
             ));
         }
     }
+    if let Some(brew) = &artifact.homebrew {
+        out.push_str(&homebrew_lines(brew));
+    }
     if let Some(oci) = &artifact.oci {
         if !oci.top.digest.is_empty() {
             out.push_str(&format!(
@@ -228,6 +237,18 @@ fn view(artifact: Option<&Artifact>) -> String {
     }
     if let Some(e) = &artifact.error {
         out.push_str(&format!("error: {}: {}\n", e.code, e.message));
+    }
+    out
+}
+
+/// What the Homebrew API declared, as keyed lines.
+fn homebrew_lines(brew: &tofu_record::HomebrewRecord) -> String {
+    let mut out = format!(
+        "homebrew version: {} revision {} rebuild {} (image tag {})\n",
+        brew.version, brew.revision, brew.rebuild, brew.image_tag
+    );
+    for b in &brew.bottles {
+        out.push_str(&format!("homebrew bottle {}: sha256:{}\n", b.tag, b.sha256));
     }
     out
 }

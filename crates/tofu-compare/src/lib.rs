@@ -142,6 +142,9 @@ pub struct Group {
     pub runs: Vec<usize>,
     /// What they saw.
     pub content: Content,
+    /// For a Homebrew formula, what the API declared (version, bottle digests): it must
+    /// match as well.
+    pub detail: Option<String>,
 }
 
 /// The comparison of one artifact across runs.

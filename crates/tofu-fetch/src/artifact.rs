@@ -37,6 +37,7 @@ impl Client {
             fetches,
             openpgp,
             oci: None,
+            homebrew: None,
             error,
         }
     }

@@ -5,6 +5,7 @@
 mod artifact;
 mod digest;
 mod error;
+mod homebrew;
 mod http;
 mod keep;
 pub mod oci;
@@ -15,5 +16,6 @@ mod vantage;
 
 pub use digest::Digests;
 pub use error::{FetchError, TransportError};
+pub use homebrew::BrewTarget;
 pub use http::{FetchOptions, INSPECT_LIMIT, MAX_REDIRECTS};
 pub use transport::{Client, ClientOptions, Via};

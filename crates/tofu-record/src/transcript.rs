@@ -191,6 +191,9 @@ pub struct Artifact {
     /// The artifact's `content` is then that of the top document (index or manifest) the
     /// reference resolved to.
     pub oci: Option<OciRecord>,
+    /// For a Homebrew formula: what the Homebrew API declared, checked against the bottle
+    /// index (`oci`) and the bottles.
+    pub homebrew: Option<HomebrewRecord>,
     /// Why the artifact failed (a fetch failed, or mirrors disagreed), or null.
     pub error: Option<ArtifactError>,
 }
@@ -219,6 +222,44 @@ pub struct Fetch {
     pub kept_as: Option<String>,
     /// Why this fetch failed, or null.
     pub error: Option<ArtifactError>,
+}
+
+/// A Homebrew formula resolved through the Homebrew API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HomebrewRecord {
+    /// The formula name.
+    pub formula: String,
+    /// The API document asked (redacted).
+    pub api_url: String,
+    /// `versions.stable`.
+    pub version: String,
+    /// `revision`.
+    pub revision: u64,
+    /// `bottle.stable.rebuild`.
+    pub rebuild: u64,
+    /// The image tag: version, `_revision` when non-zero, `-rebuild` when non-zero.
+    pub image_tag: String,
+    /// `bottle.stable.root_url`.
+    pub root_url: String,
+    /// Each bottle asked for, in tag order.
+    pub bottles: Vec<HomebrewBottle>,
+}
+
+/// One bottle: what the API declares and where the index has it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HomebrewBottle {
+    /// The bottle tag, e.g. `arm64_sonoma`, `x86_64_linux`.
+    pub tag: String,
+    /// The API's sha256 of the bottle (the OCI layer digest).
+    pub sha256: String,
+    /// The index entry's `org.opencontainers.image.ref.name` looked for.
+    pub ref_name: String,
+    /// The manifest digest of the matching index entry, once found.
+    pub manifest: Option<String>,
+    /// The bottle's Homebrew file name (`--keep` uses it).
+    pub file_name: String,
 }
 
 /// An image pulled from an OCI registry.
@@ -406,6 +447,7 @@ pub const INTEGRITY_ERRORS: &[&str] = &[
     "descriptor-mismatch",
     "blob-size-mismatch",
     "blob-digest-mismatch",
+    "homebrew-mismatch",
 ];
 
 /// A structural problem that makes a transcript unusable even though it parsed.
@@ -434,7 +476,13 @@ impl Transcript {
             if !seen.insert(name.as_str()) {
                 return Err(Invalid(format!("artifact id {name:?} appears twice")));
             }
-            if artifact.fetches.is_empty() && artifact.oci.is_none() {
+            // A complete artifact shows how it was fetched; a failed one may have failed
+            // before anything was asked.
+            if artifact.error.is_none()
+                && artifact.fetches.is_empty()
+                && artifact.oci.is_none()
+                && artifact.homebrew.is_none()
+            {
                 return Err(Invalid(format!("artifact {name:?} has no fetch")));
             }
             check_outcome(name, artifact.content.as_ref(), artifact.error.as_ref())?;

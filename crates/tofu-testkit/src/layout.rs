@@ -122,3 +122,74 @@ impl LayoutBuilder {
 pub fn descriptor(blob: &Blob) -> Value {
     json!({"mediaType": blob.media_type, "digest": blob.digest, "size": blob.size})
 }
+
+/// One bottle of a Homebrew-shaped index, as built.
+#[derive(Clone, Debug)]
+pub struct Bottle {
+    /// The bottle tag, e.g. `arm64_sonoma`.
+    pub tag: String,
+    /// sha256 of the bottle (bare hex, as the Homebrew API gives it).
+    pub sha256: String,
+    /// Its size.
+    pub size: u64,
+    /// Its manifest's digest.
+    pub manifest: String,
+}
+
+impl LayoutBuilder {
+    /// A Homebrew-shaped bottle index: no top-level `mediaType`, one entry per bottle with
+    /// the `org.opencontainers.image.ref.name` and `sh.brew.bottle.*` annotations, each
+    /// manifest holding the bottle as its single layer.
+    pub fn bottle_index(
+        &mut self,
+        pkg_version: &str,
+        bottles: &[(&str, &str, &str, usize)],
+    ) -> (Blob, Vec<Bottle>) {
+        let mut entries = Vec::new();
+        let mut built = Vec::new();
+        for (tag, os, arch, size) in bottles {
+            let layer = self.random_layer(*size);
+            let config = self.json(
+                &json!({"architecture": arch, "os": os, "rootfs": {"type": "layers", "diff_ids": [layer.digest]}}),
+                "application/vnd.oci.image.config.v1+json",
+            );
+            let ref_name = format!("{pkg_version}.{tag}");
+            let manifest = self.json(
+                &json!({
+                    "schemaVersion": 2,
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": descriptor(&config),
+                    "layers": [descriptor(&layer)],
+                    "annotations": {"org.opencontainers.image.ref.name": ref_name},
+                }),
+                "application/vnd.oci.image.manifest.v1+json",
+            );
+            let mut entry = descriptor(&manifest);
+            entry["platform"] = json!({"os": os, "architecture": arch});
+            entry["annotations"] = json!({
+                "org.opencontainers.image.ref.name": ref_name,
+                "sh.brew.bottle.digest": &layer.digest[7..],
+                "sh.brew.bottle.size": layer.size.to_string(),
+            });
+            entries.push(entry);
+            built.push(Bottle {
+                tag: (*tag).to_owned(),
+                sha256: layer.digest[7..].to_owned(),
+                size: layer.size,
+                manifest: manifest.digest.clone(),
+            });
+        }
+        let index = self.json(
+            &json!({
+                "schemaVersion": 2,
+                "manifests": entries,
+                "annotations": {
+                    "com.github.package.type": "homebrew_bottle",
+                    "org.opencontainers.image.ref.name": pkg_version,
+                },
+            }),
+            "application/vnd.oci.image.index.v1+json",
+        );
+        (index, built)
+    }
+}

@@ -19,7 +19,7 @@ mod registry;
 mod services;
 
 pub use ca::TestCa;
-pub use layout::{Blob, LayoutBuilder, descriptor};
+pub use layout::{Blob, Bottle, LayoutBuilder, descriptor};
 pub use lying_proxy::{Lie, LyingProxy};
 pub use netns::Netns;
 pub use process::{free_port, require_program, wait_for_port};

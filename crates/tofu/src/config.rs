@@ -15,6 +15,24 @@ use crate::{Failure, paths};
 pub struct Config {
     pub vantage: VantageConfig,
     pub fetch: FetchConfig,
+    pub homebrew: HomebrewConfig,
+}
+
+/// `[homebrew]`: where formulas are resolved.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HomebrewConfig {
+    /// The Homebrew JSON API; `brew:FORMULA` reads `<api>/formula/FORMULA.json`. The bottle
+    /// registry comes from each formula's `bottle.stable.root_url`.
+    pub api: String,
+}
+
+impl Default for HomebrewConfig {
+    fn default() -> Self {
+        HomebrewConfig {
+            api: "https://formulae.brew.sh/api".to_owned(),
+        }
+    }
 }
 
 /// `[vantage]`: how the exit address and country are observed.

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Deserialize;
+use tofu_fetch::BrewTarget;
 use tofu_fetch::oci::{Platforms, Reference};
 use toml::Spanned;
 use url::Url;
@@ -43,6 +44,8 @@ pub enum PlanSource {
     Urls(Vec<Url>),
     /// An image, and the platforms to pull.
     Oci(Reference, Platforms),
+    /// A Homebrew formula's bottles.
+    Homebrew(BrewTarget),
 }
 
 #[derive(Deserialize)]
@@ -61,6 +64,9 @@ struct RawArtifact {
     oci: Option<Spanned<String>>,
     #[serde(default)]
     platforms: Vec<String>,
+    homebrew: Option<Spanned<String>>,
+    #[serde(default)]
+    bottle_tags: Vec<String>,
 }
 
 /// A problem with a plan file, with its place.
@@ -109,8 +115,28 @@ fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
                 format!("artifact id {id:?} appears twice"),
             ));
         }
-        let source = match (&entry.urls, &entry.oci) {
-            (Some(urls), None) => {
+        if entry.homebrew.is_none() && !entry.bottle_tags.is_empty() {
+            return Err(at(
+                entry.id.span(),
+                format!("artifact {id:?}: bottle_tags apply to homebrew artifacts only"),
+            ));
+        }
+        let source = match (&entry.urls, &entry.oci, &entry.homebrew) {
+            (None, None, Some(formula)) => {
+                if !entry.platforms.is_empty() {
+                    return Err(at(
+                        entry.id.span(),
+                        format!(
+                            "artifact {id:?}: homebrew artifacts take bottle_tags, not platforms"
+                        ),
+                    ));
+                }
+                let mut target =
+                    BrewTarget::parse(formula.get_ref()).map_err(|e| at(formula.span(), e))?;
+                target.tags.extend(entry.bottle_tags.iter().cloned());
+                PlanSource::Homebrew(target)
+            }
+            (Some(urls), None, None) => {
                 if !entry.platforms.is_empty() {
                     return Err(at(
                         entry.id.span(),
@@ -119,7 +145,7 @@ fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
                 }
                 PlanSource::Urls(parse_urls(&id, urls, &at)?)
             }
-            (None, Some(oci)) => {
+            (None, Some(oci), None) => {
                 let reference = Reference::parse(oci.get_ref()).map_err(|e| at(oci.span(), e))?;
                 let platforms = crate::commands::fetch::parse_platforms(&entry.platforms)
                     .map_err(|f| at(entry.id.span(), format!("artifact {id:?}: {:#}", f.error)))?;
@@ -128,7 +154,7 @@ fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
             _ => {
                 return Err(at(
                     entry.id.span(),
-                    format!("artifact {id:?} needs exactly one of urls or oci"),
+                    format!("artifact {id:?} needs exactly one of urls, oci or homebrew"),
                 ));
             }
         };
@@ -225,6 +251,22 @@ mod tests {
                 "p.toml:6: artifact id \"a\" appears twice",
             ),
             ("nmae = \"x\"\n", "p.toml:1:"),
+            (
+                "name = \"x\"\n[[artifact]]\nid = \"a\"\noci = \"debian\"\nurls = [\"https://a.example/f\"]\n",
+                "p.toml:3: artifact \"a\" needs exactly one of urls, oci or homebrew",
+            ),
+            (
+                "name = \"x\"\n[[artifact]]\nid = \"a\"\noci = \"Not An Image\"\n",
+                "p.toml:4:",
+            ),
+            (
+                "name = \"x\"\n[[artifact]]\nid = \"a\"\noci = \"debian\"\nplatforms = [\"linux\"]\n",
+                "p.toml:3:",
+            ),
+            (
+                "name = \"x\"\n[[artifact]]\nid = \"a\"\nurls = [\"https://a.example/f\"]\nbottle_tags = [\"x\"]\n",
+                "bottle_tags apply to homebrew artifacts only",
+            ),
         ];
         for (text, want) in cases {
             let err = parse_str(text).unwrap_err().to_string();

@@ -158,6 +158,19 @@ impl Layout {
         Ok(())
     }
 
+    /// Copies a verified blob out of the layout to `dest` (temporary name, then rename).
+    pub(crate) fn copy_blob_to(&self, digest: &Digest, dest: &Path) -> std::io::Result<()> {
+        let dir = dest.parent().unwrap_or(Path::new("."));
+        let tmp = tempfile::Builder::new()
+            .prefix(".bottle.")
+            .suffix(".part")
+            .tempfile_in(dir)?;
+        std::fs::copy(self.blob_path(digest), tmp.path())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(dest).map_err(|e| e.error)?;
+        Ok(())
+    }
+
     /// Writes a verified document's bytes as a blob.
     pub(crate) fn put_bytes(&self, digest: &Digest, bytes: &[u8]) -> std::io::Result<()> {
         let mut f = self.temp()?;

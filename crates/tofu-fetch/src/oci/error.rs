@@ -58,6 +58,12 @@ pub enum OciError {
     /// No index entry matches the platforms asked for.
     #[error("no image for {wanted}; the index offers {offered}")]
     NoPlatform { wanted: String, offered: String },
+    /// The Homebrew API lists no bottle for a tag asked for.
+    #[error("{0}")]
+    NoBottle(String),
+    /// The Homebrew API, the bottle index and the bottles disagree.
+    #[error("Homebrew API and registry disagree: {0}")]
+    Homebrew(String),
     /// The image could not be kept on disk.
     #[error("cannot keep the image: {0}")]
     Keep(std::io::Error),
@@ -82,6 +88,8 @@ impl OciError {
             OciError::BlobSize { .. } => "blob-size-mismatch",
             OciError::BlobDigest { .. } => "blob-digest-mismatch",
             OciError::NoPlatform { .. } => "no-matching-platform",
+            OciError::NoBottle(_) => "no-such-bottle",
+            OciError::Homebrew(_) => "homebrew-mismatch",
             OciError::Keep(_) => "keep",
         }
     }

@@ -6,8 +6,8 @@
 //! the registry's origin, and descriptor `urls` are never followed.
 
 mod auth;
-mod blob;
-mod document;
+pub(crate) mod blob;
+pub(crate) mod document;
 mod error;
 pub mod reference;
 
@@ -75,13 +75,97 @@ impl Platforms {
 const BLOB_CONCURRENCY: usize = 4;
 
 /// State of one pull: where the registry is, its token, what was seen.
-pub(crate) struct Pull<'a> {
-    reference: &'a Reference,
-    base: Url,
-    token: Option<HeaderValue>,
-    record: OciRecord,
-    redirect_hosts: BTreeSet<String>,
-    keep: Option<blob::Layout>,
+/// State of one pull.
+pub struct Pull<'a> {
+    pub(crate) reference: &'a Reference,
+    pub(crate) base: Url,
+    pub(crate) token: Option<HeaderValue>,
+    pub(crate) record: OciRecord,
+    pub(crate) redirect_hosts: BTreeSet<String>,
+    pub(crate) keep: Option<blob::Layout>,
+}
+
+impl<'a> Pull<'a> {
+    /// A pull of `reference` from its registry's API base URL.
+    pub(crate) fn new(
+        reference: &'a Reference,
+        platforms: Vec<String>,
+    ) -> Result<Pull<'a>, OciError> {
+        let base = Url::parse(&format!(
+            "https://{}/v2/{}/",
+            reference.api_host(),
+            reference.repository
+        ))
+        .map_err(|e| OciError::BadManifest(format!("no registry URL for {reference}: {e}")))?;
+        Ok(Pull {
+            reference,
+            record: OciRecord {
+                reference: reference.to_string(),
+                registry_host: base.host_str().unwrap_or_default().to_owned(),
+                accept: document::ACCEPT.to_owned(),
+                token_realm: None,
+                platforms,
+                top: tofu_record::OciDocument {
+                    digest: String::new(),
+                    size: 0,
+                    media_type: String::new(),
+                    docker_content_digest: None,
+                },
+                index_entries: Vec::new(),
+                manifests: Vec::new(),
+                redirect_hosts: Vec::new(),
+            },
+            base,
+            token: None,
+            redirect_hosts: BTreeSet::new(),
+            keep: None,
+        })
+    }
+
+    /// The artifact: the top document's content on success, the error otherwise, and every
+    /// level seen either way.
+    pub(crate) fn into_artifact(
+        mut self,
+        id: String,
+        outcome: Result<tofu_record::Content, OciError>,
+    ) -> Artifact {
+        self.record.redirect_hosts = self.redirect_hosts.iter().cloned().collect();
+        let (content, error) = match outcome {
+            Ok(content) => (Some(content), None),
+            Err(e) => (
+                None,
+                Some(ArtifactError {
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                }),
+            ),
+        };
+        Artifact {
+            id,
+            content,
+            fetches: Vec::new(),
+            openpgp: None,
+            oci: Some(self.record),
+            homebrew: None,
+            error,
+        }
+    }
+}
+
+/// An artifact that failed before anything was asked.
+pub(crate) fn failed_artifact(id: String, e: &OciError) -> Artifact {
+    Artifact {
+        id,
+        content: None,
+        fetches: Vec::new(),
+        openpgp: None,
+        oci: None,
+        homebrew: None,
+        error: Some(ArtifactError {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        }),
+    }
 }
 
 impl Client {
@@ -94,65 +178,12 @@ impl Client {
         platforms: &Platforms,
         keep_dir: Option<&PathBuf>,
     ) -> Artifact {
-        let base = Url::parse(&format!(
-            "https://{}/v2/{}/",
-            reference.api_host(),
-            reference.repository
-        ));
-        let mut artifact = Artifact {
-            id,
-            content: None,
-            fetches: Vec::new(),
-            openpgp: None,
-            oci: None,
-            error: None,
-        };
-        let base = match base {
-            Ok(base) => base,
-            Err(e) => {
-                artifact.error = Some(ArtifactError {
-                    code: "bad-reference".to_owned(),
-                    message: format!("no registry URL for {reference}: {e}"),
-                });
-                return artifact;
-            }
-        };
-        let mut pull = Pull {
-            reference,
-            base: base.clone(),
-            token: None,
-            record: OciRecord {
-                reference: reference.to_string(),
-                registry_host: base.host_str().unwrap_or_default().to_owned(),
-                accept: document::ACCEPT.to_owned(),
-                token_realm: None,
-                platforms: platforms.describe(),
-                top: tofu_record::OciDocument {
-                    digest: String::new(),
-                    size: 0,
-                    media_type: String::new(),
-                    docker_content_digest: None,
-                },
-                index_entries: Vec::new(),
-                manifests: Vec::new(),
-                redirect_hosts: Vec::new(),
-            },
-            redirect_hosts: BTreeSet::new(),
-            keep: None,
+        let mut pull = match Pull::new(reference, platforms.describe()) {
+            Ok(pull) => pull,
+            Err(e) => return failed_artifact(id, &e),
         };
         let outcome = self.pull(&mut pull, platforms, keep_dir).await;
-        pull.record.redirect_hosts = pull.redirect_hosts.iter().cloned().collect();
-        match outcome {
-            Ok(content) => artifact.content = Some(content),
-            Err(e) => {
-                artifact.error = Some(ArtifactError {
-                    code: e.code().to_owned(),
-                    message: e.to_string(),
-                });
-            }
-        }
-        artifact.oci = Some(pull.record);
-        artifact
+        pull.into_artifact(id, outcome)
     }
 
     async fn pull(
@@ -228,7 +259,7 @@ impl Client {
         Ok(content)
     }
 
-    fn keep_document(&self, pull: &Pull<'_>, doc: &Document) -> Result<(), OciError> {
+    pub(crate) fn keep_document(&self, pull: &Pull<'_>, doc: &Document) -> Result<(), OciError> {
         match &pull.keep {
             Some(layout) => layout
                 .put_bytes(&Digest::sha256_of(&doc.raw), &doc.raw)
@@ -238,7 +269,7 @@ impl Client {
     }
 
     /// Fetches and checks a manifest or index.
-    async fn manifest(
+    pub(crate) async fn manifest(
         &self,
         pull: &mut Pull<'_>,
         reference: &str,
@@ -265,7 +296,7 @@ impl Client {
     }
 
     /// Fetches the config and layers with bounded concurrency, each verified.
-    async fn blobs(
+    pub(crate) async fn blobs(
         &self,
         pull: &mut Pull<'_>,
         config: &Descriptor,

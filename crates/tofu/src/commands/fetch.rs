@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use chrono::Utc;
 use tofu_fetch::oci::{Platforms, Reference};
-use tofu_fetch::{Client, ClientOptions, FetchOptions, Via};
+use tofu_fetch::{BrewTarget, Client, ClientOptions, FetchOptions, Via};
 use tofu_record::key::SigningKey;
 use tofu_record::redact::redact_url;
 use tofu_record::{Host, PlanRef, Run, Signer, Tool, Transcript, Vantage, io, sign};
@@ -27,6 +27,8 @@ enum Source {
     Http(Vec<Url>),
     /// An image in an OCI registry.
     Oci(Reference, Platforms),
+    /// A Homebrew formula's bottles.
+    Homebrew(BrewTarget),
 }
 
 pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure> {
@@ -48,6 +50,9 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
                         crate::plan::PlanSource::Urls(urls) => Source::Http(urls.clone()),
                         crate::plan::PlanSource::Oci(reference, platforms) => {
                             Source::Oci(reference.clone(), platforms.clone())
+                        }
+                        crate::plan::PlanSource::Homebrew(target) => {
+                            Source::Homebrew(target.clone())
                         }
                     },
                 })
@@ -88,6 +93,18 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
         None => None,
     };
     let whoami = whoami_endpoints(&args, &config)?;
+    let homebrew_api = Url::parse(&format!("{}/", config.homebrew.api.trim_end_matches('/')))
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| {
+            Failure::new(
+                anyhow!(
+                    "[homebrew] api {:?} is not an http(s) URL",
+                    config.homebrew.api
+                ),
+                None,
+            )
+        })?;
     let sig_path = sign::signature_path(&args.output);
     if !args.force {
         for p in [&args.output, &sig_path] {
@@ -168,6 +185,16 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
                             target.id.clone(),
                             reference,
                             platforms,
+                            options.keep_dir.as_ref(),
+                        )
+                        .await
+                }
+                Source::Homebrew(brew) => {
+                    client
+                        .fetch_homebrew(
+                            target.id.clone(),
+                            brew,
+                            &homebrew_api,
                             options.keep_dir.as_ref(),
                         )
                         .await
@@ -355,12 +382,18 @@ fn parse_targets(raw: &[String], platforms: &Platforms) -> Result<Vec<Target>, F
                 id: redact_url(&url),
                 source: Source::Http(vec![url]),
             }
-        } else if target.starts_with("brew:") {
-            return Err(Failure::new(
-                anyhow!("{target:?}: Homebrew formulas are not supported by this version yet"),
-                "pull the bottle's image instead, e.g. ghcr.io/homebrew/core/wget:1.24.5"
-                    .to_owned(),
-            ));
+        } else if let Some(spec) = target.strip_prefix("brew:") {
+            let brew = BrewTarget::parse(spec).map_err(|e| {
+                Failure::new(
+                    anyhow!("{target:?}: {e}"),
+                    "write brew:FORMULA or brew:FORMULA@BOTTLE_TAG, e.g. brew:wget@arm64_sonoma"
+                        .to_owned(),
+                )
+            })?;
+            Target {
+                id: target.clone(),
+                source: Source::Homebrew(brew),
+            }
         } else {
             let reference = Reference::parse(target).map_err(|e| {
                 Failure::new(

@@ -7,6 +7,7 @@
 mod bad_input;
 mod campaign;
 mod fetch;
+mod homebrew;
 mod lie;
 mod oci;
 mod openpgp;

@@ -1,0 +1,193 @@
+//! Homebrew formulas: a Homebrew API stand-in (nginx serving formula JSON) and a
+//! Homebrew-shaped bottle index in the real registry; every link from the API's sha256 to
+//! the downloaded bottle is checked, and a lying API is caught.
+
+use serde_json::{Value, json};
+use tofu_testkit::{Bottle, Front, LayoutBuilder, Registry, RegistryLie};
+
+use crate::support::*;
+
+const REPO: &str = "homebrew/core/testpkg";
+
+fn bottles(w: &World) -> (Registry, Vec<Bottle>) {
+    let registry = Registry::start(&w.ca, &[REPO]);
+    let mut layout = LayoutBuilder::new(&w.path("bottles"));
+    let (index, built) = layout.bottle_index(
+        "1.2.3",
+        &[
+            ("arm64_sonoma", "darwin", "arm64", 90_000),
+            ("x86_64_linux", "linux", "amd64", 80_000),
+        ],
+    );
+    layout.tag(&index, "1.2.3");
+    registry.push(&layout.dir, "1.2.3", REPO);
+    (registry, built)
+}
+
+/// Writes the formula JSON for `front` (its root_url) under www/<api>/formula/ and a config
+/// pointing tofu at it; returns the config path.
+fn api(w: &World, name: &str, front: &Front, bottles: &[Bottle], lie: Option<&str>) -> String {
+    let files: serde_json::Map<String, Value> = bottles
+        .iter()
+        .map(|b| {
+            let sha = if lie == Some(b.tag.as_str()) {
+                "0".repeat(64)
+            } else {
+                b.sha256.clone()
+            };
+            (
+                b.tag.clone(),
+                json!({"cellar": ":any", "url": "unused", "sha256": sha}),
+            )
+        })
+        .collect();
+    let formula = json!({
+        "name": "testpkg",
+        "versions": {"stable": "1.2.3"},
+        "revision": 0,
+        "bottle": {"stable": {
+            "rebuild": 0,
+            "root_url": format!("https://127.0.0.1:{}/v2/homebrew/core", front.port),
+            "files": files,
+        }},
+    });
+    let dir = w.dir.path().join("www").join(name).join("formula");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("testpkg.json"), formula.to_string()).unwrap();
+    let config = w.path(&format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "[vantage]\nwhoami = [\"{}\"]\n[homebrew]\napi = \"{}\"\n",
+            w.nginx.https_url("whoami"),
+            w.nginx.https_url(name)
+        ),
+    )
+    .unwrap();
+    config.to_str().unwrap().to_owned()
+}
+
+fn brew(w: &World, config: &str, out: &str, extra: &[&str], target: &str) -> std::process::Output {
+    let ca = w.ca.root_pem.to_str().unwrap();
+    let mut args = vec!["--config", config, "fetch", "--ca-cert", ca, "-o", out];
+    args.extend_from_slice(extra);
+    args.push(target);
+    w.tofu(&args)
+}
+
+#[test]
+fn a_formula_resolves_link_by_link_and_keeps_bottles_by_name() {
+    let w = World::new();
+    let (registry, built) = bottles(&w);
+    let front = registry.front(&w.ca, &RegistryLie::None);
+    let config = api(&w, "api", &front, &built, None);
+    let keep = w.path("kept");
+    let out = brew(
+        &w,
+        &config,
+        "run.json",
+        &["--keep", keep.to_str().unwrap()],
+        "brew:testpkg",
+    );
+    assert_exit(&out, 0);
+    let t = w.read_json("run.json");
+    let a = artifact(&t);
+    assert_eq!(a["id"], "brew:testpkg");
+    let hb = &a["homebrew"];
+    assert_eq!(hb["version"], "1.2.3");
+    assert_eq!(hb["image_tag"], "1.2.3");
+    assert_eq!(hb["bottles"].as_array().unwrap().len(), 2);
+    for (b, want) in hb["bottles"].as_array().unwrap().iter().zip(&built) {
+        assert_eq!(b["tag"], want.tag);
+        assert_eq!(b["sha256"], want.sha256);
+        assert_eq!(b["manifest"], want.manifest);
+        assert_eq!(b["ref_name"], format!("1.2.3.{}", want.tag));
+        let file = keep.join(b["file_name"].as_str().unwrap());
+        assert_eq!(
+            tool_digest("sha256sum", &file),
+            want.sha256,
+            "{}",
+            file.display()
+        );
+    }
+    assert_eq!(
+        b_name(&hb["bottles"][0]),
+        "testpkg--1.2.3.arm64_sonoma.bottle.tar.gz"
+    );
+    // The index has no top-level mediaType; it is recognised by its Content-Type.
+    let raw = registry.skopeo_raw(&format!("{REPO}:1.2.3"));
+    assert!(
+        !String::from_utf8_lossy(&raw).contains("\"mediaType\":\"application/vnd.oci.image.index")
+    );
+    assert_eq!(
+        a["oci"]["top"]["digest"],
+        format!("sha256:{}", tool_digest_bytes(&raw))
+    );
+
+    // One bottle tag.
+    let out = brew(&w, &config, "one.json", &[], "brew:testpkg@x86_64_linux");
+    assert_exit(&out, 0);
+    let t = w.read_json("one.json");
+    assert_eq!(
+        artifact(&t)["homebrew"]["bottles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let out = brew(&w, &config, "none.json", &[], "brew:testpkg@arm64_tahoe");
+    assert_exit(&out, 1);
+    assert_eq!(
+        artifact(&w.read_json("none.json"))["error"]["code"],
+        "no-such-bottle"
+    );
+}
+
+fn b_name(b: &Value) -> &str {
+    b["file_name"].as_str().unwrap()
+}
+
+fn tool_digest_bytes(bytes: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("tofu-brew-raw-{}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let d = tool_digest("sha256sum", &path);
+    let _ = std::fs::remove_file(&path);
+    d
+}
+
+#[test]
+fn a_lying_api_is_caught_and_compare_disagrees() {
+    let w = World::new();
+    let (registry, built) = bottles(&w);
+    let front = registry.front(&w.ca, &RegistryLie::None);
+    let honest = api(&w, "api", &front, &built, None);
+    let lying = api(&w, "api-lie", &front, &built, Some("x86_64_linux"));
+    assert_exit(&brew(&w, &honest, "run1.json", &[], "brew:testpkg"), 0);
+    assert_exit(&brew(&w, &honest, "run2.json", &[], "brew:testpkg"), 0);
+    let out = brew(&w, &lying, "run3.json", &[], "brew:testpkg");
+    assert_exit(&out, 1);
+    let t = w.read_json("run3.json");
+    assert_eq!(artifact(&t)["error"]["code"], "homebrew-mismatch");
+    let msg = artifact(&t)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(msg.contains("1.2.3.x86_64_linux"), "{msg}");
+
+    let out = w.tofu(&[
+        "compare",
+        "--json",
+        "--require",
+        "none",
+        "run1.json",
+        "run2.json",
+        "run3.json",
+    ]);
+    assert_exit(&out, 1);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["artifacts"][0]["odd_runs"], json!([3]));
+    assert_eq!(
+        report["artifacts"][0]["level"], "homebrew bottle x86_64_linux",
+        "{report}"
+    );
+}
