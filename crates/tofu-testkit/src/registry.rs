@@ -52,6 +52,13 @@ pub enum RegistryLie {
     RealmElsewhere,
     /// Serves an oversized document for the tag's manifest.
     OversizedManifest { repo: String, tag: String },
+    /// Serves this document with this `Content-Type` for a manifest reference.
+    ServeDocument {
+        repo: String,
+        reference: String,
+        body: String,
+        content_type: String,
+    },
     /// Serves another tag's (valid, self-consistent) manifest for a tag: the targeted lie only
     /// a comparison can catch.
     MoveTag {
@@ -293,6 +300,22 @@ fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
             format!(
                 r#"location = /v2/{repo}/manifests/{tag} {{
             default_type application/vnd.oci.image.index.v1+json;
+            alias {};
+        }}"#,
+                file.display()
+            )
+        }
+        RegistryLie::ServeDocument {
+            repo,
+            reference,
+            body,
+            content_type,
+        } => {
+            let file = dir.join("document.json");
+            std::fs::write(&file, body).unwrap();
+            format!(
+                r#"location = /v2/{repo}/manifests/{reference} {{
+            default_type {content_type};
             alias {};
         }}"#,
                 file.display()
