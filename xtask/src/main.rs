@@ -5,6 +5,8 @@
 //!   exactly this.
 //! - `codegen [--check]`: write (or check) generated files: docs/transcript.schema.json.
 //! - `deps`: only install the test services.
+//! - `bench [--quick]`: benchmarks against curl, wget, openssl and skopeo; writes
+//!   docs/performance.md (`--quick`: small sizes, for CI).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -12,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+
+mod bench;
+mod transcripts;
 
 /// Programs the tests run, and the Debian package of each.
 const PROGRAMS: &[(&str, &str)] = &[
@@ -23,6 +28,10 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("ip", "iproute2"),
     ("docker-registry", "docker-registry"),
     ("skopeo", "skopeo"),
+    ("hyperfine", "hyperfine"),
+    ("curl", "curl"),
+    ("wget", "wget"),
+    ("time", "time"),
     ("update-ca-certificates", "ca-certificates"),
 ];
 
@@ -34,8 +43,12 @@ fn main() -> Result<()> {
         Some("test") => test(&root),
         Some("deps") => install_missing(),
         Some("codegen") => codegen(&root, args.iter().any(|a| a == "--check")),
+        Some("bench") => {
+            install_missing()?;
+            bench::run(&root, args.iter().any(|a| a == "--quick"))
+        }
         _ => {
-            eprintln!("usage: cargo xtask <test | deps | codegen [--check]>");
+            eprintln!("usage: cargo xtask <test | deps | codegen [--check] | bench [--quick]>");
             std::process::exit(2);
         }
     }
@@ -176,7 +189,7 @@ fn codegen(root: &Path, check: bool) -> Result<()> {
     Ok(())
 }
 
-fn run(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: running {cmd:?}");
     let status = cmd
         .status()

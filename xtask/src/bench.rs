@@ -1,0 +1,326 @@
+//! `cargo xtask bench [--quick]`: tofu against the tools people use today, side by side in
+//! one run, on real services on loopback, timed with hyperfine (medians over several rounds)
+//! and /usr/bin/time (peak memory). The full run writes docs/performance.md; `--quick` runs
+//! every case at small sizes, once, to keep the harness working (CI).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use tofu_testkit::{LayoutBuilder, Nginx, Registry, RegistryLie, TestCa};
+
+struct Sizes {
+    file: u64,
+    rss: Vec<u64>,
+    layers: usize,
+    layer_size: usize,
+    compare_artifacts: usize,
+    runs: u32,
+}
+
+pub fn run(root: &Path, quick: bool) -> Result<()> {
+    let sizes = if quick {
+        Sizes {
+            file: 8 << 20,
+            rss: vec![1 << 20, 8 << 20],
+            layers: 2,
+            layer_size: 1 << 20,
+            compare_artifacts: 500,
+            runs: 1,
+        }
+    } else {
+        Sizes {
+            file: 2 << 30,
+            rss: vec![64 << 20, 1 << 30, 2 << 30],
+            layers: 4,
+            layer_size: 64 << 20,
+            compare_artifacts: 50_000,
+            runs: 5,
+        }
+    };
+    crate::run(Command::new("cargo").args(["build", "--release", "-p", "tofu"]))?;
+    let tofu = root.join("target/release/tofu");
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let home = w.join("home");
+    std::fs::create_dir_all(home.join(".config/tofu"))?;
+    std::fs::write(
+        home.join(".config/tofu/config.toml"),
+        "[vantage]\nwhoami = []\n",
+    )?;
+    let mut report = String::new();
+    writeln!(report, "# Performance\n")?;
+    writeln!(
+        report,
+        "Measured by `cargo xtask bench` on {}; every case runs against real services on \
+         loopback, side by side in one run. Times are hyperfine medians ({} rounds); ratios are \
+         against the first row of each table.\n",
+        machine(),
+        sizes.runs
+    )?;
+
+    // 1. One large file from nginx over HTTPS.
+    let www = w.join("www");
+    std::fs::create_dir_all(&www)?;
+    let ca = TestCa::generate(w, "bench CA");
+    write_random(&www.join("big.bin"), sizes.file)?;
+    for size in &sizes.rss {
+        write_random(&www.join(format!("rss-{size}.bin")), *size)?;
+    }
+    let nginx = Nginx::start(&www, &ca, |_, _| String::new());
+    let url = nginx.https_url("big.bin");
+    let ca_pem = ca.root_pem.display().to_string();
+    let out_file = w.join("out.bin");
+    let keep = w.join("keep");
+    let tofu_cmd = |extra: &str, url: &str| {
+        format!(
+            "env HOME={} {} fetch --force --ca-cert {ca_pem} -o {}/run.json {extra} {url}",
+            home.display(),
+            tofu.display(),
+            w.display()
+        )
+    };
+    let file_cases = vec![
+        (
+            "openssl dgst -sha256 (file in page cache: the hash limit)".to_owned(),
+            format!("openssl dgst -sha256 {}", www.join("big.bin").display()),
+        ),
+        (
+            "tofu fetch --keep (SHA-256 + SHA-512 + write)".to_owned(),
+            format!(
+                "rm -rf {k} && {}",
+                tofu_cmd(&format!("--keep {}", keep.display()), &url),
+                k = keep.display()
+            ),
+        ),
+        (
+            "curl | tee FILE | sha256sum".to_owned(),
+            format!(
+                "curl -s --cacert {ca_pem} {url} | tee {} | sha256sum",
+                out_file.display()
+            ),
+        ),
+        (
+            "wget -O FILE && sha256sum FILE".to_owned(),
+            format!(
+                "wget -q --ca-certificate={ca_pem} -O {o} {url} && sha256sum {o}",
+                o = out_file.display()
+            ),
+        ),
+    ];
+    writeln!(
+        report,
+        "## A {} file from nginx over HTTPS\n",
+        human(sizes.file)
+    )?;
+    report.push_str(&hyperfine(&file_cases, sizes.runs, w)?);
+
+    // 2. Peak memory does not grow with the file.
+    writeln!(report, "\n## Peak memory of `tofu fetch --keep`\n")?;
+    writeln!(report, "| file size | max RSS |\n|---|---|")?;
+    for size in &sizes.rss {
+        let url = nginx.https_url(&format!("rss-{size}.bin"));
+        let cmd = format!(
+            "rm -rf {k} && /usr/bin/time -f %M {}",
+            tofu_cmd(&format!("--keep {}", keep.display()), &url),
+            k = keep.display()
+        );
+        let out = Command::new("sh").arg("-c").arg(&cmd).output()?;
+        if !out.status.success() {
+            bail!("{cmd} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let kib: u64 = stderr
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .context("no max RSS from /usr/bin/time")?;
+        writeln!(
+            report,
+            "| {} | {:.1} MiB |",
+            human(*size),
+            kib as f64 / 1024.0
+        )?;
+    }
+
+    // 3. An image from the loopback registry: tofu against skopeo.
+    let repo = "bench/image";
+    let registry = Registry::start(&ca, &[repo]);
+    let mut layout = LayoutBuilder::new(&w.join("layout"));
+    let image = layout.image("linux", "amd64", sizes.layers, sizes.layer_size);
+    let index = layout.index(&[("linux/amd64", &image)]);
+    layout.tag(&index, "1");
+    registry.push(&layout.dir, "1", repo);
+    let front = registry.front(&ca, &RegistryLie::None);
+    let reference = front.reference(&format!("{repo}:1"));
+    let certs = w.join("certs");
+    std::fs::create_dir_all(&certs)?;
+    std::fs::copy(&ca.root_pem, certs.join("ca.crt"))?;
+    let skopeo = registry.skopeo();
+    let skopeo_prefix = format!(
+        "{} {}",
+        skopeo.get_envs().fold(String::new(), |acc, (k, v)| format!(
+            "{acc}{}={} ",
+            k.to_string_lossy(),
+            v.map(|v| v.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        )),
+        std::iter::once(skopeo.get_program())
+            .chain(skopeo.get_args())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let oci_cases = vec![
+        (
+            format!(
+                "skopeo copy docker://… oci:… ({} layers of {})",
+                sizes.layers,
+                human(sizes.layer_size as u64)
+            ),
+            format!(
+                "rm -rf {d} && {skopeo_prefix} copy --src-cert-dir {c} docker://{reference} oci:{d}:1",
+                d = w.join("skopeo-out").display(),
+                c = certs.display()
+            ),
+        ),
+        (
+            "tofu fetch --keep".to_owned(),
+            format!(
+                "rm -rf {k} && {}",
+                tofu_cmd(&format!("--keep {}", keep.display()), &reference),
+                k = keep.display()
+            ),
+        ),
+    ];
+    writeln!(
+        report,
+        "\n## An image from the loopback registry (token auth, blobs via a CDN redirect)\n"
+    )?;
+    report.push_str(&hyperfine(&oci_cases, sizes.runs, w)?);
+
+    // 4. compare: many artifacts, and start-up cost.
+    let (big, small) = crate::transcripts::generate(w, sizes.compare_artifacts)?;
+    let compare = |files: &[PathBuf]| {
+        format!(
+            "{} compare --require none {} > /dev/null",
+            tofu.display(),
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    let compare_cases = vec![
+        (
+            format!(
+                "tofu compare, 3 runs × {} artifacts",
+                sizes.compare_artifacts
+            ),
+            compare(&big),
+        ),
+        (
+            "tofu compare, 3 runs × 1 artifact (start-up cost)".to_owned(),
+            compare(&small),
+        ),
+    ];
+    writeln!(report, "\n## compare\n")?;
+    report.push_str(&hyperfine(&compare_cases, sizes.runs.max(3), w)?);
+
+    writeln!(
+        report,
+        "\nReproduce with `cargo xtask bench` (about 10 minutes on 2 cores)."
+    )?;
+    if quick {
+        println!("{report}");
+        println!("xtask bench --quick: every case ran");
+    } else {
+        std::fs::write(root.join("docs/performance.md"), &report)?;
+        println!("{report}");
+        println!("wrote docs/performance.md");
+    }
+    Ok(())
+}
+
+/// Runs the cases side by side and returns a markdown table with medians and ratios.
+fn hyperfine(cases: &[(String, String)], runs: u32, dir: &Path) -> Result<String> {
+    let json = dir.join("hyperfine.json");
+    let mut cmd = Command::new("hyperfine");
+    cmd.args([
+        "--style",
+        "none",
+        "--runs",
+        &runs.to_string(),
+        "--warmup",
+        "1",
+    ])
+    .arg("--export-json")
+    .arg(&json);
+    for (name, command) in cases {
+        cmd.args(["--command-name", name, command]);
+    }
+    crate::run(&mut cmd)?;
+    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(&json)?)?;
+    let rows = results["results"].as_array().context("hyperfine results")?;
+    let base = rows[0]["median"].as_f64().unwrap_or(f64::NAN);
+    let mut table = String::from("| case | median | min | max | ratio |\n|---|---|---|---|---|\n");
+    for row in rows {
+        let median = row["median"].as_f64().unwrap_or(f64::NAN);
+        writeln!(
+            table,
+            "| {} | {:.3} s | {:.3} s | {:.3} s | {:.2}× |",
+            row["command"].as_str().unwrap_or("?").replace('|', "\\|"),
+            median,
+            row["min"].as_f64().unwrap_or(f64::NAN),
+            row["max"].as_f64().unwrap_or(f64::NAN),
+            median / base
+        )?;
+    }
+    Ok(table)
+}
+
+/// `size` bytes of a fast pseudo-random stream (incompressible, not all zeros).
+fn write_random(path: &Path, size: u64) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        for chunk in buf.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes());
+        }
+        let n = left.min(buf.len() as u64) as usize;
+        f.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+fn human(bytes: u64) -> String {
+    if bytes >= 1 << 30 {
+        format!("{} GiB", bytes >> 30)
+    } else {
+        format!("{} MiB", bytes >> 20)
+    }
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_else(|| "an unknown CPU".to_owned());
+    format!("{cores} cores ({cpu})")
+}
