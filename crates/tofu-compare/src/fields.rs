@@ -2,58 +2,76 @@
 //! and SHA-512 of the content. Shown, not judged: final URL, redirect hosts, TLS certificates
 //! (CDNs legitimately differ), headers and timings.
 
+use std::collections::BTreeMap;
+
 use similar::TextDiff;
 use tofu_record::{Artifact, Content, INTEGRITY_ERRORS};
 
 use crate::{ArtifactReport, ArtifactVerdict, Cell, Group, Input, RunSummary};
 
+/// Each run's artifacts by id, built once per comparison (a lookup per artifact and run
+/// would make comparing large transcripts quadratic).
+pub(crate) type ById<'a> = BTreeMap<&'a str, &'a Artifact>;
+
+pub(crate) fn index<'a>(inputs: &[Input<'a>]) -> Vec<ById<'a>> {
+    inputs
+        .iter()
+        .map(|input| {
+            input
+                .transcript
+                .artifacts
+                .iter()
+                .map(|a| (a.id.as_str(), a))
+                .collect()
+        })
+        .collect()
+}
+
 pub(crate) fn compare_artifact(
     id: &str,
-    inputs: &[Input<'_>],
+    by_id: &[ById<'_>],
     runs: &[RunSummary],
 ) -> ArtifactReport {
-    let cells: Vec<Cell> = inputs
+    let cells: Vec<Cell> = by_id
         .iter()
-        .map(
-            |input| match input.transcript.artifacts.iter().find(|a| a.id == id) {
-                None => Cell::Absent,
-                Some(artifact) => {
-                    let first = artifact.fetches.first();
-                    let http = first.and_then(|f| f.http.as_ref());
-                    let tls = http.and_then(|h| h.tls.as_ref());
-                    match (artifact.ok_content(), &artifact.error) {
-                        (Some(content), _) => Cell::Ok {
-                            content: content.clone(),
-                            final_url: http.map(|h| h.final_url.clone()),
-                            tls_leaf_sha256: tls.and_then(|t| t.leaf_cert_sha256.clone()),
-                            tls_root_issuer: tls.and_then(|t| t.chain_root_issuer.clone()),
-                            openpgp_fingerprints: artifact
-                                .openpgp
-                                .iter()
-                                .flat_map(|c| std::iter::once(&c.primary).chain(&c.subkeys))
-                                .map(|k| k.fingerprint.clone())
-                                .collect(),
-                        },
-                        (None, Some(e)) => Cell::Failed {
-                            code: e.code.clone(),
-                            message: e.message.clone(),
-                        },
-                        // check() makes this impossible; treat it as a failure, never as content.
-                        (None, None) => Cell::Failed {
-                            code: "invalid".to_owned(),
-                            message: "neither content nor error".to_owned(),
-                        },
-                    }
+        .map(|artifacts| match artifacts.get(id).copied() {
+            None => Cell::Absent,
+            Some(artifact) => {
+                let first = artifact.fetches.first();
+                let http = first.and_then(|f| f.http.as_ref());
+                let tls = http.and_then(|h| h.tls.as_ref());
+                match (artifact.ok_content(), &artifact.error) {
+                    (Some(content), _) => Cell::Ok {
+                        content: content.clone(),
+                        final_url: http.map(|h| h.final_url.clone()),
+                        tls_leaf_sha256: tls.and_then(|t| t.leaf_cert_sha256.clone()),
+                        tls_root_issuer: tls.and_then(|t| t.chain_root_issuer.clone()),
+                        openpgp_fingerprints: artifact
+                            .openpgp
+                            .iter()
+                            .flat_map(|c| std::iter::once(&c.primary).chain(&c.subkeys))
+                            .map(|k| k.fingerprint.clone())
+                            .collect(),
+                    },
+                    (None, Some(e)) => Cell::Failed {
+                        code: e.code.clone(),
+                        message: e.message.clone(),
+                    },
+                    // check() makes this impossible; treat it as a failure, never as content.
+                    (None, None) => Cell::Failed {
+                        code: "invalid".to_owned(),
+                        message: "neither content nor error".to_owned(),
+                    },
                 }
-            },
-        )
+            }
+        })
         .collect();
 
     // Every successful fetch is an observation, so mirrors that disagree inside one run
     // count as a mismatch, not as a mere failure.
     let mut groups: Vec<Group> = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
-        let Some(artifact) = input.transcript.artifacts.iter().find(|a| a.id == id) else {
+    for (i, artifacts) in by_id.iter().enumerate() {
+        let Some(artifact) = artifacts.get(id).copied() else {
             continue;
         };
         // An image has no fetches: its observation is the top document it resolved to.
@@ -102,13 +120,7 @@ pub(crate) fn compare_artifact(
         })
         .map(|(i, _)| i + 1)
         .collect();
-    let artifact_of = |run: usize| {
-        inputs[run - 1]
-            .transcript
-            .artifacts
-            .iter()
-            .find(|a| a.id == id)
-    };
+    let artifact_of = |run: usize| by_id[run - 1].get(id).copied();
     let (verdict, odd_runs, diffs, level) = if groups.len() > 1 || !tampered.is_empty() {
         let strict_majority = groups.len() < 2 || groups[0].runs.len() > groups[1].runs.len();
         let mut odd: Vec<usize> = if groups.len() < 2 {

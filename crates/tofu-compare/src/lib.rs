@@ -207,9 +207,10 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
             }
         }
     }
+    let by_id = fields::index(inputs);
     let artifacts: Vec<ArtifactReport> = ids
         .iter()
-        .map(|id| fields::compare_artifact(id, inputs, &runs))
+        .map(|id| fields::compare_artifact(id, &by_id, &runs))
         .collect();
     let rules = rules::judge(inputs, &options.require, options.min_gap_hours);
 

@@ -52,6 +52,84 @@ impl Digests {
     }
 }
 
+/// Digests of a body streamed from the network: SHA-512 runs on a second thread, fed the
+/// received chunks through a bounded channel (chunks are reference-counted, so nothing is
+/// copied), while SHA-256 and the disk write stay on the receiving thread. On two cores this
+/// takes the slower hash off the path of the faster one. Memory stays bounded by the channel.
+pub(crate) struct StreamDigests {
+    sha256: Context,
+    size: u64,
+    sha512: Sha512Worker,
+}
+
+enum Sha512Worker {
+    Thread {
+        chunks: std::sync::mpsc::SyncSender<bytes::Bytes>,
+        done: std::thread::JoinHandle<ring::digest::Digest>,
+    },
+    /// When no thread can be started: the same digest, on this thread.
+    Inline(Context),
+}
+
+/// Chunks in flight to the SHA-512 thread (each at most a few tens of KiB).
+const SHA512_QUEUE: usize = 64;
+
+impl StreamDigests {
+    pub(crate) fn new() -> StreamDigests {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(SHA512_QUEUE);
+        let worker = std::thread::Builder::new()
+            .name("tofu-sha512".to_owned())
+            .spawn(move || {
+                let mut ctx = Context::new(&SHA512);
+                for chunk in rx {
+                    ctx.update(&chunk);
+                }
+                ctx.finish()
+            });
+        let sha512 = match worker {
+            Ok(done) => Sha512Worker::Thread { chunks: tx, done },
+            Err(_) => Sha512Worker::Inline(Context::new(&SHA512)),
+        };
+        StreamDigests {
+            sha256: Context::new(&SHA256),
+            size: 0,
+            sha512,
+        }
+    }
+
+    pub(crate) fn update(&mut self, chunk: &bytes::Bytes) {
+        match &mut self.sha512 {
+            Sha512Worker::Thread { chunks, .. } => {
+                // Only fails if the worker died, which finish() then reports by panicking
+                // through join: never a silently wrong digest.
+                let _ = chunks.send(chunk.clone());
+            }
+            Sha512Worker::Inline(ctx) => ctx.update(chunk),
+        }
+        self.sha256.update(chunk);
+        self.size += chunk.len() as u64;
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub(crate) fn finish(self) -> Content {
+        let sha512 = match self.sha512 {
+            Sha512Worker::Thread { chunks, done } => {
+                drop(chunks);
+                done.join().expect("the SHA-512 thread does not panic")
+            }
+            Sha512Worker::Inline(ctx) => ctx.finish(),
+        };
+        Content {
+            size: self.size,
+            sha256: hex::encode(self.sha256.finish()),
+            sha512: hex::encode(sha512),
+        }
+    }
+}
+
 /// SHA-256 of a byte string, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(ring::digest::digest(&SHA256, bytes))
@@ -60,6 +138,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_threaded_digests_equal_the_plain_ones() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut streamed = StreamDigests::new();
+        for chunk in data.chunks(16_384) {
+            streamed.update(&bytes::Bytes::copy_from_slice(chunk));
+        }
+        assert_eq!(streamed.finish(), Digests::of(&data));
+    }
 
     #[test]
     fn known_answers() {

@@ -12,7 +12,7 @@ use tofu_record::redact::redact_url;
 use tofu_record::{ArtifactError, Content, Fetch, Hop, HttpRecord, TlsRecord};
 use url::Url;
 
-use crate::digest::Digests;
+use crate::digest::StreamDigests;
 use crate::error::FetchError;
 use crate::keep::Keeper;
 use crate::transport::Client;
@@ -133,7 +133,7 @@ impl Client {
             Some(dir) => Some(Keeper::create(dir, &current).map_err(keep_err(dir))?),
             None => None,
         };
-        let mut digests = Digests::default();
+        let mut digests = StreamDigests::new();
         let mut small: Option<Vec<u8>> = Some(Vec::new());
         loop {
             let chunk = match response.chunk().await {
