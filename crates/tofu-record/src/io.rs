@@ -28,8 +28,14 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Transcript, ReadError> {
         column: e.column(),
         message: strip_position(&e.to_string()),
     };
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(malformed)?;
-    match value.get("format").and_then(|f| f.as_str()) {
+    // First only the format id (the rest is skipped, not built), so an unknown version gets
+    // its own clear error rather than a shape error; syntax errors surface here too.
+    #[derive(serde::Deserialize)]
+    struct FormatOnly {
+        format: Option<serde_json::Value>,
+    }
+    let probe: FormatOnly = serde_json::from_slice(bytes).map_err(malformed)?;
+    match probe.format.as_ref().and_then(|f| f.as_str()) {
         Some(FORMAT) => {}
         Some(other) => {
             return Err(ReadError::UnknownFormat {
@@ -47,7 +53,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Transcript, ReadError> {
             });
         }
     }
-    // Parse again from the bytes (not the Value) so that shape errors keep their position.
+    // Then the whole shape, from the bytes, so that shape errors keep their position.
     let transcript: Transcript = serde_json::from_slice(bytes).map_err(malformed)?;
     transcript.check().map_err(|e| ReadError::Invalid {
         path: path.to_owned(),

@@ -138,10 +138,22 @@ pub fn load_for_judgement(
         ));
     }
     let trusted = load_trusted_keys(&judge.trusted_keys)?;
-    let mut runs = Vec::new();
-    for path in paths {
-        runs.push(load_run(path, &trusted, judge.allow_unsigned)?);
-    }
+    // Parsing dominates for large transcripts: read and verify the runs in parallel, then
+    // report the first failure in command-line order.
+    let loaded: Vec<Result<LoadedRun, Failure>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .iter()
+            .map(|path| scope.spawn(|| load_run(path, &trusted, judge.allow_unsigned)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let runs = loaded.into_iter().collect::<Result<Vec<_>, _>>()?;
     let mut by_id: std::collections::BTreeMap<&str, &Path> = std::collections::BTreeMap::new();
     for run in &runs {
         if let Some(first) = by_id.insert(&run.transcript.run.id, &run.path) {
