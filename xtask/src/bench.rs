@@ -114,11 +114,13 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         "## A {} file from nginx over HTTPS\n",
         human(sizes.file)
     )?;
-    report.push_str(&hyperfine(&file_cases, sizes.runs, w)?);
+    let (table, file_times) = hyperfine(&file_cases, sizes.runs, w)?;
+    report.push_str(&table);
 
     // 2. Peak memory does not grow with the file.
     writeln!(report, "\n## Peak memory of `tofu fetch --keep`\n")?;
     writeln!(report, "| file size | max RSS |\n|---|---|")?;
+    let mut max_rss_mib: f64 = 0.0;
     for size in &sizes.rss {
         let url = nginx.https_url(&format!("rss-{size}.bin"));
         let cmd = format!(
@@ -142,6 +144,7 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
             human(*size),
             kib as f64 / 1024.0
         )?;
+        max_rss_mib = max_rss_mib.max(kib as f64 / 1024.0);
     }
 
     // 3. An image from the loopback registry: tofu against skopeo.
@@ -198,7 +201,8 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         report,
         "\n## An image from the loopback registry (token auth, blobs via a CDN redirect)\n"
     )?;
-    report.push_str(&hyperfine(&oci_cases, sizes.runs, w)?);
+    let (table, oci_times) = hyperfine(&oci_cases, sizes.runs, w)?;
+    report.push_str(&table);
 
     // 4. compare: many artifacts, and start-up cost.
     let (big, small) = crate::transcripts::generate(w, sizes.compare_artifacts)?;
@@ -227,7 +231,62 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         ),
     ];
     writeln!(report, "\n## compare\n")?;
-    report.push_str(&hyperfine(&compare_cases, sizes.runs.max(3), w)?);
+    let (table, compare_times) = hyperfine(&compare_cases, sizes.runs.max(3), w)?;
+    report.push_str(&table);
+
+    let targets = [
+        (
+            "the large fetch within 1.15× of `openssl dgst -sha256`",
+            file_times[1] / file_times[0] <= 1.15,
+            format!("{:.2}×", file_times[1] / file_times[0]),
+        ),
+        (
+            "the large fetch at most 0.6× of curl | tee | sha256sum",
+            file_times[1] / file_times[2] <= 0.6,
+            format!("{:.2}×", file_times[1] / file_times[2]),
+        ),
+        (
+            "peak RSS under 64 MiB at every size",
+            max_rss_mib < 64.0,
+            format!("{max_rss_mib:.1} MiB"),
+        ),
+        (
+            "image pull at most 0.8× of skopeo",
+            oci_times[1] / oci_times[0] <= 0.8,
+            format!("{:.2}×", oci_times[1] / oci_times[0]),
+        ),
+        (
+            "compare of 3 × 50,000 artifacts under 1 s",
+            compare_times[0] < 1.0,
+            format!("{:.3} s", compare_times[0]),
+        ),
+        (
+            "compare of three small transcripts under 20 ms",
+            compare_times[1] < 0.020,
+            format!("{:.1} ms", compare_times[1] * 1000.0),
+        ),
+    ];
+    writeln!(
+        report,
+        "\n## Targets\n\n| target | measured | met |\n|---|---|---|"
+    )?;
+    for (target, met, measured) in &targets {
+        let target = target.replace('|', "\\|");
+        writeln!(
+            report,
+            "| {target} | {measured} | {} |",
+            if *met { "yes" } else { "**no**" }
+        )?;
+    }
+    writeln!(
+        report,
+        "\nWhy the first target is out of reach here: these CPUs have SHA extensions, so \
+         `openssl dgst -sha256` hashes at about 1.2 GB/s while SHA-512, which tofu computes as \
+         well, runs at about 0.65 GB/s; on the same two cores nginx encrypts, tofu decrypts \
+         TLS and writes the file. tofu runs SHA-512 on its own thread, so the fetch costs about \
+         what SHA-512 alone costs plus the TLS and disk work, not the sum of both hashes. The \
+         target assumed SHA-256 slower than SHA-512, as on CPUs without SHA extensions."
+    )?;
 
     writeln!(
         report,
@@ -244,8 +303,9 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     Ok(())
 }
 
-/// Runs the cases side by side and returns a markdown table with medians and ratios.
-fn hyperfine(cases: &[(String, String)], runs: u32, dir: &Path) -> Result<String> {
+/// Runs the cases side by side and returns a markdown table with medians and ratios, and the
+/// medians in case order.
+fn hyperfine(cases: &[(String, String)], runs: u32, dir: &Path) -> Result<(String, Vec<f64>)> {
     let json = dir.join("hyperfine.json");
     let mut cmd = Command::new("hyperfine");
     cmd.args([
@@ -266,6 +326,10 @@ fn hyperfine(cases: &[(String, String)], runs: u32, dir: &Path) -> Result<String
     let rows = results["results"].as_array().context("hyperfine results")?;
     let base = rows[0]["median"].as_f64().unwrap_or(f64::NAN);
     let mut table = String::from("| case | median | min | max | ratio |\n|---|---|---|---|---|\n");
+    let medians = rows
+        .iter()
+        .map(|r| r["median"].as_f64().unwrap_or(f64::NAN))
+        .collect();
     for row in rows {
         let median = row["median"].as_f64().unwrap_or(f64::NAN);
         writeln!(
@@ -278,7 +342,7 @@ fn hyperfine(cases: &[(String, String)], runs: u32, dir: &Path) -> Result<String
             median / base
         )?;
     }
-    Ok(table)
+    Ok((table, medians))
 }
 
 /// `size` bytes of a fast pseudo-random stream (incompressible, not all zeros).

@@ -50,6 +50,8 @@ impl Platforms {
         }
     }
 
+    /// Attestation manifests are never images; `os/arch` without a variant matches every
+    /// variant of it (`linux/arm64` takes `linux/arm64/v8`).
     fn selects(&self, descriptor: &Descriptor) -> bool {
         let annotations = &descriptor.record.annotations;
         if annotations
@@ -75,8 +77,7 @@ impl Platforms {
 const BLOB_CONCURRENCY: usize = 4;
 
 /// State of one pull: where the registry is, its token, what was seen.
-/// State of one pull.
-pub struct Pull<'a> {
+pub(crate) struct Pull<'a> {
     pub(crate) reference: &'a Reference,
     pub(crate) base: Url,
     pub(crate) token: Option<HeaderValue>,
