@@ -27,19 +27,19 @@ pub struct Plan {
     /// SHA-256 of the file's bytes.
     pub sha256: String,
     /// The artifacts, in file order.
-    pub artifacts: Vec<PlanArtifact>,
+    pub artifacts: Vec<Target>,
 }
 
-/// One artifact of a plan: an id and where it comes from.
+/// One artifact to fetch, from a plan or the command line: an id and where it comes from.
 #[derive(Clone, Debug)]
-pub struct PlanArtifact {
+pub struct Target {
     pub id: String,
-    pub source: PlanSource,
+    pub source: Source,
 }
 
-/// Where a plan artifact comes from.
+/// Where an artifact comes from.
 #[derive(Clone, Debug)]
-pub enum PlanSource {
+pub enum Source {
     /// A file at these URLs (mirrors; all must agree).
     Urls(Vec<Url>),
     /// An image, and the platforms to pull.
@@ -134,7 +134,7 @@ fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
                 let mut target =
                     BrewTarget::parse(formula.get_ref()).map_err(|e| at(formula.span(), e))?;
                 target.tags.extend(entry.bottle_tags.iter().cloned());
-                PlanSource::Homebrew(target)
+                Source::Homebrew(target)
             }
             (Some(urls), None, None) => {
                 if !entry.platforms.is_empty() {
@@ -143,13 +143,13 @@ fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
                         format!("artifact {id:?}: platforms apply to oci artifacts only"),
                     ));
                 }
-                PlanSource::Urls(parse_urls(&id, urls, &at)?)
+                Source::Urls(parse_urls(&id, urls, &at)?)
             }
             (None, Some(oci), None) => {
                 let reference = Reference::parse(oci.get_ref()).map_err(|e| at(oci.span(), e))?;
                 let platforms = crate::commands::fetch::parse_platforms(&entry.platforms)
                     .map_err(|f| at(entry.id.span(), format!("artifact {id:?}: {:#}", f.error)))?;
-                PlanSource::Oci(reference, platforms)
+                Source::Oci(reference, platforms)
             }
             _ => {
                 return Err(at(
@@ -158,7 +158,7 @@ fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
                 ));
             }
         };
-        artifacts.push(PlanArtifact { id, source });
+        artifacts.push(Target { id, source });
     }
     Ok(Plan {
         name: raw.name.into_inner(),
@@ -230,7 +230,7 @@ mod tests {
             "name = \"x\"\n[[artifact]]\nid = \"a\"\nurls = [\"https://a.example/f\", \"https://b.example/f\"]\n",
         )
         .unwrap();
-        assert!(matches!(&plan.artifacts[0].source, PlanSource::Urls(u) if u.len() == 2));
+        assert!(matches!(&plan.artifacts[0].source, Source::Urls(u) if u.len() == 2));
         assert_eq!(plan.sha256.len(), 64);
         let cases = [
             (

@@ -14,22 +14,8 @@ use tofu_record::{Host, PlanRef, Run, Signer, Tool, Transcript, Vantage, io, sig
 use url::Url;
 
 use crate::cli::FetchArgs;
+use crate::plan::{Source, Target};
 use crate::{Exit, Failure, output, paths};
-
-/// One artifact to fetch: its id and where it comes from.
-struct Target {
-    id: String,
-    source: Source,
-}
-
-enum Source {
-    /// A file at one or more URLs (mirrors).
-    Http(Vec<Url>),
-    /// An image in an OCI registry.
-    Oci(Reference, Platforms),
-    /// A Homebrew formula's bottles.
-    Homebrew(BrewTarget),
-}
 
 pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure> {
     let config = crate::config::load(config_path)?;
@@ -41,22 +27,7 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
                     "configs/ holds working plans to start from".to_owned(),
                 )
             })?;
-            let targets = plan
-                .artifacts
-                .iter()
-                .map(|a| Target {
-                    id: a.id.clone(),
-                    source: match &a.source {
-                        crate::plan::PlanSource::Urls(urls) => Source::Http(urls.clone()),
-                        crate::plan::PlanSource::Oci(reference, platforms) => {
-                            Source::Oci(reference.clone(), platforms.clone())
-                        }
-                        crate::plan::PlanSource::Homebrew(target) => {
-                            Source::Homebrew(target.clone())
-                        }
-                    },
-                })
-                .collect();
+            let targets = plan.artifacts.clone();
             let plan_ref = PlanRef {
                 name: plan.name.clone(),
                 sha256: plan.sha256.clone(),
@@ -69,7 +40,7 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
         ),
     };
     for target in &targets {
-        let Source::Http(urls) = &target.source else {
+        let Source::Urls(urls) = &target.source else {
             continue;
         };
         for url in urls.iter().filter(|u| u.scheme() == "http") {
@@ -174,7 +145,7 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
         for target in &targets {
             output::note(&format!("fetching {} via {}", target.id, client.via()));
             let artifact = match &target.source {
-                Source::Http(urls) => {
+                Source::Urls(urls) => {
                     client
                         .fetch_artifact(target.id.clone(), urls, &options)
                         .await
@@ -380,7 +351,7 @@ fn parse_targets(raw: &[String], platforms: &Platforms) -> Result<Vec<Target>, F
                 })?;
             Target {
                 id: redact_url(&url),
-                source: Source::Http(vec![url]),
+                source: Source::Urls(vec![url]),
             }
         } else if let Some(spec) = target.strip_prefix("brew:") {
             let brew = BrewTarget::parse(spec).map_err(|e| {
