@@ -147,14 +147,6 @@ fn b_name(b: &Value) -> &str {
     b["file_name"].as_str().unwrap()
 }
 
-fn tool_digest_bytes(bytes: &[u8]) -> String {
-    let path = std::env::temp_dir().join(format!("tofu-brew-raw-{}", std::process::id()));
-    std::fs::write(&path, bytes).unwrap();
-    let d = tool_digest("sha256sum", &path);
-    let _ = std::fs::remove_file(&path);
-    d
-}
-
 #[test]
 fn a_lying_api_is_caught_and_compare_disagrees() {
     let w = World::new();

@@ -122,14 +122,6 @@ fn an_honest_pull_records_every_level_and_matches_skopeo() {
     );
 }
 
-fn tool_digest_bytes(bytes: &[u8]) -> String {
-    let path = std::env::temp_dir().join(format!("tofu-raw-{}", std::process::id()));
-    std::fs::write(&path, bytes).unwrap();
-    let d = tool_digest("sha256sum", &path);
-    let _ = std::fs::remove_file(&path);
-    d
-}
-
 #[test]
 fn every_registry_lie_is_caught_and_recorded() {
     let w = World::new();

@@ -164,6 +164,13 @@ pub fn tool_digest(tool: &str, file: &Path) -> String {
         .to_owned()
 }
 
+/// `sha256sum` of bytes (written to a temporary file first).
+pub fn tool_digest_bytes(bytes: &[u8]) -> String {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), bytes).unwrap();
+    tool_digest("sha256sum", file.path())
+}
+
 /// `minisign -Vm FILE -p PUB` succeeds.
 pub fn minisign_verifies(file: &Path, public: &Path) -> bool {
     let program = tofu_testkit::require_program("minisign", "minisign");
