@@ -313,7 +313,7 @@ fn summarize(index: usize, input: &Input<'_>) -> RunSummary {
         plan: t
             .plan
             .as_ref()
-            .map(|p| format!("{} ({})", p.name, &p.sha256[..p.sha256.len().min(12)])),
+            .map(|p| format!("{} ({})", p.name, p.sha256.get(..12).unwrap_or(&p.sha256))),
         host: t.run.host.fingerprint.clone(),
         signed_by: input.signed_by.clone(),
     }
@@ -326,7 +326,7 @@ pub fn check_same_plan(inputs: &[Input<'_>]) -> Result<(), String> {
         Some(p) => format!(
             "plan {:?} (sha256 {})",
             p.name,
-            &p.sha256[..p.sha256.len().min(12)]
+            p.sha256.get(..12).unwrap_or(&p.sha256)
         ),
         None => "no plan".to_owned(),
     };

@@ -12,6 +12,7 @@ use tofu_record::redact::redact_url;
 use tofu_record::{Artifact, HomebrewBottle, HomebrewRecord};
 use url::Url;
 
+use crate::FetchOptions;
 use crate::digest::Digests;
 use crate::oci::document::{Descriptor, Expected, Kind};
 use crate::oci::{Digest, OciError, Pull, Reference, failed_artifact};
@@ -89,8 +90,9 @@ impl Client {
         id: String,
         target: &BrewTarget,
         api: &Url,
-        keep_dir: Option<&PathBuf>,
+        options: &FetchOptions,
     ) -> Artifact {
+        let keep_dir = options.keep_dir.as_ref();
         let api_url = match api.join(&format!("formula/{}.json", target.formula)) {
             Ok(u) => u,
             Err(e) => return failed_artifact(id, &OciError::BadManifest(e.to_string())),
@@ -101,7 +103,7 @@ impl Client {
         };
         let tags: Vec<String> = record.bottles.iter().map(|b| b.tag.clone()).collect();
         let mut record = record;
-        let mut pull = match Pull::new(&reference, tags) {
+        let mut pull = match Pull::new(&reference, tags, options.max_size) {
             Ok(pull) => pull,
             Err(e) => return failed_artifact(id, &e),
         };
@@ -125,7 +127,7 @@ impl Client {
                 status: response.status().as_u16(),
             }));
         }
-        let body = crate::oci::read_capped(response, 16 << 20).await?;
+        let body = crate::oci::read_capped(response, 16 << 20, "Homebrew API answer").await?;
         let formula: Formula = serde_json::from_slice(&body).map_err(|e| {
             OciError::BadManifest(format!("the Homebrew API answer is not a formula: {e}"))
         })?;
@@ -145,8 +147,20 @@ impl Client {
         } else {
             target.tags.iter().collect()
         };
+        if wanted.is_empty() {
+            return Err(OciError::NoBottle(format!(
+                "the API lists no bottle of {}",
+                target.formula
+            )));
+        }
         let mut bottles = Vec::new();
         for tag in wanted {
+            // Tags become file names: letters, digits and `_` only.
+            if tag.is_empty() || !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(OciError::BadManifest(format!(
+                    "the API names a bottle tag {tag:?} tofu does not accept"
+                )));
+            }
             let file = stable.files.get(tag).ok_or_else(|| {
                 OciError::NoBottle(format!(
                     "the API lists no {tag} bottle of {}; it has {}",

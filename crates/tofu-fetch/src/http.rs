@@ -299,8 +299,12 @@ impl Client {
                 .ok_or_else(|| {
                     FetchError::BadRedirect(format!("{status} without a readable Location"))
                 })?;
+            // An unparsable Location is not echoed: it may be a signed URL.
             let next = current.join(location).map_err(|e| {
-                FetchError::BadRedirect(format!("unparsable Location {location:?}: {e}"))
+                FetchError::BadRedirect(format!(
+                    "unparsable Location ({} bytes): {e}",
+                    location.len()
+                ))
             })?;
             hops.push(Hop {
                 url: redact_url(&current),

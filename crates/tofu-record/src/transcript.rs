@@ -470,6 +470,14 @@ impl Transcript {
                 self.run.id
             )));
         }
+        if let Some(plan) = &self.plan
+            && !is_hex(&plan.sha256, 64)
+        {
+            return Err(Invalid(format!(
+                "plan.sha256 {:?} is not 64 hex digits",
+                plan.sha256
+            )));
+        }
         let mut seen = std::collections::BTreeSet::new();
         for artifact in &self.artifacts {
             let name = &artifact.id;

@@ -134,11 +134,16 @@ impl Layout {
             .collect();
         let dir = keep.join(name);
         std::fs::create_dir_all(dir.join("blobs/sha256"))?;
+        std::fs::create_dir_all(dir.join("blobs/sha512"))?;
         Ok(Layout { dir })
     }
 
     fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.dir.join("blobs/sha256").join(digest.hex())
+        let alg = match digest.algorithm() {
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha512 => "sha512",
+        };
+        self.dir.join("blobs").join(alg).join(digest.hex())
     }
 
     pub(crate) fn temp(&self) -> std::io::Result<tempfile::NamedTempFile> {

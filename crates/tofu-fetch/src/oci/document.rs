@@ -102,9 +102,6 @@ pub(crate) fn check(
                 .to_ascii_lowercase()
         })
         .unwrap_or_default();
-    if content_type.starts_with("application/vnd.docker.distribution.manifest.v1") {
-        return Err(OciError::Schema1);
-    }
     // The pin first: a substituted document is the worst lie, whatever else it gets wrong.
     let pinned = match &expected {
         Expected::Nothing => None,
@@ -133,6 +130,10 @@ pub(crate) fn check(
                 found: digest.to_string(),
             });
         }
+    }
+    // Only once the bytes are the ones asked for does their kind matter.
+    if content_type.starts_with("application/vnd.docker.distribution.manifest.v1") {
+        return Err(OciError::Schema1);
     }
     if let Expected::Described(desc) = &expected {
         if desc.record.size != raw.len() as u64 {

@@ -21,6 +21,16 @@ pub enum OciError {
     /// A manifest or index is larger than the limit.
     #[error("the manifest exceeds {limit} bytes")]
     ManifestTooLarge { limit: usize },
+    /// A descriptor names a blob larger than `--max-size`; it is not asked for.
+    #[error("blob {digest} is {size} bytes, over the size limit of {limit}")]
+    BlobTooLarge {
+        digest: String,
+        size: u64,
+        limit: u64,
+    },
+    /// Another answer (a token, an API document) is larger than its limit.
+    #[error("the {what} exceeds {limit} bytes")]
+    TooLarge { what: &'static str, limit: usize },
     /// The document's digest is not the one pinned (by the user or by a parent).
     #[error("the registry served {found} for the pinned {expected}")]
     DigestMismatch { expected: String, found: String },
@@ -78,6 +88,7 @@ impl OciError {
             OciError::TokenRealm { .. } => "token-realm",
             OciError::Token { .. } => "token",
             OciError::ManifestTooLarge { .. } => "manifest-too-large",
+            OciError::TooLarge { .. } | OciError::BlobTooLarge { .. } => "size-limit",
             OciError::DigestMismatch { .. } => "digest-mismatch",
             OciError::DigestHeaderMismatch { .. } => "digest-header-mismatch",
             OciError::ContentTypeMismatch { .. } => "content-type-mismatch",

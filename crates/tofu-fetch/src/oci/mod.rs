@@ -14,7 +14,7 @@ pub mod reference;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use tofu_record::redact::redact_url;
 use tofu_record::{Artifact, ArtifactError, OciManifest, OciRecord};
@@ -23,6 +23,7 @@ use url::Url;
 pub use error::OciError;
 pub use reference::{Digest, Reference};
 
+use crate::FetchOptions;
 use crate::digest::Digests;
 use crate::transport::Client;
 use document::{Descriptor, Document, Expected, Kind};
@@ -84,6 +85,8 @@ pub(crate) struct Pull<'a> {
     pub(crate) record: OciRecord,
     pub(crate) redirect_hosts: BTreeSet<String>,
     pub(crate) keep: Option<blob::Layout>,
+    /// `--max-size`: no blob larger than this is asked for, whatever its descriptor says.
+    pub(crate) max_size: u64,
 }
 
 impl<'a> Pull<'a> {
@@ -91,6 +94,7 @@ impl<'a> Pull<'a> {
     pub(crate) fn new(
         reference: &'a Reference,
         platforms: Vec<String>,
+        max_size: u64,
     ) -> Result<Pull<'a>, OciError> {
         let base = Url::parse(&format!(
             "https://{}/v2/{}/",
@@ -120,6 +124,7 @@ impl<'a> Pull<'a> {
             token: None,
             redirect_hosts: BTreeSet::new(),
             keep: None,
+            max_size,
         })
     }
 
@@ -177,13 +182,15 @@ impl Client {
         id: String,
         reference: &Reference,
         platforms: &Platforms,
-        keep_dir: Option<&PathBuf>,
+        options: &FetchOptions,
     ) -> Artifact {
-        let mut pull = match Pull::new(reference, platforms.describe()) {
+        let mut pull = match Pull::new(reference, platforms.describe(), options.max_size) {
             Ok(pull) => pull,
             Err(e) => return failed_artifact(id, &e),
         };
-        let outcome = self.pull(&mut pull, platforms, keep_dir).await;
+        let outcome = self
+            .pull(&mut pull, platforms, options.keep_dir.as_ref())
+            .await;
         pull.into_artifact(id, outcome)
     }
 
@@ -292,7 +299,7 @@ impl Client {
                 limit: document::MAX_MANIFEST,
             });
         }
-        let raw = read_capped(response, document::MAX_MANIFEST).await?;
+        let raw = read_capped(response, document::MAX_MANIFEST, "manifest").await?;
         document::check(raw, content_type.as_deref(), dcd.as_deref(), expected)
     }
 
@@ -306,17 +313,23 @@ impl Client {
         // Descriptor `urls` (foreign layers) are recorded, never followed: the registry must
         // serve every blob itself.
         let all: Vec<&Descriptor> = std::iter::once(config).chain(layers).collect();
+        if let Some(big) = all.iter().find(|d| d.record.size > pull.max_size) {
+            return Err(OciError::BlobTooLarge {
+                digest: big.record.digest.clone(),
+                size: big.record.size,
+                limit: pull.max_size,
+            });
+        }
         let token = pull.token.clone();
         let base = pull.base.clone();
         let keep = pull.keep.as_ref();
-        let results: Vec<Result<Vec<String>, OciError>> = futures_util::stream::iter(all)
+        // The first failure stops the pull: the blobs still in flight are dropped.
+        let hosts: Vec<Vec<String>> = futures_util::stream::iter(all)
             .map(|d| self.blob(&base, token.as_ref(), d, keep))
             .buffer_unordered(BLOB_CONCURRENCY)
-            .collect()
-            .await;
-        for result in results {
-            pull.redirect_hosts.extend(result?);
-        }
+            .try_collect()
+            .await?;
+        pull.redirect_hosts.extend(hosts.into_iter().flatten());
         Ok(())
     }
 
@@ -367,10 +380,11 @@ fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<St
         .map(str::to_owned)
 }
 
-/// Reads a whole body, refusing more than `cap` bytes.
+/// Reads a whole body, refusing more than `cap` bytes; `what` names it in the error.
 pub(crate) async fn read_capped(
     mut response: reqwest::Response,
     cap: usize,
+    what: &'static str,
 ) -> Result<Vec<u8>, OciError> {
     let mut body = Vec::new();
     while let Some(chunk) = response
@@ -379,7 +393,11 @@ pub(crate) async fn read_capped(
         .map_err(|e| OciError::Fetch(crate::FetchError::from_reqwest(e)))?
     {
         if body.len() + chunk.len() > cap {
-            return Err(OciError::ManifestTooLarge { limit: cap });
+            return Err(if what == "manifest" {
+                OciError::ManifestTooLarge { limit: cap }
+            } else {
+                OciError::TooLarge { what, limit: cap }
+            });
         }
         body.extend_from_slice(&chunk);
     }

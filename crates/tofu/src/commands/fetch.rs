@@ -152,22 +152,12 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
                 }
                 Source::Oci(reference, platforms) => {
                     client
-                        .fetch_oci(
-                            target.id.clone(),
-                            reference,
-                            platforms,
-                            options.keep_dir.as_ref(),
-                        )
+                        .fetch_oci(target.id.clone(), reference, platforms, &options)
                         .await
                 }
                 Source::Homebrew(brew) => {
                     client
-                        .fetch_homebrew(
-                            target.id.clone(),
-                            brew,
-                            &homebrew_api,
-                            options.keep_dir.as_ref(),
-                        )
+                        .fetch_homebrew(target.id.clone(), brew, &homebrew_api, &options)
                         .await
                 }
             };

@@ -109,6 +109,23 @@ fn an_honest_pull_records_every_level_and_matches_skopeo() {
     assert_exit(&out, 0);
     assert_eq!(oci(&w.read_json("pinned.json"))["top"]["digest"], img.amd64);
 
+    // --max-size holds for images too: a blob over it is never asked for.
+    let out = w.fetch(
+        "small.json",
+        &["--max-size", "100000"],
+        &front.reference("test/app:1.0"),
+    );
+    assert_exit(&out, 1);
+    let t = w.read_json("small.json");
+    assert_eq!(artifact(&t)["error"]["code"], "size-limit");
+    assert!(
+        artifact(&t)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("over the size limit"),
+        "{t}"
+    );
+
     // A platform the index lacks.
     let out = w.fetch(
         "s390x.json",
