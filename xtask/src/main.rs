@@ -5,6 +5,10 @@
 //!   exactly this.
 //! - `codegen [--check]`: write (or check) generated files: docs/transcript.schema.json.
 //! - `deps`: only install the test services.
+//! - `testnet start DIR` / `testnet stop DIR`: a private Tor network of tor daemons on
+//!   127.0.0.1 (3 authorities, 2 relays, a client with a SocksPort); `start` writes
+//!   `DIR/arti.toml` (an arti configuration for the network), `DIR/socks-port` and `DIR/pids`;
+//!   `stop` ends every process it started (TERM, then KILL).
 //! - `bench [--quick]`: benchmarks against curl, wget, openssl and skopeo; writes
 //!   docs/performance.md (`--quick`: small sizes, for CI).
 
@@ -28,6 +32,7 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("ip", "iproute2"),
     ("docker-registry", "docker-registry"),
     ("skopeo", "skopeo"),
+    ("tor", "tor"),
     ("hyperfine", "hyperfine"),
     ("curl", "curl"),
     ("wget", "wget"),
@@ -43,12 +48,22 @@ fn main() -> Result<()> {
         Some("test") => test(&root),
         Some("deps") => install_missing(),
         Some("codegen") => codegen(&root, args.iter().any(|a| a == "--check")),
+        Some("testnet") => {
+            install_missing()?;
+            testnet(
+                args.get(1).map(String::as_str),
+                args.get(2).map(PathBuf::from),
+            )
+        }
         Some("bench") => {
             install_missing()?;
             bench::run(&root, args.iter().any(|a| a == "--quick"))
         }
         _ => {
-            eprintln!("usage: cargo xtask <test | deps | codegen [--check] | bench [--quick]>");
+            eprintln!(
+                "usage: cargo xtask <test | deps | codegen [--check] | bench [--quick] | \
+                 testnet start|stop DIR>"
+            );
             std::process::exit(2);
         }
     }
@@ -122,6 +137,50 @@ fn count_before(text: &str, label: &str) -> u64 {
                 .and_then(|n| n.trim().parse().ok())
         })
         .unwrap_or(0)
+}
+
+fn testnet(action: Option<&str>, dir: Option<PathBuf>) -> Result<()> {
+    let Some(dir) = dir else {
+        bail!("usage: cargo xtask testnet start|stop DIR");
+    };
+    let pids_file = dir.join("pids");
+    match action {
+        Some("start") => {
+            if pids_file.exists() {
+                bail!("{} exists: stop that network first", pids_file.display());
+            }
+            let net = tofu_testkit::TorNet::start_in(&dir, 3, 2, true);
+            std::fs::write(dir.join("arti.toml"), net.arti_toml())?;
+            let port = net.socks_port.context("the client has a SocksPort")?;
+            std::fs::write(dir.join("socks-port"), format!("{port}\n"))?;
+            let pids = net.detach();
+            let text: String = pids.iter().map(|p| format!("{p}\n")).collect();
+            std::fs::write(&pids_file, text)?;
+            println!(
+                "private Tor network up: {} processes; SOCKS at 127.0.0.1:{port}; arti config {}",
+                pids.len(),
+                dir.join("arti.toml").display()
+            );
+            Ok(())
+        }
+        Some("stop") => {
+            let text = std::fs::read_to_string(&pids_file)
+                .with_context(|| format!("no network started in {}", dir.display()))?;
+            let mut stuck = Vec::new();
+            for pid in text.lines().filter_map(|l| l.trim().parse::<u32>().ok()) {
+                if !tofu_testkit::stop_pid(pid) {
+                    stuck.push(pid);
+                }
+            }
+            std::fs::remove_file(&pids_file)?;
+            if !stuck.is_empty() {
+                bail!("processes {stuck:?} did not stop");
+            }
+            println!("private Tor network stopped");
+            Ok(())
+        }
+        _ => bail!("usage: cargo xtask testnet start|stop DIR"),
+    }
 }
 
 fn installed(program: &str) -> bool {

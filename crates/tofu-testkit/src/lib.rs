@@ -17,11 +17,13 @@ mod netns;
 mod process;
 mod registry;
 mod services;
+mod tornet;
 
 pub use ca::TestCa;
 pub use layout::{Blob, Bottle, LayoutBuilder, descriptor};
 pub use lying_proxy::{Lie, LyingProxy};
 pub use netns::Netns;
-pub use process::{free_port, require_program, wait_for_port};
+pub use process::{free_port, require_program, stop_pid, wait_for_port};
 pub use registry::{Front, Registry, RegistryLie};
 pub use services::{Microsocks, Nginx, WHOAMI_COUNTRIES};
+pub use tornet::{Node, TorNet};

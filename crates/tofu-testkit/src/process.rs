@@ -48,6 +48,48 @@ pub fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
 /// A child process stopped on drop: SIGTERM, up to 5 s, then SIGKILL.
 pub(crate) struct Guard(pub(crate) Child);
 
+impl Guard {
+    /// Lets the process outlive the guard; returns its pid.
+    pub(crate) fn into_pid(self) -> u32 {
+        let pid = self.0.id();
+        std::mem::forget(self);
+        pid
+    }
+}
+
+/// Stops a process by pid: SIGTERM, up to 5 s, then SIGKILL. Returns whether it is gone.
+pub fn stop_pid(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    let alive = || {
+        // SAFETY: signal 0 only asks whether the process exists.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(pid, 0) == 0
+        }
+    };
+    // SAFETY: signalling a process this tool started and recorded.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if !alive() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: as above; tor can hang after SIGTERM.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    !alive()
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Ok(Some(_)) = self.0.try_wait() {

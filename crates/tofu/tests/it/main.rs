@@ -13,3 +13,4 @@ mod oci;
 mod openpgp;
 mod plans;
 mod support;
+mod tor;

@@ -1,0 +1,345 @@
+//! A private Tor network of Debian `tor` daemons on 127.0.0.1: directory authorities and
+//! relays that every one may serve as guard and exit (exits for 127.0.0.0/8), plus optionally
+//! a C tor client with a SocksPort. Keys are made fresh for each network with `tor-gencert`
+//! and `tor --list-fingerprint`; ports are fresh too. Every process is stopped on drop
+//! (SIGTERM, then SIGKILL: tor can hang after SIGTERM). Nothing here talks to the real Tor
+//! network: the built-in authorities are replaced, and all addresses are loopback.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::process::{Guard, free_port, require_program};
+
+/// One node of the network.
+pub struct Node {
+    /// Its nickname, e.g. `test000a`.
+    pub nickname: String,
+    /// Its data directory.
+    pub dir: PathBuf,
+    /// Its ORPort.
+    pub or_port: u16,
+    /// Its DirPort (authorities only).
+    pub dir_port: Option<u16>,
+    /// RSA identity fingerprint, 40 hex digits.
+    pub rsa_fingerprint: String,
+    /// ed25519 identity, base64.
+    pub ed_identity: String,
+    /// v3 identity of the authority key (authorities only).
+    pub v3ident: Option<String>,
+}
+
+/// A running private network.
+pub struct TorNet {
+    /// The directory holding every node.
+    pub dir: PathBuf,
+    /// The nodes, authorities first.
+    pub nodes: Vec<Node>,
+    /// The C tor client's SocksPort, when one was started.
+    pub socks_port: Option<u16>,
+    guards: Vec<Guard>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl TorNet {
+    /// Creates and starts a network of `authorities` + `relays` nodes in a temporary
+    /// directory, waits until the consensus lists every node as a running exit, and starts a
+    /// C tor client when `client` is true (waiting until it has bootstrapped).
+    pub fn start(authorities: usize, relays: usize, client: bool) -> TorNet {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut net = TorNet::start_in(tmp.path(), authorities, relays, client);
+        net._tmp = Some(tmp);
+        net
+    }
+
+    /// As [`TorNet::start`], in `dir` (which is kept).
+    pub fn start_in(dir: &Path, authorities: usize, relays: usize, client: bool) -> TorNet {
+        let tor = require_program("tor", "tor");
+        let gencert = require_program("tor-gencert", "tor");
+        std::fs::create_dir_all(dir).unwrap();
+        let mut nodes = Vec::new();
+        for i in 0..authorities + relays {
+            let is_auth = i < authorities;
+            let nickname = format!("test{i:03}{}", if is_auth { 'a' } else { 'r' });
+            let node_dir = dir.join(&nickname);
+            std::fs::create_dir_all(node_dir.join("keys")).unwrap();
+            set_private(&node_dir);
+            let or_port = free_port();
+            let dir_port = is_auth.then(free_port);
+            let mut v3ident = None;
+            if let Some(dp) = dir_port {
+                let mut child = Command::new(&gencert)
+                    .args([
+                        "--create-identity-key",
+                        "--passphrase-fd",
+                        "0",
+                        "-m",
+                        "12",
+                        "-a",
+                    ])
+                    .arg(format!("127.0.0.1:{dp}"))
+                    .arg("-i")
+                    .arg(node_dir.join("keys/authority_identity_key"))
+                    .arg("-s")
+                    .arg(node_dir.join("keys/authority_signing_key"))
+                    .arg("-c")
+                    .arg(node_dir.join("keys/authority_certificate"))
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                {
+                    use std::io::Write;
+                    let mut stdin = child.stdin.take().unwrap();
+                    stdin.write_all(b"\n").unwrap();
+                }
+                assert!(child.wait().unwrap().success(), "tor-gencert failed");
+                let cert =
+                    std::fs::read_to_string(node_dir.join("keys/authority_certificate")).unwrap();
+                v3ident = cert
+                    .lines()
+                    .find_map(|l| l.strip_prefix("fingerprint "))
+                    .map(|f| f.trim().to_owned());
+            }
+            let out = Command::new(&tor)
+                .args(["--ignore-missing-torrc", "-f", "/dev/null", "--orport", "1"])
+                .arg("--datadirectory")
+                .arg(&node_dir)
+                .args(["--list-fingerprint", "--quiet"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "tor --list-fingerprint failed");
+            let second_field = |file: &str| {
+                std::fs::read_to_string(node_dir.join(file))
+                    .unwrap()
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap()
+                    .to_owned()
+            };
+            nodes.push(Node {
+                rsa_fingerprint: second_field("fingerprint"),
+                ed_identity: second_field("fingerprint-ed25519"),
+                nickname,
+                dir: node_dir,
+                or_port,
+                dir_port,
+                v3ident,
+            });
+        }
+        let dir_authorities: String = nodes
+            .iter()
+            .filter_map(|n| {
+                Some(format!(
+                    "DirAuthority {} orport={} no-v2 v3ident={} 127.0.0.1:{} {}\n",
+                    n.nickname,
+                    n.or_port,
+                    n.v3ident.as_ref()?,
+                    n.dir_port?,
+                    n.rsa_fingerprint
+                ))
+            })
+            .collect();
+        let mut guards = Vec::new();
+        for node in &nodes {
+            let mut torrc = format!(
+                "TestingTorNetwork 1
+PathsNeededToBuildCircuits 0.67
+TestingDirAuthVoteExit *
+TestingDirAuthVoteGuard *
+TestingDirAuthVoteHSDir *
+TestingMinExitFlagThreshold 0
+V3AuthNIntervalsValid 2
+DataDirectory {d}
+Nickname {nick}
+RunAsDaemon 0
+SocksPort 0
+ControlPort 0
+OrPort 127.0.0.1:{or}
+Address 127.0.0.1
+AssumeReachable 1
+ContactInfo {nick}@test.invalid
+Log notice file {d}/notice.log
+SafeLogging 0
+ShutdownWaitLength 0
+Sandbox 0
+ServerDNSDetectHijacking 0
+ServerDNSTestAddresses
+ServerDNSResolvConfFile /dev/null
+ExitRelay 1
+ExitPolicyRejectPrivate 0
+ExitPolicy accept 127.0.0.0/8:*
+ExitPolicy accept *:*
+{dir_authorities}",
+                d = node.dir.display(),
+                nick = node.nickname,
+                or = node.or_port,
+            );
+            if let Some(dp) = node.dir_port {
+                torrc.push_str(&format!(
+                    "DirPort 127.0.0.1:{dp}
+AuthoritativeDirectory 1
+V3AuthoritativeDirectory 1
+TestingV3AuthInitialVotingInterval 5
+TestingV3AuthInitialVoteDelay 2
+TestingV3AuthInitialDistDelay 2
+V3AuthVotingInterval 10
+V3AuthVoteDelay 2
+V3AuthDistDelay 2
+"
+                ));
+            }
+            guards.push(start_tor(&tor, &node.dir, &torrc));
+        }
+        let mut net = TorNet {
+            dir: dir.to_owned(),
+            nodes,
+            socks_port: None,
+            guards,
+            _tmp: None,
+        };
+        net.wait_for_consensus(Duration::from_secs(90));
+        if client {
+            let client_dir = dir.join("client");
+            std::fs::create_dir_all(&client_dir).unwrap();
+            set_private(&client_dir);
+            let port = free_port();
+            let torrc = format!(
+                "TestingTorNetwork 1
+DataDirectory {d}
+RunAsDaemon 0
+SocksPort 127.0.0.1:{port} IsolateSOCKSAuth
+ControlPort 0
+Log notice file {d}/notice.log
+SafeLogging 0
+ShutdownWaitLength 0
+Sandbox 0
+ClientRejectInternalAddresses 0
+{dir_authorities}",
+                d = client_dir.display(),
+            );
+            net.guards.push(start_tor(&tor, &client_dir, &torrc));
+            wait_for_log(
+                &client_dir.join("notice.log"),
+                "Bootstrapped 100%",
+                Duration::from_secs(90),
+            );
+            net.socks_port = Some(port);
+        }
+        net
+    }
+
+    /// Waits until an authority serves a consensus listing every node as a running exit.
+    fn wait_for_consensus(&self, limit: Duration) {
+        let curl = require_program("curl", "curl");
+        let deadline = Instant::now() + limit;
+        let want = self.nodes.len();
+        let port = self.nodes[0]
+            .dir_port
+            .expect("the first node is an authority");
+        loop {
+            let out = Command::new(&curl)
+                .args(["-s", "--max-time", "2"])
+                .arg(format!(
+                    "http://127.0.0.1:{port}/tor/status-vote/current/consensus-microdesc"
+                ))
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            let ready = text
+                .lines()
+                .filter(|l| {
+                    l.starts_with("s ")
+                        && l.contains("Exit")
+                        && l.contains("Guard")
+                        && l.contains("Running")
+                        && l.contains("Valid")
+                })
+                .count();
+            if ready >= want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the private Tor network had {ready} of {want} usable relays after {limit:?}; \
+                 logs are in {}",
+                self.dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// The arti configuration (TOML) that points a client at this network.
+    pub fn arti_toml(&self) -> String {
+        let v3: Vec<String> = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.v3ident.as_ref().map(|v| format!("\"{v}\"")))
+            .collect();
+        let mut out = format!(
+            "[path_rules]\nipv4_subnet_family_prefix = 33\nipv6_subnet_family_prefix = 129\n\
+             [address_filter]\nallow_local_addrs = true\n\
+             [tor_network.authorities]\nv3idents = [{}]\n",
+            v3.join(", ")
+        );
+        for n in &self.nodes {
+            out.push_str(&format!(
+                "[[tor_network.fallback_caches]]\nrsa_identity = \"{}\"\ned_identity = \"{}\"\norports = [\"127.0.0.1:{}\"]\n",
+                n.rsa_fingerprint, n.ed_identity, n.or_port
+            ));
+        }
+        out
+    }
+
+    /// Stops every process now (also done on drop).
+    pub fn stop(&mut self) {
+        self.guards.clear();
+    }
+
+    /// Leaves the network running after this value is gone (for `cargo xtask testnet
+    /// start`) and returns the process ids to stop later.
+    pub fn detach(mut self) -> Vec<u32> {
+        let guards = std::mem::take(&mut self.guards);
+        guards.into_iter().map(Guard::into_pid).collect()
+    }
+}
+
+fn start_tor(tor: &Path, dir: &Path, torrc: &str) -> Guard {
+    let path = dir.join("torrc");
+    std::fs::write(&path, torrc).unwrap();
+    let child = Command::new(tor)
+        .arg("-f")
+        .arg(&path)
+        .arg("--quiet")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Guard(child)
+}
+
+fn wait_for_log(path: &Path, needle: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if std::fs::read_to_string(path).is_ok_and(|t| t.contains(needle)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} has no {needle:?} after {limit:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[cfg(unix)]
+fn set_private(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+#[cfg(not(unix))]
+fn set_private(_dir: &Path) {}
