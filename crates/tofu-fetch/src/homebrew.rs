@@ -13,7 +13,6 @@ use tofu_record::{Artifact, HomebrewBottle, HomebrewRecord};
 use url::Url;
 
 use crate::FetchOptions;
-use crate::digest::Digests;
 use crate::oci::document::{Descriptor, Expected, Kind};
 use crate::oci::{Digest, OciError, Pull, Reference, failed_artifact};
 use crate::transport::Client;
@@ -221,16 +220,7 @@ impl Client {
         record: &mut HomebrewRecord,
         keep_dir: Option<&PathBuf>,
     ) -> Result<tofu_record::Content, OciError> {
-        if let Some(dir) = keep_dir {
-            pull.keep = Some(
-                crate::oci::blob::Layout::create(dir, pull.reference).map_err(OciError::Keep)?,
-            );
-        }
-        let tag = pull.reference.manifest_ref();
-        let top = self.manifest(pull, &tag, Expected::Nothing).await?;
-        pull.record.top = top.record.clone();
-        self.keep_document(pull, &top)?;
-        let content = Digests::of(&top.raw);
+        let (top, content) = self.top_document(pull, keep_dir).await?;
         let Kind::Index(entries) = &top.kind else {
             return Err(mismatch(format!(
                 "{} is an image manifest, not a bottle index",

@@ -200,19 +200,7 @@ impl Client {
         platforms: &Platforms,
         keep_dir: Option<&PathBuf>,
     ) -> Result<tofu_record::Content, OciError> {
-        if let Some(dir) = keep_dir {
-            pull.keep = Some(blob::Layout::create(dir, pull.reference).map_err(OciError::Keep)?);
-        }
-        let expected = match &pull.reference.digest {
-            Some(d) => Expected::Pinned(d),
-            None => Expected::Nothing,
-        };
-        let top = self
-            .manifest(pull, &pull.reference.manifest_ref(), expected)
-            .await?;
-        pull.record.top = top.record.clone();
-        let content = Digests::of(&top.raw);
-        self.keep_document(pull, &top)?;
+        let (top, content) = self.top_document(pull, keep_dir).await?;
         match &top.kind {
             Kind::Manifest { config, layers } => {
                 let manifest = OciManifest {
@@ -265,6 +253,30 @@ impl Client {
                 .map_err(OciError::Keep)?;
         }
         Ok(content)
+    }
+
+    /// Starts a pull: the keep layout (with `--keep`), then the document the reference
+    /// resolves to (checked against the pinned digest, if any), recorded and kept. Returns it
+    /// and the artifact's content (its bytes' digests).
+    pub(crate) async fn top_document(
+        &self,
+        pull: &mut Pull<'_>,
+        keep_dir: Option<&PathBuf>,
+    ) -> Result<(Document, tofu_record::Content), OciError> {
+        if let Some(dir) = keep_dir {
+            pull.keep = Some(blob::Layout::create(dir, pull.reference).map_err(OciError::Keep)?);
+        }
+        let expected = match &pull.reference.digest {
+            Some(d) => Expected::Pinned(d),
+            None => Expected::Nothing,
+        };
+        let top = self
+            .manifest(pull, &pull.reference.manifest_ref(), expected)
+            .await?;
+        pull.record.top = top.record.clone();
+        self.keep_document(pull, &top)?;
+        let content = Digests::of(&top.raw);
+        Ok((top, content))
     }
 
     pub(crate) fn keep_document(&self, pull: &Pull<'_>, doc: &Document) -> Result<(), OciError> {
