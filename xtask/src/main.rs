@@ -2,7 +2,7 @@
 //!
 //! - `test`: install the test services (Debian packages) when missing, then the format
 //!   check, clippy with warnings denied, the codegen check and every test. `.ci/run` calls
-//!   exactly this.
+//!   exactly this. It ends with a smoke run of the benchmarks (`bench --quick`).
 //! - `codegen [--check]`: write (or check) generated files: docs/transcript.schema.json.
 //! - `deps`: only install the test services.
 //! - `testnet start DIR` / `testnet stop DIR`: a private Tor network of tor daemons on
@@ -90,6 +90,8 @@ fn test(root: &Path) -> Result<()> {
     ]))?;
     codegen(root, true)?;
     let (passed, failed) = run_tests()?;
+    // Benchmarks are not timed tests: this only keeps the harness working.
+    bench::run(root, true).context("the benchmark smoke run (cargo xtask bench --quick) failed")?;
     println!("xtask test: all checks passed");
     println!("{passed} passed, {failed} failed");
     Ok(())
