@@ -125,12 +125,8 @@ impl Client {
             });
         }
 
-        let keep_err = |dir: &PathBuf| {
-            let dir = dir.clone();
-            move |source| FetchError::Keep { dir, source }
-        };
         let mut keeper = match &options.keep_dir {
-            Some(dir) => Some(Keeper::create(dir, &current).map_err(keep_err(dir))?),
+            Some(dir) => Some(Keeper::create(dir, &current)?),
             None => None,
         };
         let mut digests = StreamDigests::new();
@@ -162,8 +158,8 @@ impl Client {
                     small = None;
                 }
             }
-            if let (Some(k), Some(dir)) = (keeper.as_mut(), &options.keep_dir) {
-                k.write(&chunk).map_err(keep_err(dir))?;
+            if let Some(k) = keeper.as_mut() {
+                k.write(&chunk)?;
             }
         }
         if let Some(declared) = declared
@@ -175,10 +171,7 @@ impl Client {
             });
         }
         let content = digests.finish();
-        let kept_as = match (keeper, &options.keep_dir) {
-            (Some(k), Some(dir)) => Some(k.finish().map_err(keep_err(dir))?),
-            _ => None,
-        };
+        let kept_as = keeper.map(Keeper::finish).transpose()?;
         Ok(Body {
             content,
             kept_as,

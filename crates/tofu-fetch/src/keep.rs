@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use url::Url;
 
+use crate::error::FetchError;
+
 /// A payload being written into the keep directory.
 pub(crate) struct Keeper {
     dir: PathBuf,
@@ -15,12 +17,16 @@ pub(crate) struct Keeper {
 }
 
 impl Keeper {
-    pub(crate) fn create(dir: &Path, url: &Url) -> std::io::Result<Keeper> {
+    pub(crate) fn create(dir: &Path, url: &Url) -> Result<Keeper, FetchError> {
         let name = safe_file_name(url);
         let file = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".part")
-            .tempfile_in(dir)?;
+            .tempfile_in(dir)
+            .map_err(|source| FetchError::Keep {
+                dir: dir.to_owned(),
+                source,
+            })?;
         Ok(Keeper {
             dir: dir.to_owned(),
             name,
@@ -28,13 +34,26 @@ impl Keeper {
         })
     }
 
-    pub(crate) fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.file.write_all(bytes)
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), FetchError> {
+        self.file.write_all(bytes).map_err(|e| self.error(e))
+    }
+
+    fn error(&self, source: std::io::Error) -> FetchError {
+        FetchError::Keep {
+            dir: self.dir.clone(),
+            source,
+        }
     }
 
     /// Flushes to disk and renames to the final name, never over an existing file: a second
     /// payload of the same name becomes `name.1`, `name.2`, …. Returns the name used.
-    pub(crate) fn finish(self) -> std::io::Result<String> {
+    pub(crate) fn finish(self) -> Result<String, FetchError> {
+        let dir = self.dir.clone();
+        self.persist()
+            .map_err(|source| FetchError::Keep { dir, source })
+    }
+
+    fn persist(self) -> std::io::Result<String> {
         self.file.as_file().sync_all()?;
         let mut file = self.file;
         for n in 0..1000 {

@@ -14,7 +14,6 @@ mod tls;
 pub mod transport;
 mod vantage;
 
-pub use digest::Digests;
 pub use error::{FetchError, TransportError};
 pub use homebrew::BrewTarget;
 pub use http::{FetchOptions, INSPECT_LIMIT, MAX_REDIRECTS};

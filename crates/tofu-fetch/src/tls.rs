@@ -10,7 +10,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use crate::digest::sha256_hex;
+use tofu_record::digest::sha256_hex;
 
 /// What a server's certificates showed in one handshake.
 #[derive(Clone, Debug, Default)]

@@ -10,8 +10,8 @@ use tofu_record::Transport;
 use tofu_record::redact::without_credentials;
 use url::Url;
 
-use crate::digest::sha256_hex;
 use crate::error::TransportError;
+use tofu_record::digest::sha256_hex;
 
 /// The transport a run uses, as the user chose it.
 #[derive(Clone, PartialEq, Eq)]

@@ -162,7 +162,7 @@ fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
     }
     Ok(Plan {
         name: raw.name.into_inner(),
-        sha256: sha256_hex(bytes),
+        sha256: tofu_record::digest::sha256_hex(bytes),
         artifacts,
     })
 }
@@ -195,10 +195,6 @@ fn parse_urls(
         parsed.push(url);
     }
     Ok(parsed)
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    tofu_fetch::Digests::of(bytes).sha256
 }
 
 /// The 1-based line of a byte offset.

@@ -24,7 +24,6 @@ pub use error::OciError;
 pub use reference::{Digest, Reference};
 
 use crate::FetchOptions;
-use crate::digest::Digests;
 use crate::transport::Client;
 use document::{Descriptor, Document, Expected, Kind};
 
@@ -275,7 +274,7 @@ impl Client {
             .await?;
         pull.record.top = top.record.clone();
         self.keep_document(pull, &top)?;
-        let content = Digests::of(&top.raw);
+        let content = tofu_record::digest::content_of(&top.raw);
         Ok((top, content))
     }
 
