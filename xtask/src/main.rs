@@ -6,8 +6,9 @@
 //! - `codegen [--check]`: write (or check) generated files: docs/transcript.schema.json.
 //! - `deps`: only install the test services.
 //! - `testnet start DIR` / `testnet stop DIR`: a private Tor network of tor daemons on
-//!   127.0.0.1 (3 authorities, 2 relays, a client with a SocksPort); `start` writes
-//!   `DIR/arti.toml` (an arti configuration for the network), `DIR/socks-port` and `DIR/pids`;
+//!   loopback (3 authorities, 2 relays, a client with a SocksPort); `start` writes
+//!   `DIR/tofu.toml` (a tofu config whose `[tor]` table points `--via tor` at the network),
+//!   `DIR/arti.toml` (the same for arti itself), `DIR/socks-port` and `DIR/pids`;
 //!   `stop` ends every process it started (TERM, then KILL).
 //! - `bench [--quick]`: benchmarks against curl, wget, openssl and skopeo; writes
 //!   docs/performance.md (`--quick`: small sizes, for CI).
@@ -153,15 +154,17 @@ fn testnet(action: Option<&str>, dir: Option<PathBuf>) -> Result<()> {
             }
             let net = tofu_testkit::TorNet::start_in(&dir, 3, 2, true);
             std::fs::write(dir.join("arti.toml"), net.arti_toml())?;
+            std::fs::write(dir.join("tofu.toml"), net.tofu_toml())?;
             let port = net.socks_port.context("the client has a SocksPort")?;
             std::fs::write(dir.join("socks-port"), format!("{port}\n"))?;
             let pids = net.detach();
             let text: String = pids.iter().map(|p| format!("{p}\n")).collect();
             std::fs::write(&pids_file, text)?;
             println!(
-                "private Tor network up: {} processes; SOCKS at 127.0.0.1:{port}; arti config {}",
+                "private Tor network up: {} processes; SOCKS at 127.0.0.1:{port}; \
+                 tofu --config {} fetch --via tor …",
                 pids.len(),
-                dir.join("arti.toml").display()
+                dir.join("tofu.toml").display()
             );
             Ok(())
         }

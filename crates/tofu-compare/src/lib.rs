@@ -289,8 +289,14 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
     }
 }
 
+/// The values, comma-separated; None when there are none.
+fn joined(values: &std::collections::BTreeSet<String>) -> Option<String> {
+    (!values.is_empty()).then(|| values.iter().cloned().collect::<Vec<_>>().join(", "))
+}
+
 fn summarize(index: usize, input: &Input<'_>) -> RunSummary {
     let t = input.transcript;
+    let exits = rules::run_exits(t);
     RunSummary {
         index,
         name: input.name.clone(),
@@ -301,14 +307,9 @@ fn summarize(index: usize, input: &Input<'_>) -> RunSummary {
             .started_at
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         vantage: describe_transport(&t.vantage.transport),
-        exit_ip: t.vantage.exit.ip.clone(),
-        exit_network: t
-            .vantage
-            .exit
-            .ip
-            .as_deref()
-            .and_then(tofu_record::evidence::network_prefix),
-        exit_country: t.vantage.exit.country.clone(),
+        exit_ip: joined(&exits.ips),
+        exit_network: joined(&exits.networks),
+        exit_country: joined(&exits.countries),
         claimed_country: t.vantage.claimed_country.clone(),
         plan: t
             .plan
@@ -351,8 +352,23 @@ pub fn check_same_plan(inputs: &[Input<'_>]) -> Result<(), String> {
 pub fn describe_transport(transport: &Transport) -> String {
     match transport {
         Transport::Direct => "direct".to_owned(),
-        Transport::Socks5 { proxy, .. } => proxy.clone(),
+        Transport::Socks5 {
+            proxy, tor_daemon, ..
+        } => {
+            if *tor_daemon {
+                format!("{proxy} (Tor)")
+            } else {
+                proxy.clone()
+            }
+        }
         Transport::Interface { name } => format!("iface:{name}"),
+        Transport::Tor {
+            exit_country: None, ..
+        } => "tor".to_owned(),
+        Transport::Tor {
+            exit_country: Some(cc),
+            ..
+        } => format!("tor:{cc}"),
     }
 }
 

@@ -6,8 +6,70 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use tofu_record::evidence::network_prefix;
+use tofu_record::{Transcript, Transport};
 
 use crate::Input;
+
+/// The exits a run left through: the address and country the whoami endpoints saw, and with
+/// the embedded Tor client every exit relay its circuits used (the probes' and each
+/// artifact's), by the relay's address and its geoip country.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RunExits {
+    /// Exit addresses.
+    pub(crate) ips: BTreeSet<String>,
+    /// Their networks (/24 or /48).
+    pub(crate) networks: BTreeSet<String>,
+    /// Exit countries.
+    pub(crate) countries: BTreeSet<String>,
+    /// Why the countries are incomplete (an exit relay without a known country).
+    pub(crate) country_gap: Option<String>,
+    /// The whoami endpoints disagreed.
+    pub(crate) conflict: bool,
+}
+
+pub(crate) fn run_exits(t: &Transcript) -> RunExits {
+    let mut exits = RunExits {
+        conflict: t.vantage.exit.conflict,
+        ..RunExits::default()
+    };
+    if let Some(ip) = &t.vantage.exit.ip {
+        exits.ips.insert(ip.clone());
+        exits.networks.extend(network_prefix(ip));
+    }
+    exits.countries.extend(t.vantage.exit.country.clone());
+    let probe_relays = match &t.vantage.transport {
+        Transport::Tor { exits, .. } => exits.as_slice(),
+        _ => &[],
+    };
+    let relays = probe_relays
+        .iter()
+        .chain(t.artifacts.iter().flat_map(|a| a.tor_exits.iter()));
+    for relay in relays {
+        let ip = relay
+            .addresses
+            .first()
+            .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+            .map(|a| a.ip().to_string());
+        if let Some(ip) = ip {
+            exits.networks.extend(network_prefix(&ip));
+            exits.ips.insert(ip);
+        }
+        match &relay.country {
+            Some(cc) => {
+                exits.countries.insert(cc.clone());
+            }
+            None => {
+                exits.country_gap.get_or_insert_with(|| {
+                    format!(
+                        "its exit relay ${} has no known country",
+                        relay.rsa_identity
+                    )
+                });
+            }
+        }
+    }
+    exits
+}
 
 /// A diversity rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -111,25 +173,31 @@ pub(crate) fn judge(
                 Rule::DistinctHosts => distinct(inputs, "host fingerprint", |i| {
                     Ok(i.transcript.run.host.fingerprint.clone())
                 }),
-                Rule::DistinctNetworks => distinct(inputs, "exit network", |i| {
-                    let exit = &i.transcript.vantage.exit;
-                    if exit.conflict {
+                Rule::DistinctNetworks => distinct_sets(inputs, "exit network", |i| {
+                    let exits = run_exits(i.transcript);
+                    if exits.conflict {
                         return Err("its exit endpoints disagree".to_owned());
                     }
-                    let ip = exit
-                        .ip
-                        .as_deref()
-                        .ok_or("it records no observed exit address")?;
-                    network_prefix(ip).ok_or(format!("its exit address {ip:?} is not an IP"))
+                    if exits.networks.is_empty() {
+                        return Err(match &i.transcript.vantage.exit.ip {
+                            Some(ip) => format!("its exit address {ip:?} is not an IP"),
+                            None => "it records no observed exit address".to_owned(),
+                        });
+                    }
+                    Ok(exits.networks)
                 }),
-                Rule::DistinctCountries => distinct(inputs, "exit country", |i| {
-                    let exit = &i.transcript.vantage.exit;
-                    if exit.conflict {
+                Rule::DistinctCountries => distinct_sets(inputs, "exit country", |i| {
+                    let exits = run_exits(i.transcript);
+                    if exits.conflict {
                         return Err("its exit endpoints disagree".to_owned());
                     }
-                    exit.country
-                        .clone()
-                        .ok_or_else(|| "it records no observed exit country".to_owned())
+                    if let Some(gap) = exits.country_gap {
+                        return Err(gap);
+                    }
+                    if exits.countries.is_empty() {
+                        return Err("it records no observed exit country".to_owned());
+                    }
+                    Ok(exits.countries)
                 }),
             };
             RuleReport {
@@ -177,11 +245,25 @@ fn distinct(
     what: &str,
     value: impl Fn(&Input<'_>) -> Result<String, String>,
 ) -> (RuleStatus, String) {
+    distinct_sets(inputs, what, |i| value(i).map(|v| BTreeSet::from([v])))
+}
+
+/// Met when every run has at least one value and no value belongs to two runs (a Tor run
+/// may have left through several exits).
+fn distinct_sets(
+    inputs: &[Input<'_>],
+    what: &str,
+    values: impl Fn(&Input<'_>) -> Result<BTreeSet<String>, String>,
+) -> (RuleStatus, String) {
     let mut by_value: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut missing = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        match value(input) {
-            Ok(v) => by_value.entry(v).or_default().push(i + 1),
+        match values(input) {
+            Ok(set) => {
+                for v in set {
+                    by_value.entry(v).or_default().push(i + 1);
+                }
+            }
             Err(why) => missing.push(format!("run #{}: {why}", i + 1)),
         }
     }

@@ -4,10 +4,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use serde::Serialize;
-use tofu_record::evidence::network_prefix;
-
+use crate::rules::{RunExits, run_exits};
 use crate::{ArtifactVerdict, Input, Options, Report, Rule, RuleStatus, Verdict};
+use serde::Serialize;
 
 /// What the next run must be like for the campaign to move towards agreement.
 #[derive(Clone, Debug, Serialize)]
@@ -75,17 +74,18 @@ pub fn status(inputs: &[Input<'_>], options: &Options) -> Status {
     let other_host_than = collect(Rule::DistinctHosts, &|i| {
         Some(i.transcript.run.host.fingerprint.clone())
     });
-    let other_network_than = collect(Rule::DistinctNetworks, &|i| {
-        i.transcript
-            .vantage
-            .exit
-            .ip
-            .as_deref()
-            .and_then(network_prefix)
-    });
-    let other_country_than = collect(Rule::DistinctCountries, &|i| {
-        i.transcript.vantage.exit.country.clone()
-    });
+    let collect_sets = |rule: Rule, f: &dyn Fn(RunExits) -> BTreeSet<String>| -> Vec<String> {
+        if !required(rule) {
+            return Vec::new();
+        }
+        let set: BTreeSet<String> = inputs
+            .iter()
+            .flat_map(|i| f(run_exits(i.transcript)))
+            .collect();
+        set.into_iter().collect()
+    };
+    let other_network_than = collect_sets(Rule::DistinctNetworks, &|e| e.networks);
+    let other_country_than = collect_sets(Rule::DistinctCountries, &|e| e.countries);
 
     let mut advice = Vec::new();
     if report.verdict == Verdict::Disagree {

@@ -32,6 +32,7 @@ impl Client {
             _ => None,
         };
         Artifact {
+            tor_exits: Vec::new(),
             id,
             content,
             fetches,

@@ -22,6 +22,12 @@ pub enum TransportError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    /// `tor:CC` names no country.
+    #[error("{0:?} is not an ISO 3166-1 alpha-2 country code")]
+    UnknownCountry(String),
+    /// The embedded Tor client could not be started.
+    #[error(transparent)]
+    Tor(#[from] crate::tor::TorError),
 }
 
 /// Fetching one artifact failed. The transcript keeps the artifact with [`FetchError::code`]

@@ -11,6 +11,7 @@ mod keep;
 pub mod oci;
 mod openpgp;
 mod tls;
+pub mod tor;
 pub mod transport;
 mod vantage;
 

@@ -4,13 +4,16 @@
 //! proxy would change the vantage point and falsify the record.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tofu_record::Transport;
+use rustls_pki_types::CertificateDer;
 use tofu_record::redact::without_credentials;
+use tofu_record::{TorRelay, Transport};
 use url::Url;
 
 use crate::error::TransportError;
+use crate::tor::{Tor, TorOptions};
 use tofu_record::digest::sha256_hex;
 
 /// The transport a run uses, as the user chose it.
@@ -22,6 +25,8 @@ pub enum Via {
     Socks5 { url: Url, remote_dns: bool },
     /// Sockets bound to a network interface.
     Interface(String),
+    /// The embedded Tor client, with an exit in this country when given (uppercase).
+    Tor { country: Option<String> },
 }
 
 impl std::fmt::Debug for Via {
@@ -37,6 +42,8 @@ impl std::fmt::Display for Via {
             Via::Direct => f.write_str("direct"),
             Via::Socks5 { url, .. } => f.write_str(&without_credentials(url)),
             Via::Interface(name) => write!(f, "iface:{name}"),
+            Via::Tor { country: None } => f.write_str("tor"),
+            Via::Tor { country: Some(cc) } => write!(f, "tor:{cc}"),
         }
     }
 }
@@ -47,6 +54,17 @@ impl std::str::FromStr for Via {
     fn from_str(s: &str) -> Result<Via, TransportError> {
         if s == "direct" {
             return Ok(Via::Direct);
+        }
+        if s == "tor" {
+            return Ok(Via::Tor { country: None });
+        }
+        if let Some(cc) = s.strip_prefix("tor:") {
+            if !tofu_record::evidence::is_country_code(cc) {
+                return Err(TransportError::UnknownCountry(cc.to_owned()));
+            }
+            return Ok(Via::Tor {
+                country: Some(cc.to_ascii_uppercase()),
+            });
         }
         if let Some(name) = s.strip_prefix("iface:") {
             if name.is_empty() || name.len() > 15 || name.contains(['/', '\0']) {
@@ -87,19 +105,6 @@ impl std::str::FromStr for Via {
 }
 
 impl Via {
-    /// What the transcript records: the transport without credentials.
-    pub fn record(&self) -> Transport {
-        match self {
-            Via::Direct => Transport::Direct,
-            Via::Socks5 { url, remote_dns } => Transport::Socks5 {
-                proxy: without_credentials(url),
-                remote_dns: *remote_dns,
-                authenticated: !url.username().is_empty(),
-            },
-            Via::Interface(name) => Transport::Interface { name: name.clone() },
-        }
-    }
-
     /// Things the user should know about this choice.
     pub fn warnings(&self) -> Vec<String> {
         match self {
@@ -137,12 +142,30 @@ impl Default for ClientOptions {
     }
 }
 
+/// How a client's streams are kept apart from other streams.
+#[derive(Clone, Debug)]
+enum Isolation {
+    /// Not at all: the transport has no notion of it.
+    None,
+    /// The embedded Tor client: one isolation token per key.
+    Embedded(Arc<Tor>),
+    /// A Tor daemon's SocksPort: random credentials per key (Tor's IsolateSOCKSAuth).
+    TorDaemon { secret: String },
+}
+
 /// An HTTP client bound to one transport: the network capability handed to fetch code.
 pub struct Client {
     pub(crate) http: reqwest::Client,
     via: Via,
+    options: ClientOptions,
+    roots: Vec<CertificateDer<'static>>,
     extra_roots: Vec<String>,
-    pub(crate) seen_chains: std::sync::Arc<crate::tls::SeenChains>,
+    pub(crate) seen_chains: Arc<crate::tls::SeenChains>,
+    isolation: Isolation,
+    /// The isolation key of this client's streams.
+    key: String,
+    /// The proxy answered as a Tor SocksPort.
+    tor_daemon: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -152,8 +175,98 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Builds the one HTTP client of a run.
+    /// Builds the HTTP client of a run for a transport that needs no start-up (not Tor).
     pub fn new(via: Via, options: &ClientOptions) -> Result<Client, TransportError> {
+        if matches!(via, Via::Tor { .. }) {
+            return Err(TransportError::Client(
+                "the Tor transport is started with Client::connect".to_owned(),
+            ));
+        }
+        let mut roots = Vec::new();
+        for path in &options.ca_certs {
+            roots.extend(load_pem_roots(path)?);
+        }
+        Client::build(via, options.clone(), roots, Isolation::None, "run", false)
+    }
+
+    /// Builds the client of a run: starts the embedded Tor client for `--via tor`
+    /// (configured by `tor`, reporting bootstrap progress through `progress`), and asks a
+    /// SOCKS5 proxy whether it is Tor. Its own streams (the exit probes) use isolation key
+    /// `vantage`; [`Client::isolated`] gives each artifact its own.
+    pub async fn connect(
+        via: Via,
+        options: &ClientOptions,
+        tor: TorOptions,
+        progress: fn(&str),
+    ) -> Result<Client, TransportError> {
+        let mut roots = Vec::new();
+        for path in &options.ca_certs {
+            roots.extend(load_pem_roots(path)?);
+        }
+        let (isolation, tor_daemon) = match &via {
+            Via::Tor { country } => {
+                let tor = Tor::start(
+                    TorOptions {
+                        exit_country: country.clone(),
+                        ..tor
+                    },
+                    progress,
+                )
+                .await?;
+                (Isolation::Embedded(Arc::new(tor)), false)
+            }
+            Via::Socks5 { url, .. } => {
+                if is_tor_socks_port(url, options.connect_timeout).await {
+                    let isolation = if url.username().is_empty() {
+                        let mut secret = [0u8; 12];
+                        getrandom::fill(&mut secret)
+                            .map_err(|e| TransportError::Client(e.to_string()))?;
+                        Isolation::TorDaemon {
+                            secret: hex::encode(secret),
+                        }
+                    } else {
+                        // The user's own credentials decide the isolation.
+                        Isolation::None
+                    };
+                    (isolation, true)
+                } else {
+                    (Isolation::None, false)
+                }
+            }
+            _ => (Isolation::None, false),
+        };
+        Client::build(
+            via,
+            options.clone(),
+            roots,
+            isolation,
+            "vantage",
+            tor_daemon,
+        )
+    }
+
+    /// A client whose streams use isolation key `key`: over Tor, circuits shared with no
+    /// stream of another key. Other transports return a client sharing this one's
+    /// connections.
+    pub fn isolated(&self, key: &str) -> Result<Client, TransportError> {
+        Client::build(
+            self.via.clone(),
+            self.options.clone(),
+            self.roots.clone(),
+            self.isolation.clone(),
+            key,
+            self.tor_daemon,
+        )
+    }
+
+    fn build(
+        via: Via,
+        options: ClientOptions,
+        roots: Vec<CertificateDer<'static>>,
+        isolation: Isolation,
+        key: &str,
+        tor_daemon: bool,
+    ) -> Result<Client, TransportError> {
         #[expect(
             clippy::disallowed_methods,
             reason = "the one place that builds an HTTP client: the transport decides how it connects"
@@ -169,25 +282,41 @@ impl Client {
             .tls_info(true)
             .https_only(false);
 
-        let mut roots = Vec::new();
-        for path in &options.ca_certs {
-            roots.extend(load_pem_roots(path)?);
-        }
         let extra_roots = roots.iter().map(|c| sha256_hex(c)).collect();
-        let (tls, seen_chains) =
-            crate::tls::client_config(roots).map_err(|e| TransportError::Client(e.to_string()))?;
+        let (tls, seen_chains) = crate::tls::client_config(roots.clone())
+            .map_err(|e| TransportError::Client(e.to_string()))?;
         builder = builder.tls_backend_preconfigured(tls);
 
-        match &via {
-            Via::Direct => {}
-            Via::Socks5 { url, .. } => {
-                let proxy =
-                    reqwest::Proxy::all(url.as_str()).map_err(|e| TransportError::BadProxy {
-                        url: without_credentials(url),
-                        reason: e.without_url().to_string(),
-                    })?;
-                builder = builder.proxy(proxy);
+        let proxy = match (&via, &isolation) {
+            (Via::Tor { .. }, Isolation::Embedded(tor)) => Some(
+                Url::parse(&tor.proxy_url(key))
+                    .map_err(|e| TransportError::Client(e.to_string()))?,
+            ),
+            (Via::Tor { .. }, _) => {
+                return Err(TransportError::Client(
+                    "the Tor transport has no Tor client".to_owned(),
+                ));
             }
+            (Via::Socks5 { url, .. }, Isolation::TorDaemon { secret }) => {
+                let mut url = url.clone();
+                url.set_username(&format!("tofu-{secret}-{key}"))
+                    .and_then(|()| url.set_password(Some("x")))
+                    .map_err(|()| TransportError::Client("cannot set SOCKS credentials".into()))?;
+                Some(url)
+            }
+            (Via::Socks5 { url, .. }, _) => Some(url.clone()),
+            _ => None,
+        };
+        if let Some(url) = &proxy {
+            let proxy =
+                reqwest::Proxy::all(url.as_str()).map_err(|e| TransportError::BadProxy {
+                    url: without_credentials(url),
+                    reason: e.without_url().to_string(),
+                })?;
+            builder = builder.proxy(proxy);
+        }
+        match &via {
+            Via::Direct | Via::Socks5 { .. } | Via::Tor { .. } => {}
             Via::Interface(name) => {
                 if !std::path::Path::new("/sys/class/net").join(name).exists() {
                     return Err(TransportError::NoInterface(name.clone()));
@@ -201,9 +330,68 @@ impl Client {
         Ok(Client {
             http,
             via,
+            options,
+            roots,
             extra_roots,
             seen_chains,
+            isolation,
+            key: key.to_owned(),
+            tor_daemon,
         })
+    }
+
+    /// What the transcript records about the transport (without credentials).
+    pub fn record(&self) -> Transport {
+        match &self.via {
+            Via::Direct => Transport::Direct,
+            Via::Socks5 { url, remote_dns } => Transport::Socks5 {
+                proxy: without_credentials(url),
+                remote_dns: *remote_dns,
+                authenticated: !url.username().is_empty()
+                    || matches!(self.isolation, Isolation::TorDaemon { .. }),
+                tor_daemon: self.tor_daemon,
+            },
+            Via::Interface(name) => Transport::Interface { name: name.clone() },
+            Via::Tor { country } => {
+                let (valid_after, geoip) = match &self.isolation {
+                    Isolation::Embedded(tor) => {
+                        (tor.consensus_valid_after(), tor.geoip_label().to_owned())
+                    }
+                    _ => (None, String::new()),
+                };
+                Transport::Tor {
+                    exit_country: country.clone(),
+                    consensus_valid_after: valid_after,
+                    geoip,
+                    exits: self.tor_exits(),
+                }
+            }
+        }
+    }
+
+    /// The exit relays this client's streams used so far (embedded Tor only).
+    pub fn tor_exits(&self) -> Vec<TorRelay> {
+        match &self.isolation {
+            Isolation::Embedded(tor) => tor.streams(&self.key).exits,
+            _ => Vec::new(),
+        }
+    }
+
+    /// The circuits this client's streams used so far (embedded Tor only; arti's ids,
+    /// meaningful within this process).
+    pub fn tor_circuits(&self) -> Vec<String> {
+        match &self.isolation {
+            Isolation::Embedded(tor) => tor.streams(&self.key).circuits,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Why Tor could not open this client's streams, when it could not.
+    pub fn tor_errors(&self) -> Vec<String> {
+        match &self.isolation {
+            Isolation::Embedded(tor) => tor.streams(&self.key).errors,
+            _ => Vec::new(),
+        }
     }
 
     /// The transport, for display.
@@ -236,6 +424,70 @@ fn load_pem_roots(
     Ok(certs)
 }
 
+/// Whether a SOCKS5 proxy is a Tor client's SocksPort: it answers Tor's RESOLVE extension
+/// (command 0xF0), which other SOCKS servers refuse as an unknown command. Resolving an
+/// address literal needs no network: Tor answers it at once with the same address.
+async fn is_tor_socks_port(url: &Url, limit: Duration) -> bool {
+    use std::net::{IpAddr, Ipv4Addr};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tor_socksproto::{
+        Handshake, NextStep, SocksAddr, SocksAuth, SocksClientHandshake, SocksCmd, SocksRequest,
+        SocksStatus, SocksVersion,
+    };
+    let probe = async {
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
+        let auth = match url.password() {
+            Some(password) => SocksAuth::Username(decode(url.username()), decode(password)),
+            None => SocksAuth::NoAuth,
+        };
+        let literal = SocksAddr::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let request = SocksRequest::new(
+            SocksVersion::V5,
+            SocksCmd::RESOLVE,
+            literal.clone(),
+            0,
+            auth,
+        )
+        .ok()?;
+        let host = url
+            .host_str()?
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the transport asking its own proxy what it is"
+        )]
+        let mut conn = tokio::net::TcpStream::connect((host, url.port()?))
+            .await
+            .ok()?;
+        let mut hs = SocksClientHandshake::new(request);
+        let mut buf = tor_socksproto::Buffer::new();
+        loop {
+            match hs.step(&mut buf).ok()? {
+                NextStep::Send(data) => conn.write_all(&data).await.ok()?,
+                NextStep::Recv(mut recv) => {
+                    let n = conn.read(recv.buf()).await.ok()?;
+                    if n == 0 {
+                        return None;
+                    }
+                    recv.note_received(n).ok()?;
+                }
+                NextStep::Finished(done) => {
+                    let reply = done.into_output_forbid_pipelining().ok()?;
+                    return Some(
+                        reply.status() == SocksStatus::SUCCEEDED && *reply.addr() == literal,
+                    );
+                }
+            }
+        }
+    };
+    tokio::time::timeout(limit, probe)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,11 +498,14 @@ mod tests {
         assert_eq!(v.to_string(), "socks5h://127.0.0.1:1080");
         assert_eq!(format!("{v:?}"), "socks5h://127.0.0.1:1080");
         assert_eq!(
-            v.record(),
+            Client::new(v.clone(), &ClientOptions::default())
+                .unwrap()
+                .record(),
             Transport::Socks5 {
                 proxy: "socks5h://127.0.0.1:1080".into(),
                 remote_dns: true,
-                authenticated: true
+                authenticated: true,
+                tor_daemon: false,
             }
         );
         assert!(v.warnings().is_empty());
@@ -261,8 +516,19 @@ mod tests {
             "iface:wg0".parse::<Via>().unwrap(),
             Via::Interface("wg0".into())
         );
+        assert_eq!(
+            "tor:de".parse::<Via>().unwrap(),
+            Via::Tor {
+                country: Some("DE".into())
+            }
+        );
+        assert_eq!("tor".parse::<Via>().unwrap().to_string(), "tor");
         for bad in [
             "tor2",
+            "tor:",
+            "tor:XX",
+            "tor:DEU",
+            "tor:D1",
             "http://127.0.0.1:8080",
             "socks5h://127.0.0.1",
             "socks5h://alice@127.0.0.1:1080",

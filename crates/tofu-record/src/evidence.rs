@@ -31,6 +31,31 @@ pub fn clock_skew_seconds(server_date: Option<&str>, local: Option<DateTime<Utc>
 /// Skews larger than this (either way) are flagged.
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 
+/// The ISO 3166-1 alpha-2 country codes (officially assigned), uppercase.
+const COUNTRIES: &str = "\
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ \
+BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ \
+CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ \
+DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR \
+GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY \
+HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP \
+KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY \
+MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ \
+NA NC NE NF NG NI NL NO NP NR NU NZ OM \
+PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW \
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ \
+TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ \
+VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+/// Whether `cc` (any case) is an ISO 3166-1 alpha-2 country code.
+pub fn is_country_code(cc: &str) -> bool {
+    cc.len() == 2
+        && cc.bytes().all(|b| b.is_ascii_alphabetic())
+        && COUNTRIES
+            .split(' ')
+            .any(|known| known.eq_ignore_ascii_case(cc))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +76,20 @@ mod tests {
             Some(420)
         );
         assert_eq!(clock_skew_seconds(Some("garbage"), Some(local)), None);
+    }
+
+    #[test]
+    fn country_codes_are_the_assigned_ones() {
+        assert_eq!(COUNTRIES.split(' ').count(), 249);
+        let mut sorted: Vec<&str> = COUNTRIES.split(' ').collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 249, "a code is listed twice");
+        for ok in ["DE", "de", "Us", "JP", "SE"] {
+            assert!(is_country_code(ok), "{ok}");
+        }
+        for bad in ["XX", "ZZ", "EU", "??", "D", "DEU", "1A", ""] {
+            assert!(!is_country_code(bad), "{bad}");
+        }
     }
 }

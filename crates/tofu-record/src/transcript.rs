@@ -153,14 +153,51 @@ pub enum Transport {
         /// True for `socks5h` (the proxy resolves names), false when names were resolved
         /// locally (`socks5`), which leaks every name to the local resolver.
         remote_dns: bool,
-        /// True when the proxy was given a username and password (never recorded).
+        /// True when the proxy was given a username and password (never recorded): the
+        /// user's own, or random ones made by tofu (`tor_daemon`).
         authenticated: bool,
+        /// True when the proxy answered Tor's SOCKS extension (RESOLVE), so it is a Tor
+        /// client's SocksPort. tofu then gives it fresh random credentials for the exit probes
+        /// and for each artifact, so that Tor (IsolateSOCKSAuth) builds them separate circuits
+        /// shared with no other program or run.
+        tor_daemon: bool,
+    },
+    /// Tor, through the client built into tofu (arti). Each artifact, and the exit probes,
+    /// used a circuit of their own; `exits` are those of the probes' circuit, and each
+    /// artifact lists its own in `tor_exits`.
+    Tor {
+        /// The exit country asked for with `--via tor:CC`, or null for any exit.
+        exit_country: Option<String>,
+        /// `valid-after` of the consensus the circuits were built from.
+        consensus_valid_after: Option<DateTime<Utc>>,
+        /// Where relay countries come from: `embedded` (the database built into tofu), or
+        /// `file sha256:HEX` for a database given in the config.
+        geoip: String,
+        /// The exit relays the exit probes' connections used.
+        exits: Vec<TorRelay>,
     },
     /// Sockets bound to one network interface (e.g. a VPN tunnel).
     Interface {
         /// The interface name, e.g. `wg0`.
         name: String,
     },
+}
+
+/// A Tor relay that served as the exit of a circuit, as the consensus describes it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TorRelay {
+    /// RSA identity fingerprint, 40 uppercase hex digits.
+    pub rsa_identity: String,
+    /// ed25519 identity, base64, when known.
+    pub ed25519_identity: Option<String>,
+    /// The relay's ORPort addresses (`IP:PORT`).
+    pub addresses: Vec<String>,
+    /// Its nickname in the consensus, when known.
+    pub nickname: Option<String>,
+    /// The country of its first address (ISO 3166-1 alpha-2) by the geoip database named in
+    /// the transport, or null when the database has none.
+    pub country: Option<String>,
 }
 
 /// The key that signs a transcript off.
@@ -196,6 +233,9 @@ pub struct Artifact {
     pub homebrew: Option<HomebrewRecord>,
     /// Why the artifact failed (a fetch failed, or mirrors disagreed), or null.
     pub error: Option<ArtifactError>,
+    /// With `--via tor`: the exit relay of each circuit this artifact's connections used
+    /// (usually one); empty for other transports.
+    pub tor_exits: Vec<TorRelay>,
 }
 
 impl Artifact {

@@ -15,6 +15,13 @@ pub const WHOAMI_COUNTRIES: &[(&str, &str)] = &[
     ("127.0.2.1", "CA"),
     ("127.0.3.1", "JP"),
     ("127.0.4.1", "DE"),
+    // The private Tor network's nodes (see tornet.rs).
+    ("127.0.20.1", "SE"),
+    ("127.0.21.1", "NL"),
+    ("127.0.22.1", "CH"),
+    ("127.0.23.1", "IS"),
+    ("127.0.24.1", "RO"),
+    ("127.0.25.1", "NO"),
 ];
 
 /// nginx serving a directory over HTTP and HTTPS on 127.0.0.1, with a whoami service at

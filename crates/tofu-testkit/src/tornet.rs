@@ -1,6 +1,7 @@
-//! A private Tor network of Debian `tor` daemons on 127.0.0.1: directory authorities and
-//! relays that every one may serve as guard and exit (exits for 127.0.0.0/8), plus optionally
-//! a C tor client with a SocksPort. Keys are made fresh for each network with `tor-gencert`
+//! A private Tor network of Debian `tor` daemons on loopback: directory authorities and
+//! relays that every one may serve as guard and exit (exits for 127.0.0.0/8), each on its own
+//! address (127.0.20.1, 127.0.21.1, …, which the whoami table and the network's geoip file
+//! place in distinct countries), plus optionally a C tor client with a SocksPort on 127.0.0.1. Keys are made fresh for each network with `tor-gencert`
 //! and `tor --list-fingerprint`; ports are fresh too. Every process is stopped on drop
 //! (SIGTERM, then SIGKILL: tor can hang after SIGTERM). Nothing here talks to the real Tor
 //! network: the built-in authorities are replaced, and all addresses are loopback.
@@ -15,6 +16,8 @@ use crate::process::{Guard, free_port, require_program};
 pub struct Node {
     /// Its nickname, e.g. `test000a`.
     pub nickname: String,
+    /// Its address: it listens there and exits from there.
+    pub address: String,
     /// Its data directory.
     pub dir: PathBuf,
     /// Its ORPort.
@@ -56,11 +59,16 @@ impl TorNet {
     pub fn start_in(dir: &Path, authorities: usize, relays: usize, client: bool) -> TorNet {
         let tor = require_program("tor", "tor");
         let gencert = require_program("tor-gencert", "tor");
+        assert!(
+            authorities + relays <= NODE_ADDRESSES,
+            "at most {NODE_ADDRESSES} nodes have an address with a country"
+        );
         std::fs::create_dir_all(dir).unwrap();
         let mut nodes = Vec::new();
         for i in 0..authorities + relays {
             let is_auth = i < authorities;
             let nickname = format!("test{i:03}{}", if is_auth { 'a' } else { 'r' });
+            let address = node_address(i);
             let node_dir = dir.join(&nickname);
             std::fs::create_dir_all(node_dir.join("keys")).unwrap();
             set_private(&node_dir);
@@ -77,7 +85,7 @@ impl TorNet {
                         "12",
                         "-a",
                     ])
-                    .arg(format!("127.0.0.1:{dp}"))
+                    .arg(format!("{address}:{dp}"))
                     .arg("-i")
                     .arg(node_dir.join("keys/authority_identity_key"))
                     .arg("-s")
@@ -122,6 +130,7 @@ impl TorNet {
                 rsa_fingerprint: second_field("fingerprint"),
                 ed_identity: second_field("fingerprint-ed25519"),
                 nickname,
+                address,
                 dir: node_dir,
                 or_port,
                 dir_port,
@@ -132,10 +141,11 @@ impl TorNet {
             .iter()
             .filter_map(|n| {
                 Some(format!(
-                    "DirAuthority {} orport={} no-v2 v3ident={} 127.0.0.1:{} {}\n",
+                    "DirAuthority {} orport={} no-v2 v3ident={} {}:{} {}\n",
                     n.nickname,
                     n.or_port,
                     n.v3ident.as_ref()?,
+                    n.address,
                     n.dir_port?,
                     n.rsa_fingerprint
                 ))
@@ -156,8 +166,9 @@ Nickname {nick}
 RunAsDaemon 0
 SocksPort 0
 ControlPort 0
-OrPort 127.0.0.1:{or}
-Address 127.0.0.1
+OrPort {addr}:{or}
+Address {addr}
+OutboundBindAddress {addr}
 AssumeReachable 1
 ContactInfo {nick}@test.invalid
 Log notice file {d}/notice.log
@@ -175,10 +186,11 @@ ExitPolicy accept *:*
                 d = node.dir.display(),
                 nick = node.nickname,
                 or = node.or_port,
+                addr = node.address,
             );
             if let Some(dp) = node.dir_port {
                 torrc.push_str(&format!(
-                    "DirPort 127.0.0.1:{dp}
+                    "DirPort {addr}:{dp}
 AuthoritativeDirectory 1
 V3AuthoritativeDirectory 1
 TestingV3AuthInitialVotingInterval 5
@@ -187,7 +199,8 @@ TestingV3AuthInitialDistDelay 2
 V3AuthVotingInterval 10
 V3AuthVoteDelay 2
 V3AuthDistDelay 2
-"
+",
+                    addr = node.address
                 ));
             }
             guards.push(start_tor(&tor, &node.dir, &torrc));
@@ -235,14 +248,14 @@ ClientRejectInternalAddresses 0
         let curl = require_program("curl", "curl");
         let deadline = Instant::now() + limit;
         let want = self.nodes.len();
-        let port = self.nodes[0]
-            .dir_port
-            .expect("the first node is an authority");
+        let first = &self.nodes[0];
+        let port = first.dir_port.expect("the first node is an authority");
         loop {
             let out = Command::new(&curl)
                 .args(["-s", "--max-time", "2"])
                 .arg(format!(
-                    "http://127.0.0.1:{port}/tor/status-vote/current/consensus-microdesc"
+                    "http://{}:{port}/tor/status-vote/current/consensus-microdesc",
+                    first.address
                 ))
                 .output()
                 .unwrap();
@@ -285,11 +298,49 @@ ClientRejectInternalAddresses 0
         );
         for n in &self.nodes {
             out.push_str(&format!(
-                "[[tor_network.fallback_caches]]\nrsa_identity = \"{}\"\ned_identity = \"{}\"\norports = [\"127.0.0.1:{}\"]\n",
-                n.rsa_fingerprint, n.ed_identity, n.or_port
+                "[[tor_network.fallback_caches]]\nrsa_identity = \"{}\"\ned_identity = \"{}\"\norports = [\"{}:{}\"]\n",
+                n.rsa_fingerprint, n.ed_identity, n.address, n.or_port
             ));
         }
         out
+    }
+
+    /// A geoip file in C tor's legacy IPv4 format (`FROM,TO,CC` with addresses as integers)
+    /// placing each node's address in its country from the whoami table.
+    pub fn geoip_ipv4(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let ip: std::net::Ipv4Addr = n.address.parse().unwrap();
+                let int = u32::from(ip);
+                format!("{int},{int},{}\n", country_of(&n.address))
+            })
+            .collect()
+    }
+
+    /// The `[tor]` table of a tofu config that points the embedded client at this network:
+    /// the arti settings of [`TorNet::arti_toml`] under `[tor.arti]`, and the geoip file
+    /// (written into the network's directory).
+    pub fn tofu_toml(&self) -> String {
+        let geoip = self.dir.join("geoip");
+        std::fs::write(&geoip, self.geoip_ipv4()).unwrap();
+        let mut out = format!("[tor]\ngeoip_ipv4 = \"{}\"\n", geoip.display());
+        for line in self.arti_toml().lines() {
+            if let Some(table) = line.strip_prefix("[[") {
+                out.push_str(&format!("[[tor.arti.{table}\n"));
+            } else if let Some(table) = line.strip_prefix('[') {
+                out.push_str(&format!("[tor.arti.{table}\n"));
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The node whose address is `address`.
+    pub fn node_at(&self, address: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.address == address)
     }
 
     /// Stops every process now (also done on drop).
@@ -303,6 +354,23 @@ ClientRejectInternalAddresses 0
         let guards = std::mem::take(&mut self.guards);
         guards.into_iter().map(Guard::into_pid).collect()
     }
+}
+
+/// How many nodes a network can have: one address (and country) each.
+const NODE_ADDRESSES: usize = 6;
+
+/// The address of node `i`: 127.0.20.1, 127.0.21.1, …
+fn node_address(i: usize) -> String {
+    format!("127.0.{}.1", 20 + i)
+}
+
+/// The country the whoami table gives an address.
+pub fn country_of(address: &str) -> &'static str {
+    crate::services::WHOAMI_COUNTRIES
+        .iter()
+        .find(|(ip, _)| *ip == address)
+        .map(|(_, cc)| *cc)
+        .expect("every node address is in the whoami table")
 }
 
 fn start_tor(tor: &Path, dir: &Path, torrc: &str) -> Guard {

@@ -16,6 +16,38 @@ pub struct Config {
     pub vantage: VantageConfig,
     pub fetch: FetchConfig,
     pub homebrew: HomebrewConfig,
+    pub tor: TorConfig,
+}
+
+/// `[tor]`: the embedded Tor client (`--via tor`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TorConfig {
+    /// Where the client keeps its state and directory cache; empty for
+    /// `${XDG_DATA_HOME:-~/.local/share}/tofu/tor`.
+    pub data_dir: PathBuf,
+    /// Seconds allowed for bootstrapping (reaching the network and fetching a consensus).
+    pub bootstrap_timeout_secs: u64,
+    /// C tor's `geoip` file (IPv4) for relay countries; empty for the database built into
+    /// tofu.
+    pub geoip_ipv4: PathBuf,
+    /// C tor's `geoip6` file (IPv6); used together with `geoip_ipv4`.
+    pub geoip_ipv6: PathBuf,
+    /// arti's own settings, as in an `arti.toml`: how another Tor network (a test network,
+    /// bridges) is chosen. Passed through unchanged.
+    pub arti: toml::Table,
+}
+
+impl Default for TorConfig {
+    fn default() -> Self {
+        TorConfig {
+            data_dir: PathBuf::new(),
+            bootstrap_timeout_secs: 180,
+            geoip_ipv4: PathBuf::new(),
+            geoip_ipv6: PathBuf::new(),
+            arti: toml::Table::new(),
+        }
+    }
 }
 
 /// `[homebrew]`: where formulas are resolved.
@@ -129,6 +161,10 @@ mod tests {
             "read_timeout_secs",
             "max_size",
             "ca_certs",
+            "data_dir",
+            "bootstrap_timeout_secs",
+            "geoip_ipv4",
+            "geoip_ipv6",
         ] {
             assert!(
                 text.contains(&format!("\n{key} = ")),

@@ -146,6 +146,7 @@ impl<'a> Pull<'a> {
             ),
         };
         Artifact {
+            tor_exits: Vec::new(),
             id,
             content,
             fetches: Vec::new(),
@@ -160,6 +161,7 @@ impl<'a> Pull<'a> {
 /// An artifact that failed before anything was asked.
 pub(crate) fn failed_artifact(id: String, e: &OciError) -> Artifact {
     Artifact {
+        tor_exits: Vec::new(),
         id,
         content: None,
         fetches: Vec::new(),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use chrono::Utc;
 use tofu_fetch::oci::{Platforms, Reference};
+use tofu_fetch::tor::{Geoip, TorOptions};
 use tofu_fetch::{BrewTarget, Client, ClientOptions, FetchOptions, Via};
 use tofu_record::key::SigningKey;
 use tofu_record::redact::redact_url;
@@ -92,7 +93,8 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
     let via: Via = args.via.parse().map_err(|e| {
         Failure::new(
             anyhow!("--via: {e}"),
-            "use direct, socks5h://HOST:PORT, socks5h://USER:PASS@HOST:PORT or iface:NAME"
+            "use direct, socks5h://HOST:PORT, socks5h://USER:PASS@HOST:PORT, iface:NAME, tor, \
+             or tor:CC with an ISO 3166-1 country code such as tor:DE"
                 .to_owned(),
         )
     })?;
@@ -110,20 +112,17 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
 
     let mut ca_certs = config.fetch.ca_certs.clone();
     ca_certs.extend(args.ca_certs.iter().cloned());
-    let client = Client::new(
-        via,
-        &ClientOptions {
-            connect_timeout: Duration::from_secs(
-                args.connect_timeout
-                    .unwrap_or(config.fetch.connect_timeout_secs),
-            ),
-            read_timeout: Duration::from_secs(
-                args.read_timeout.unwrap_or(config.fetch.read_timeout_secs),
-            ),
-            ca_certs,
-        },
-    )
-    .map_err(|e| Failure::new(e, None))?;
+    let client_options = ClientOptions {
+        connect_timeout: Duration::from_secs(
+            args.connect_timeout
+                .unwrap_or(config.fetch.connect_timeout_secs),
+        ),
+        read_timeout: Duration::from_secs(
+            args.read_timeout.unwrap_or(config.fetch.read_timeout_secs),
+        ),
+        ca_certs,
+    };
+    let tor_options = tor_options(&config.tor)?;
     if let Some(dir) = &args.keep {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create --keep directory {}", dir.display()))?;
@@ -134,17 +133,33 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
     };
 
     let started_at = Utc::now();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let (exit, artifacts) = runtime.block_on(async {
+    // Tor relays' cryptography and the downloads' TLS share the runtime: give it both cores.
+    let runtime = if matches!(via, Via::Tor { .. }) {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .context("cannot start the async runtime")?;
+    let (client, exit, artifacts) = runtime.block_on(async {
+        let client = Client::connect(via, &client_options, tor_options, output::note)
+            .await
+            .map_err(transport_failure)?;
         let exit = client.probe_exit(&whoami).await;
         report_exit(&exit, whoami.is_empty());
         let mut artifacts = Vec::new();
-        for target in &targets {
+        for (index, target) in targets.iter().enumerate() {
             output::note(&format!("fetching {} via {}", target.id, client.via()));
-            let artifact = match &target.source {
+            // Each artifact's streams are isolated from every other's (over Tor: their own
+            // circuits).
+            let client = client
+                .isolated(&format!("artifact-{index}"))
+                .map_err(transport_failure)?;
+            let mut artifact = match &target.source {
                 Source::Urls(urls) => {
                     client
                         .fetch_artifact(target.id.clone(), urls, &options)
@@ -161,6 +176,16 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
                         .await
                 }
             };
+            artifact.tor_exits = client.tor_exits();
+            if let Some(error) = &mut artifact.error {
+                let reasons = client.tor_errors();
+                if !reasons.is_empty() {
+                    error.message = format!("{} (Tor: {})", error.message, reasons.join("; "));
+                }
+            }
+            for exit in &artifact.tor_exits {
+                output::note(&format!("  Tor exit: {}", describe_relay(exit)));
+            }
             let kept: Vec<&str> = artifact
                 .fetches
                 .iter()
@@ -182,8 +207,8 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
             }
             artifacts.push(artifact);
         }
-        (exit, artifacts)
-    });
+        Ok::<_, Failure>((client, exit, artifacts))
+    })?;
     let finished_at = Utc::now();
 
     let transcript = Transcript {
@@ -205,7 +230,7 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
         },
         plan,
         vantage: Vantage {
-            transport: client.via().record(),
+            transport: client.record(),
             extra_roots: client.extra_roots().to_vec(),
             exit,
             claimed_country,
@@ -243,6 +268,76 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
     } else {
         Exit::Failure
     })
+}
+
+/// The embedded Tor client's settings from `[tor]`.
+fn tor_options(config: &crate::config::TorConfig) -> Result<TorOptions, Failure> {
+    let data_dir = if config.data_dir.as_os_str().is_empty() {
+        paths::data_dir()?.join("tor")
+    } else {
+        config.data_dir.clone()
+    };
+    fn file(p: &Path) -> Option<&Path> {
+        (!p.as_os_str().is_empty()).then_some(p)
+    }
+    let geoip = match (file(&config.geoip_ipv4), file(&config.geoip_ipv6)) {
+        (None, None) => Geoip::embedded(),
+        (v4, v6) => Geoip::from_files(v4, v6).map_err(|e| {
+            Failure::new(
+                e,
+                "[tor] geoip_ipv4 / geoip_ipv6 name C tor's geoip files; leave them empty for \
+                 the database built into tofu"
+                    .to_owned(),
+            )
+        })?,
+    };
+    Ok(TorOptions {
+        state_dir: data_dir.join("state"),
+        cache_dir: data_dir.join("cache"),
+        arti: config.arti.clone(),
+        geoip,
+        bootstrap_timeout: Duration::from_secs(config.bootstrap_timeout_secs),
+        exit_country: None,
+    })
+}
+
+/// A transport that cannot be set up, with what to do about it.
+fn transport_failure(e: tofu_fetch::TransportError) -> Failure {
+    use tofu_fetch::tor::TorError;
+    let hint = match &e {
+        tofu_fetch::TransportError::Tor(TorError::Bootstrap(_)) => Some(
+            "check that this machine can reach the Tor network (or the network named in \
+             [tor.arti]); raise [tor] bootstrap_timeout_secs on a slow link"
+                .to_owned(),
+        ),
+        tofu_fetch::TransportError::Tor(TorError::State { dir, .. }) => Some(format!(
+            "move {} away (or set another [tor] data_dir); tofu starts a fresh one",
+            dir.parent().unwrap_or(dir).display()
+        )),
+        tofu_fetch::TransportError::Tor(TorError::NoExitIn { .. }) => {
+            Some("choose another country, or use --via tor for any exit".to_owned())
+        }
+        tofu_fetch::TransportError::Tor(TorError::Config(_)) => {
+            Some("[tor.arti] takes arti's own settings, as in an arti.toml".to_owned())
+        }
+        _ => None,
+    };
+    Failure::new(e, hint)
+}
+
+/// A Tor relay for the terminal: nickname, fingerprint, address, country.
+fn describe_relay(relay: &tofu_record::TorRelay) -> String {
+    format!(
+        "{} ${} {} {}",
+        relay.nickname.as_deref().unwrap_or("(unnamed)"),
+        relay.rsa_identity,
+        relay
+            .addresses
+            .first()
+            .map(String::as_str)
+            .unwrap_or("(no address)"),
+        relay.country.as_deref().unwrap_or("(no country)")
+    )
 }
 
 /// The "what is my IP" endpoints of this run: --whoami, else the config's list; none with
