@@ -36,6 +36,9 @@ use tor_socksproto::{
 
 type Runtime = tor_rtcompat::PreferredRuntime;
 
+/// How many circuits a stream is tried on before its failure is reported.
+const CONNECT_ATTEMPTS: u32 = 3;
+
 /// The embedded client could not be started or used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -50,7 +53,7 @@ pub enum TorError {
     #[error("geoip file {path}: {reason}")]
     Geoip { path: PathBuf, reason: String },
     /// The state or cache directory could not be used.
-    #[error("cannot use the Tor state in {dir}: {reason}")]
+    #[error("cannot use the Tor client's state and cache in {dir}: {reason}")]
     State { dir: PathBuf, reason: String },
     /// Bootstrapping failed or did not finish in time.
     #[error("cannot reach the Tor network: {0}")]
@@ -207,8 +210,10 @@ impl Tor {
             .config(config)
             .bootstrap_behavior(BootstrapBehavior::Manual)
             .create_unbootstrapped()
+            // The configuration was built above: what fails here is opening the state,
+            // the keystore or the directory cache.
             .map_err(|e| TorError::State {
-                dir: options.state_dir.clone(),
+                dir: data_dir(&options),
                 reason: error_chain(&e),
             })?;
 
@@ -235,7 +240,23 @@ impl Tor {
         reporter.abort();
         match outcome {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(TorError::Bootstrap(error_chain(&e))),
+            Ok(Err(e)) => {
+                use arti_client::ErrorKind as K;
+                let reason = error_chain(&e);
+                return Err(match arti_client::HasKind::kind(&e) {
+                    K::PersistentStateCorrupted
+                    | K::PersistentStateAccessFailed
+                    | K::CacheCorrupted
+                    | K::CacheAccessFailed
+                    | K::KeystoreCorrupted
+                    | K::KeystoreAccessFailed
+                    | K::FsPermissions => TorError::State {
+                        dir: data_dir(&options),
+                        reason,
+                    },
+                    _ => TorError::Bootstrap(reason),
+                });
+            }
             Err(_) => {
                 return Err(TorError::Bootstrap(format!(
                     "bootstrapping did not finish in {} s (last status: {})",
@@ -328,6 +349,14 @@ impl Tor {
     }
 }
 
+/// The directory holding the state and cache directories (for messages).
+fn data_dir(options: &TorOptions) -> PathBuf {
+    match (options.state_dir.parent(), options.cache_dir.parent()) {
+        (Some(a), Some(b)) if a == b => a.to_owned(),
+        _ => options.state_dir.clone(),
+    }
+}
+
 /// arti's configuration: the `[tor] arti` table, with tofu's directories unless it names its
 /// own.
 fn arti_config(options: &TorOptions) -> Result<arti_client::TorClientConfig, TorError> {
@@ -392,19 +421,35 @@ async fn serve(mut conn: TcpStream, shared: Arc<Shared>) {
         SocksAddr::Hostname(h) => h.as_ref().to_owned(),
         SocksAddr::Ip(ip) => ip.to_string(),
     };
-    let mut prefs = StreamPrefs::new();
-    let token = *lock(&shared.tokens)
-        .entry(key.clone())
-        .or_insert_with(IsolationToken::new);
-    prefs.set_isolation(token);
-    if let Some(cc) = shared.exit_country {
-        prefs.exit_country(cc);
-    }
-    match shared
-        .client
-        .connect_with_prefs((host.as_str(), request.port()), &prefs)
-        .await
-    {
+    let target = (host.as_str(), request.port());
+    let mut attempt = 0;
+    let stream = loop {
+        attempt += 1;
+        let mut prefs = StreamPrefs::new();
+        let token = *lock(&shared.tokens)
+            .entry(key.clone())
+            .or_insert_with(IsolationToken::new);
+        prefs.set_isolation(token);
+        if let Some(cc) = shared.exit_country {
+            prefs.exit_country(cc);
+        }
+        match shared.client.connect_with_prefs(target, &prefs).await {
+            Ok(stream) => break Ok(stream),
+            Err(e) => {
+                use arti_client::ErrorKind as K;
+                let kind = arti_client::HasKind::kind(&e);
+                let definite = matches!(kind, K::RemoteHostNotFound | K::RemoteConnectionRefused);
+                if definite || attempt == CONNECT_ATTEMPTS {
+                    break Err((kind, e));
+                }
+                // The exit refused or the circuit failed: try again on a new circuit (a
+                // fresh token, still shared with nothing else), as Tor Browser would.
+                lock(&shared.tokens).insert(key.clone(), IsolationToken::new());
+                tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+            }
+        }
+    };
+    match stream {
         Ok(mut stream) => {
             note_exit(&shared, &key, &stream);
             if conn
@@ -416,8 +461,8 @@ async fn serve(mut conn: TcpStream, shared: Arc<Shared>) {
             }
             let _ = tokio::io::copy_bidirectional(&mut conn, &mut stream).await;
         }
-        Err(e) => {
-            let status = match arti_client::HasKind::kind(&e) {
+        Err((kind, e)) => {
+            let status = match kind {
                 arti_client::ErrorKind::RemoteHostNotFound => SocksStatus::HOST_UNREACHABLE,
                 arti_client::ErrorKind::RemoteConnectionRefused => SocksStatus::CONNECTION_REFUSED,
                 _ => SocksStatus::GENERAL_FAILURE,

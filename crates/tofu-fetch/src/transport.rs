@@ -426,7 +426,9 @@ fn load_pem_roots(
 
 /// Whether a SOCKS5 proxy is a Tor client's SocksPort: it answers Tor's RESOLVE extension
 /// (command 0xF0), which other SOCKS servers refuse as an unknown command. Resolving an
-/// address literal needs no network: Tor answers it at once with the same address.
+/// address literal needs no network: Tor answers it at once with the same address. A sloppy
+/// server that takes any command for CONNECT answers with its own bound address instead,
+/// hence an unusual loopback literal.
 async fn is_tor_socks_port(url: &Url, limit: Duration) -> bool {
     use std::net::{IpAddr, Ipv4Addr};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -440,7 +442,7 @@ async fn is_tor_socks_port(url: &Url, limit: Duration) -> bool {
             Some(password) => SocksAuth::Username(decode(url.username()), decode(password)),
             None => SocksAuth::NoAuth,
         };
-        let literal = SocksAddr::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let literal = SocksAddr::Ip(IpAddr::V4(Ipv4Addr::new(127, 45, 67, 89)));
         let request = SocksRequest::new(
             SocksVersion::V5,
             SocksCmd::RESOLVE,

@@ -26,4 +26,4 @@ pub use netns::Netns;
 pub use process::{free_port, require_program, stop_pid, wait_for_port};
 pub use registry::{Front, Registry, RegistryLie};
 pub use services::{Microsocks, Nginx, WHOAMI_COUNTRIES};
-pub use tornet::{Node, TorNet};
+pub use tornet::{Node, TorNet, country_of};

@@ -15,7 +15,7 @@ pub const WHOAMI_COUNTRIES: &[(&str, &str)] = &[
     ("127.0.2.1", "CA"),
     ("127.0.3.1", "JP"),
     ("127.0.4.1", "DE"),
-    // The private Tor network's nodes (see tornet.rs).
+    // The private Tor network's node addresses (see tornet.rs; its geoip file uses these).
     ("127.0.20.1", "SE"),
     ("127.0.21.1", "NL"),
     ("127.0.22.1", "CH"),

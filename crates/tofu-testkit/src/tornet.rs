@@ -1,7 +1,9 @@
 //! A private Tor network of Debian `tor` daemons on loopback: directory authorities and
 //! relays that every one may serve as guard and exit (exits for 127.0.0.0/8), each on its own
-//! address (127.0.20.1, 127.0.21.1, …, which the whoami table and the network's geoip file
-//! place in distinct countries), plus optionally a C tor client with a SocksPort on 127.0.0.1. Keys are made fresh for each network with `tor-gencert`
+//! address (127.0.20.1, 127.0.21.1, …, which the network's geoip file places in distinct
+//! countries), plus optionally a C tor client with a SocksPort on 127.0.0.1. The exits'
+//! connections to loopback servers still come from 127.0.0.1: tor ignores
+//! OutboundBindAddress towards loopback. Keys are made fresh for each network with `tor-gencert`
 //! and `tor --list-fingerprint`; ports are fresh too. Every process is stopped on drop
 //! (SIGTERM, then SIGKILL: tor can hang after SIGTERM). Nothing here talks to the real Tor
 //! network: the built-in authorities are replaced, and all addresses are loopback.
@@ -168,7 +170,6 @@ SocksPort 0
 ControlPort 0
 OrPort {addr}:{or}
 Address {addr}
-OutboundBindAddress {addr}
 AssumeReachable 1
 ContactInfo {nick}@test.invalid
 Log notice file {d}/notice.log
@@ -213,6 +214,16 @@ V3AuthDistDelay 2
             _tmp: None,
         };
         net.wait_for_consensus(Duration::from_secs(90));
+        // Relays refuse exit streams (END reason MISC) until they hold a consensus with
+        // exits themselves, a few seconds after the authorities serve one (authorities make
+        // it, and do not log this).
+        for node in net.nodes.iter().filter(|n| n.dir_port.is_none()) {
+            wait_for_log(
+                &node.dir.join("notice.log"),
+                "The current consensus contains exit nodes",
+                Duration::from_secs(90),
+            );
+        }
         if client {
             let client_dir = dir.join("client");
             std::fs::create_dir_all(&client_dir).unwrap();

@@ -311,8 +311,9 @@ fn transport_failure(e: tofu_fetch::TransportError) -> Failure {
                 .to_owned(),
         ),
         tofu_fetch::TransportError::Tor(TorError::State { dir, .. }) => Some(format!(
-            "move {} away (or set another [tor] data_dir); tofu starts a fresh one",
-            dir.parent().unwrap_or(dir).display()
+            "move {} away (or set another [tor] data_dir): tofu starts a fresh one; nothing \
+             in it is needed but the guard choices",
+            dir.display()
         )),
         tofu_fetch::TransportError::Tor(TorError::NoExitIn { .. }) => {
             Some("choose another country, or use --via tor for any exit".to_owned())

@@ -33,12 +33,26 @@ impl World {
         let www = dir.path().join("www");
         std::fs::create_dir_all(&www).unwrap();
         std::fs::write(www.join("file.bin"), payload()).unwrap();
+        // What /targeted/ serves to the private Tor network's exits: one byte differs.
+        let mut tampered = payload();
+        tampered[1000] ^= 0x20;
+        std::fs::create_dir_all(www.join("tampered")).unwrap();
+        std::fs::write(www.join("tampered/file.bin"), tampered).unwrap();
         let ca = TestCa::generate(dir.path(), "tofu test CA");
         let www_path = www.display().to_string();
         let nginx = Nginx::start(&www, &ca, |http, https| {
             format!(
                 r#"
         location /mirror/ {{ alias {www_path}/; }}
+        # The bytes are altered for connections from 127.0.0.1, which is where the private
+        # Tor network's exits connect from (tor ignores OutboundBindAddress towards
+        # loopback): a lying exit, or a server that singles out Tor users. Honest runs reach
+        # it from another loopback address (a SOCKS proxy bound there).
+        if ($remote_addr = "127.0.0.1") {{
+            rewrite ^/targeted/(.*)$ /tampered/$1 last;
+        }}
+        location /targeted/ {{ alias {www_path}/; }}
+        location /slow/ {{ alias {www_path}/; limit_rate 100k; }}
         location = /whoami-liar {{
             default_type application/json;
             return 200 '{{"ip":"198.51.100.7","country_iso":"FR"}}';
@@ -55,6 +69,21 @@ impl World {
             )
         });
         World { dir, ca, nginx }
+    }
+
+    /// Writes this world's config (the whoami service) plus `extra` (e.g. a `[tor]` table)
+    /// into `home`.
+    pub fn configure(&self, home: &Path, extra: &str) {
+        let config = home.join(".config/tofu/config.toml");
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::fs::write(
+            &config,
+            format!(
+                "[vantage]\nwhoami = [\"{}\"]\n{extra}",
+                self.nginx.https_url("whoami")
+            ),
+        )
+        .unwrap();
     }
 
     pub fn home(&self) -> PathBuf {
@@ -74,30 +103,26 @@ impl World {
     /// Runs tofu with `home` as its home. A config there points the exit probe at the test
     /// nginx's whoami service, so no test ever asks a public endpoint.
     pub fn tofu_in(&self, home: &Path, args: &[&str]) -> Output {
-        let config = home.join(".config/tofu/config.toml");
-        if !config.exists() {
-            std::fs::create_dir_all(config.parent().unwrap()).unwrap();
-            std::fs::write(
-                &config,
-                format!(
-                    "[vantage]\nwhoami = [\"{}\"]\n",
-                    self.nginx.https_url("whoami")
-                ),
-            )
-            .unwrap();
+        if !home.join(".config/tofu/config.toml").exists() {
+            self.configure(home, "");
         }
-        Command::new(env!("CARGO_BIN_EXE_tofu"))
-            .args(args)
+        self.command(home).args(args).output().unwrap()
+    }
+
+    /// The tofu command with `home` as its home and dead environment proxies, not started.
+    pub fn command(&self, home: &Path) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tofu"));
+        command
             .current_dir(self.dir.path())
             .env("HOME", home)
             .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_DATA_HOME")
             .env("ALL_PROXY", "socks5h://127.0.0.1:9")
             .env("HTTPS_PROXY", "http://127.0.0.1:9")
             .env("HTTP_PROXY", "http://127.0.0.1:9")
             .env("https_proxy", "http://127.0.0.1:9")
-            .env("http_proxy", "http://127.0.0.1:9")
-            .output()
-            .unwrap()
+            .env("http_proxy", "http://127.0.0.1:9");
+        command
     }
 
     /// `tofu fetch --ca-cert CA -o OUT [extra…] URL`.
