@@ -159,7 +159,8 @@ pub enum Transport {
         /// True when the proxy answered Tor's SOCKS extension (RESOLVE), so it is a Tor
         /// client's SocksPort. tofu then gives it fresh random credentials for the exit probes
         /// and for each artifact, so that Tor (IsolateSOCKSAuth) builds them separate circuits
-        /// shared with no other program or run.
+        /// shared with no other program or run. Absent (false) in older transcripts.
+        #[serde(default)]
         tor_daemon: bool,
     },
     /// Tor, through the client built into tofu (arti). Each artifact, and the exit probes,
@@ -234,7 +235,9 @@ pub struct Artifact {
     /// Why the artifact failed (a fetch failed, or mirrors disagreed), or null.
     pub error: Option<ArtifactError>,
     /// With `--via tor`: the exit relay of each circuit this artifact's connections used
-    /// (usually one); empty for other transports.
+    /// (usually one); empty for other transports (and absent in transcripts written before
+    /// tofu had Tor).
+    #[serde(default)]
     pub tor_exits: Vec<TorRelay>,
 }
 

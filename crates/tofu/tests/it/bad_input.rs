@@ -281,3 +281,57 @@ fn usage_errors_exit_2_and_write_nothing() {
     assert_ne!(std::fs::read(w.path("x.json")).unwrap(), before);
     assert_exit(&w.tofu(&["verify", "x.json"]), 0);
 }
+
+#[test]
+fn tor_refuses_unknown_countries_and_says_when_the_network_is_unreachable() {
+    let w = World::new();
+    let url = w.nginx.https_url("file.bin");
+    for (via, said) in [
+        ("tor:XX", "\"XX\" is not an ISO 3166-1 alpha-2 country code"),
+        (
+            "tor:DEU",
+            "\"DEU\" is not an ISO 3166-1 alpha-2 country code",
+        ),
+        ("tor:", "\"\" is not an ISO 3166-1 alpha-2 country code"),
+    ] {
+        let out = w.fetch("run.json", &["--via", via], &url);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains(said) && err.contains("tor:DE"), "{err}");
+        assert!(!w.path("run.json").exists());
+    }
+
+    // A Tor network nobody answers for: the only directory cache is a closed loopback port.
+    w.configure(
+        &w.home(),
+        "[tor]\nbootstrap_timeout_secs = 3\n\
+         [tor.arti.tor_network.authorities]\n\
+         v3idents = [\"0000000000000000000000000000000000000000\"]\n\
+         [[tor.arti.tor_network.fallback_caches]]\n\
+         rsa_identity = \"0000000000000000000000000000000000000001\"\n\
+         ed_identity = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"\n\
+         orports = [\"127.0.0.1:9\"]\n",
+    );
+    let out = w.fetch("run.json", &["--via", "tor"], &url);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: cannot reach the Tor network: bootstrapping did not finish in 3 s")
+            && err.contains("hint: check that this machine can reach the Tor network"),
+        "{err}"
+    );
+    assert!(!w.path("run.json").exists());
+
+    // arti's own settings are checked by arti.
+    w.configure(
+        &w.home(),
+        "[tor.arti.path_rules]\nipv4_subnet_family_prefix = \"x\"\n",
+    );
+    let out = w.fetch("run.json", &["--via", "tor"], &url);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("the [tor] settings are unusable: [tor.arti]"),
+        "{err}"
+    );
+}

@@ -1,0 +1,80 @@
+//! Stream isolation of the embedded Tor client, seen from inside the process: arti's circuit
+//! ids are meaningful only here, so this is where "different keys, different circuits" can be
+//! checked. On a private network of Debian tor daemons, against nginx on loopback.
+
+use std::time::Duration;
+
+use tofu_fetch::tor::{Geoip, TorOptions};
+use tofu_fetch::{Client, ClientOptions, FetchOptions, Via};
+use tofu_testkit::{Nginx, TestCa, TorNet};
+use url::Url;
+
+#[test]
+fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
+    let net = TorNet::start(3, 2, false);
+    let dir = tempfile::tempdir().unwrap();
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("a.txt"), b"isolation test\n").unwrap();
+    let ca = TestCa::generate(dir.path(), "isolation test CA");
+    let nginx = Nginx::start(&www, &ca, |_, _| String::new());
+    let url = Url::parse(&nginx.http_url("a.txt")).unwrap();
+
+    std::fs::write(dir.path().join("geoip"), net.geoip_ipv4()).unwrap();
+    let tor = TorOptions {
+        state_dir: dir.path().join("tor/state"),
+        cache_dir: dir.path().join("tor/cache"),
+        arti: toml::from_str(&net.arti_toml()).unwrap(),
+        geoip: Geoip::from_files(Some(&dir.path().join("geoip")), None).unwrap(),
+        bootstrap_timeout: Duration::from_secs(120),
+        exit_country: None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = Client::connect(
+            Via::Tor { country: None },
+            &ClientOptions::default(),
+            tor,
+            |_| {},
+        )
+        .await
+        .unwrap();
+        let options = FetchOptions {
+            max_size: 1 << 20,
+            keep_dir: None,
+        };
+        let a = client.isolated("a").unwrap();
+        let b = client.isolated("b").unwrap();
+        for (client, n) in [(&a, 1), (&a, 2), (&b, 1)] {
+            let artifact = client
+                .fetch_artifact(format!("fetch {n}"), std::slice::from_ref(&url), &options)
+                .await;
+            assert!(artifact.error.is_none(), "{:?}", artifact.error);
+        }
+        // Key "a" used one circuit for its two fetches, key "b" another one.
+        let (circ_a, circ_b) = (a.tor_circuits(), b.tor_circuits());
+        assert_eq!(circ_a.len(), 1, "{circ_a:?}");
+        assert_eq!(circ_b.len(), 1, "{circ_b:?}");
+        assert_ne!(circ_a, circ_b);
+        // A second client with key "a" opens a new connection (its own pool) in the same
+        // isolation group: the same circuit.
+        let a_again = client.isolated("a").unwrap();
+        let artifact = a_again
+            .fetch_artifact("again".into(), std::slice::from_ref(&url), &options)
+            .await;
+        assert!(artifact.error.is_none(), "{:?}", artifact.error);
+        assert_eq!(a_again.tor_circuits(), circ_a);
+        // Each recorded exit is a node of the network.
+        for relay in a.tor_exits().iter().chain(b.tor_exits().iter()) {
+            let ip = relay.addresses[0]
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .ip();
+            assert!(net.node_at(&ip.to_string()).is_some(), "{relay:?}");
+        }
+    });
+}
