@@ -473,6 +473,66 @@ mod tests {
         assert_eq!(network.status, RuleStatus::NoEvidence);
     }
 
+    /// Sets a run's observed exit (as whoami endpoints saw it).
+    fn observed(t: &mut Transcript, ip: &str, cc: &str) {
+        t.vantage.exit.ip = Some(ip.to_owned());
+        t.vantage.exit.country = Some(cc.to_owned());
+    }
+
+    fn relay(ip: &str, cc: Option<&str>) -> tofu_record::TorRelay {
+        tofu_record::TorRelay {
+            rsa_identity: "AB".repeat(20),
+            ed25519_identity: None,
+            addresses: vec![format!("{ip}:9001")],
+            nickname: None,
+            country: cc.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_tor_run_counts_every_exit_it_used() {
+        let mut runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(1))]),
+            run(3, 22, "h3", &[("a", Some(1))]),
+        ];
+        observed(&mut runs[0], "198.51.100.7", "DE");
+        observed(&mut runs[1], "203.0.113.9", "CA");
+        // Run 3 is a Tor run: its probes saw one exit, its artifact used another.
+        observed(&mut runs[2], "192.0.2.10", "SE");
+        runs[2].vantage.transport = Transport::Tor {
+            exit_country: None,
+            consensus_valid_after: None,
+            geoip: "embedded".into(),
+            exits: vec![relay("192.0.2.10", Some("SE"))],
+        };
+        runs[2].artifacts[0].tor_exits = vec![relay("198.51.100.200", Some("NL"))];
+        let rules = [Rule::DistinctNetworks, Rule::DistinctCountries];
+        let r = report(&runs, &rules);
+        // The artifact's exit shares run 1's network, though its probes did not.
+        let networks = &r.rules[2];
+        assert_eq!(networks.status, RuleStatus::Unmet);
+        assert_eq!(
+            networks.message,
+            "runs #1, #3 share the exit network 198.51.100.0/24"
+        );
+        assert_eq!(r.rules[3].status, RuleStatus::Met, "{}", r.rules[3].message);
+        assert_eq!(r.runs[2].vantage, "tor");
+        assert_eq!(r.runs[2].exit_country.as_deref(), Some("NL, SE"));
+
+        // An exit relay of unknown country leaves the countries without evidence.
+        runs[2].artifacts[0].tor_exits = vec![relay("192.0.2.99", None)];
+        let r = report(&runs, &rules);
+        assert_eq!(r.rules[2].status, RuleStatus::Met, "{}", r.rules[2].message);
+        assert_eq!(r.rules[3].status, RuleStatus::NoEvidence);
+        assert!(
+            r.rules[3].message.contains("has no known country"),
+            "{}",
+            r.rules[3].message
+        );
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+    }
+
     #[test]
     fn a_shared_day_or_host_is_named() {
         let runs = [
