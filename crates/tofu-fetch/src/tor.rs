@@ -30,8 +30,7 @@ use tor_geoip::GeoipDb;
 use tor_linkspec::{HasAddrs, HasRelayIds};
 use tor_proto::client::stream::ClientStreamCtrl;
 use tor_socksproto::{
-    Handshake, NextStep, SocksAddr, SocksAuth, SocksCmd, SocksProxyHandshake, SocksRequest,
-    SocksStatus,
+    Handshake, NextStep, SocksAddr, SocksAuth, SocksCmd, SocksProxyHandshake, SocksStatus,
 };
 
 type Runtime = tor_rtcompat::PreferredRuntime;
@@ -395,7 +394,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 
 /// One SOCKS5 connection from the run's HTTP client: handshake, then a Tor stream.
 async fn serve(mut conn: TcpStream, shared: Arc<Shared>) {
-    let Some(request) = handshake(&mut conn).await else {
+    let Some(request) = socks_handshake(&mut conn, SocksProxyHandshake::new()).await else {
         return;
     };
     let reply = |status: SocksStatus| request.reply(status, None).unwrap_or_default();
@@ -473,12 +472,14 @@ async fn serve(mut conn: TcpStream, shared: Arc<Shared>) {
     }
 }
 
-/// Runs the server side of the SOCKS handshake; None when the client went away or spoke
-/// garbage (the connection is then dropped).
-async fn handshake(conn: &mut TcpStream) -> Option<SocksRequest> {
-    let mut hs = SocksProxyHandshake::new();
+/// Drives a SOCKS handshake (either side) over `conn`, for at most ten seconds; None when the
+/// peer went away, spoke garbage or was too slow.
+pub(crate) async fn socks_handshake<H: Handshake>(
+    conn: &mut TcpStream,
+    mut hs: H,
+) -> Option<H::Output> {
     let mut buf = tor_socksproto::Buffer::new();
-    let request = tokio::time::timeout(Duration::from_secs(10), async {
+    let exchange = async {
         loop {
             match hs.step(&mut buf).ok()? {
                 NextStep::Send(data) => conn.write_all(&data).await.ok()?,
@@ -492,9 +493,11 @@ async fn handshake(conn: &mut TcpStream) -> Option<SocksRequest> {
                 NextStep::Finished(done) => return done.into_output_forbid_pipelining().ok(),
             }
         }
-    })
-    .await;
-    request.ok().flatten()
+    };
+    tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// Records the exit relay and circuit of a fresh stream.

@@ -431,10 +431,9 @@ fn load_pem_roots(
 /// hence an unusual loopback literal.
 async fn is_tor_socks_port(url: &Url, limit: Duration) -> bool {
     use std::net::{IpAddr, Ipv4Addr};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tor_socksproto::{
-        Handshake, NextStep, SocksAddr, SocksAuth, SocksClientHandshake, SocksCmd, SocksRequest,
-        SocksStatus, SocksVersion,
+        SocksAddr, SocksAuth, SocksClientHandshake, SocksCmd, SocksRequest, SocksStatus,
+        SocksVersion,
     };
     let probe = async {
         let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
@@ -462,26 +461,9 @@ async fn is_tor_socks_port(url: &Url, limit: Duration) -> bool {
         let mut conn = tokio::net::TcpStream::connect((host, url.port()?))
             .await
             .ok()?;
-        let mut hs = SocksClientHandshake::new(request);
-        let mut buf = tor_socksproto::Buffer::new();
-        loop {
-            match hs.step(&mut buf).ok()? {
-                NextStep::Send(data) => conn.write_all(&data).await.ok()?,
-                NextStep::Recv(mut recv) => {
-                    let n = conn.read(recv.buf()).await.ok()?;
-                    if n == 0 {
-                        return None;
-                    }
-                    recv.note_received(n).ok()?;
-                }
-                NextStep::Finished(done) => {
-                    let reply = done.into_output_forbid_pipelining().ok()?;
-                    return Some(
-                        reply.status() == SocksStatus::SUCCEEDED && *reply.addr() == literal,
-                    );
-                }
-            }
-        }
+        let reply =
+            crate::tor::socks_handshake(&mut conn, SocksClientHandshake::new(request)).await?;
+        Some(reply.status() == SocksStatus::SUCCEEDED && *reply.addr() == literal)
     };
     tokio::time::timeout(limit, probe)
         .await

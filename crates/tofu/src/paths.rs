@@ -7,39 +7,38 @@ use crate::Failure;
 
 /// tofu's config directory (not created here).
 pub fn config_dir() -> Result<PathBuf, Failure> {
-    let from_env = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(xdg) = from_env("XDG_CONFIG_HOME").filter(|p| p.is_absolute()) {
-        return Ok(xdg.join("tofu"));
-    }
-    if let Some(home) = from_env("HOME") {
-        return Ok(home.join(".config").join("tofu"));
-    }
-    Err(Failure::new(
-        anyhow::anyhow!("neither XDG_CONFIG_HOME nor HOME is set"),
-        "set HOME, or pass --key FILE".to_owned(),
-    ))
+    xdg_dir(
+        "XDG_CONFIG_HOME",
+        &[".config"],
+        "set HOME, or pass --key FILE",
+    )
 }
 
 /// tofu's data directory, `${XDG_DATA_HOME:-$HOME/.local/share}/tofu` (not created here).
 pub fn data_dir() -> Result<PathBuf, Failure> {
+    xdg_dir(
+        "XDG_DATA_HOME",
+        &[".local", "share"],
+        "set HOME, or set [tor] data_dir in the config",
+    )
+}
+
+/// `$VAR/tofu` when VAR is an absolute path, else `$HOME/<under…>/tofu`.
+fn xdg_dir(var: &str, under: &[&str], hint: &str) -> Result<PathBuf, Failure> {
     let from_env = |name: &str| {
         std::env::var_os(name)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     };
-    if let Some(xdg) = from_env("XDG_DATA_HOME").filter(|p| p.is_absolute()) {
+    if let Some(xdg) = from_env(var).filter(|p| p.is_absolute()) {
         return Ok(xdg.join("tofu"));
     }
     if let Some(home) = from_env("HOME") {
-        return Ok(home.join(".local").join("share").join("tofu"));
+        return Ok(under.iter().fold(home, |p, part| p.join(part)).join("tofu"));
     }
     Err(Failure::new(
-        anyhow::anyhow!("neither XDG_DATA_HOME nor HOME is set"),
-        "set HOME, or set [tor] data_dir in the config".to_owned(),
+        anyhow::anyhow!("neither {var} nor HOME is set"),
+        hint.to_owned(),
     ))
 }
 
