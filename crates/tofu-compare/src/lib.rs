@@ -531,6 +531,18 @@ mod tests {
             r.rules[3].message
         );
         assert_eq!(r.verdict, Verdict::Inconclusive);
+
+        // A download over Tor that records no exit leaves the run without network evidence.
+        runs[2].artifacts[0].tor_exits.clear();
+        let r = report(&runs, &rules);
+        for rule in &r.rules[2..] {
+            assert_eq!(rule.status, RuleStatus::NoEvidence, "{}", rule.message);
+            assert!(
+                rule.message.contains("records no Tor exit"),
+                "{}",
+                rule.message
+            );
+        }
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub(crate) struct RunExits {
     pub(crate) countries: BTreeSet<String>,
     /// Why the countries are incomplete (an exit relay without a known country).
     pub(crate) country_gap: Option<String>,
+    /// Why networks and countries are both incomplete (a Tor download without a recorded
+    /// exit, or an exit without a usable address).
+    pub(crate) gap: Option<String>,
     /// The whoami endpoints disagreed.
     pub(crate) conflict: bool,
 }
@@ -38,7 +41,23 @@ pub(crate) fn run_exits(t: &Transcript) -> RunExits {
     }
     exits.countries.extend(t.vantage.exit.country.clone());
     let probe_relays = match &t.vantage.transport {
-        Transport::Tor { exits, .. } => exits.as_slice(),
+        Transport::Tor {
+            exits: probe_exits, ..
+        } => {
+            // Every artifact fetched over Tor must say which exit carried it; one that does
+            // not leaves the run without evidence of where its bytes came from.
+            if let Some(a) = t
+                .artifacts
+                .iter()
+                .find(|a| a.ok_content().is_some() && a.tor_exits.is_empty())
+            {
+                exits_gap(
+                    &mut exits,
+                    format!("its artifact {} records no Tor exit", a.id),
+                );
+            }
+            probe_exits.as_slice()
+        }
         _ => &[],
     };
     let relays = probe_relays
@@ -50,9 +69,18 @@ pub(crate) fn run_exits(t: &Transcript) -> RunExits {
             .first()
             .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
             .map(|a| a.ip().to_string());
-        if let Some(ip) = ip {
-            exits.networks.extend(network_prefix(&ip));
-            exits.ips.insert(ip);
+        match ip.as_deref().and_then(network_prefix) {
+            Some(network) => {
+                exits.networks.insert(network);
+                exits.ips.extend(ip);
+            }
+            None => exits_gap(
+                &mut exits,
+                format!(
+                    "its exit relay ${} has no usable address",
+                    relay.rsa_identity
+                ),
+            ),
         }
         match &relay.country {
             Some(cc) => {
@@ -69,6 +97,10 @@ pub(crate) fn run_exits(t: &Transcript) -> RunExits {
         }
     }
     exits
+}
+
+fn exits_gap(exits: &mut RunExits, why: String) {
+    exits.gap.get_or_insert(why);
 }
 
 /// A diversity rule.
@@ -178,6 +210,9 @@ pub(crate) fn judge(
                     if exits.conflict {
                         return Err("its exit endpoints disagree".to_owned());
                     }
+                    if let Some(gap) = exits.gap {
+                        return Err(gap);
+                    }
                     if exits.networks.is_empty() {
                         return Err(match &i.transcript.vantage.exit.ip {
                             Some(ip) => format!("its exit address {ip:?} is not an IP"),
@@ -191,7 +226,7 @@ pub(crate) fn judge(
                     if exits.conflict {
                         return Err("its exit endpoints disagree".to_owned());
                     }
-                    if let Some(gap) = exits.country_gap {
+                    if let Some(gap) = exits.gap.or(exits.country_gap) {
                         return Err(gap);
                     }
                     if exits.countries.is_empty() {

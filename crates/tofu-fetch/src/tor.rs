@@ -84,6 +84,8 @@ pub struct TorOptions {
     pub bootstrap_timeout: Duration,
     /// The exit country asked for, uppercase.
     pub exit_country: Option<String>,
+    /// How long one stream may take to open, retries included.
+    pub connect_timeout: Duration,
 }
 
 /// A geoip database: the one built into tofu, or C tor's legacy format from files.
@@ -165,6 +167,7 @@ struct Shared {
     secret: String,
     geoip: Geoip,
     exit_country: Option<CountryCode>,
+    connect_timeout: Duration,
     tokens: Mutex<BTreeMap<String, IsolationToken>>,
     streams: Mutex<BTreeMap<String, Streams>>,
 }
@@ -303,6 +306,7 @@ impl Tor {
             secret: hex::encode(secret),
             geoip: options.geoip.clone(),
             exit_country,
+            connect_timeout: options.connect_timeout,
             tokens: Mutex::new(BTreeMap::new()),
             streams: Mutex::new(BTreeMap::new()),
         });
@@ -317,11 +321,13 @@ impl Tor {
     }
 
     /// The proxy URL through which streams get isolation key `key`.
-    pub fn proxy_url(&self, key: &str) -> String {
-        format!(
-            "socks5h://{}.{key}:x@127.0.0.1:{}",
-            self.shared.secret, self.port
-        )
+    pub fn proxy_url(&self, key: &str) -> url::Url {
+        let mut url = url::Url::parse(&format!("socks5h://127.0.0.1:{}", self.port))
+            .expect("a loopback URL parses");
+        // set_username percent-encodes: no key can end the authority early.
+        let _ = url.set_username(&format!("{}.{key}", self.shared.secret));
+        let _ = url.set_password(Some("x"));
+        url
     }
 
     /// What the bridge saw for `key` so far.
@@ -381,14 +387,18 @@ fn arti_config(options: &TorOptions) -> Result<arti_client::TorClientConfig, Tor
         .map_err(|e| TorError::Config(format!("[tor.arti]: {e}")))
 }
 
+/// Accepts the HTTP client's connections. The connections' tasks live in a set owned by this
+/// task, so aborting it (when [`Tor`] is dropped) stops every one of them too.
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut tasks = tokio::task::JoinSet::new();
     loop {
+        while tasks.try_join_next().is_some() {}
         let Ok((conn, _)) = listener.accept().await else {
             // Out of descriptors or similar: back off instead of spinning.
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        tokio::spawn(serve(conn, Arc::clone(&shared)));
+        tasks.spawn(serve(conn, Arc::clone(&shared)));
     }
 }
 
@@ -422,35 +432,57 @@ async fn serve(mut conn: TcpStream, shared: Arc<Shared>) {
     };
     let target = (host.as_str(), request.port());
     let mut attempt = 0;
-    let stream = loop {
-        attempt += 1;
-        let mut prefs = StreamPrefs::new();
-        let token = *lock(&shared.tokens)
-            .entry(key.clone())
-            .or_insert_with(IsolationToken::new);
-        prefs.set_isolation(token);
-        if let Some(cc) = shared.exit_country {
-            prefs.exit_country(cc);
-        }
-        match shared.client.connect_with_prefs(target, &prefs).await {
-            Ok(stream) => break Ok(stream),
-            Err(e) => {
-                use arti_client::ErrorKind as K;
-                let kind = arti_client::HasKind::kind(&e);
-                let definite = matches!(kind, K::RemoteHostNotFound | K::RemoteConnectionRefused);
-                if definite || attempt == CONNECT_ATTEMPTS {
-                    break Err((kind, e));
-                }
-                // The exit refused or the circuit failed: try again on a new circuit (a
-                // fresh token, still shared with nothing else), as Tor Browser would.
-                lock(&shared.tokens).insert(key.clone(), IsolationToken::new());
-                tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+    let attempts = async {
+        loop {
+            attempt += 1;
+            let mut prefs = StreamPrefs::new();
+            let token = *lock(&shared.tokens)
+                .entry(key.clone())
+                .or_insert_with(IsolationToken::new);
+            prefs.set_isolation(token);
+            if let Some(cc) = shared.exit_country {
+                prefs.exit_country(cc);
             }
+            match shared.client.connect_with_prefs(target, &prefs).await {
+                Ok(stream) => break Ok(stream),
+                Err(e) => {
+                    use arti_client::ErrorKind as K;
+                    let kind = arti_client::HasKind::kind(&e);
+                    let definite =
+                        matches!(kind, K::RemoteHostNotFound | K::RemoteConnectionRefused);
+                    if definite || attempt == CONNECT_ATTEMPTS {
+                        break Err((kind, e));
+                    }
+                    // The exit refused or the circuit failed: try again on a new circuit (a
+                    // fresh token, still shared with nothing else), as Tor Browser would.
+                    lock(&shared.tokens).insert(key.clone(), IsolationToken::new());
+                    tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+                }
+            }
+        }
+    };
+    let stream = match tokio::time::timeout(shared.connect_timeout, attempts).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            note_error(
+                &shared,
+                &key,
+                format!(
+                    "no stream opened within {} s",
+                    shared.connect_timeout.as_secs()
+                ),
+            );
+            let _ = conn.write_all(&reply(SocksStatus::TTL_EXPIRED)).await;
+            return;
         }
     };
     match stream {
         Ok(mut stream) => {
-            note_exit(&shared, &key, &stream);
+            if let Err(refusal) = note_exit(&shared, &key, &stream) {
+                note_error(&shared, &key, refusal);
+                let _ = conn.write_all(&reply(SocksStatus::NOT_ALLOWED)).await;
+                return;
+            }
             if conn
                 .write_all(&reply(SocksStatus::SUCCEEDED))
                 .await
@@ -500,33 +532,52 @@ pub(crate) async fn socks_handshake<H: Handshake>(
         .flatten()
 }
 
-/// Records the exit relay and circuit of a fresh stream.
-fn note_exit(shared: &Shared, key: &str, stream: &DataStream) {
-    let Some(tunnel) = stream.client_stream_ctrl().and_then(|c| c.tunnel()) else {
-        return;
-    };
-    let circuit = tunnel.unique_id().to_string();
-    let relay = tunnel.last_hop_info().ok().flatten().map(|exit| {
-        let rsa = exit
-            .rsa_identity()
-            .map(|id| id.to_string().trim_start_matches('$').to_ascii_uppercase());
+/// Records the exit relay and circuit of a fresh stream. Refuses the stream when its exit is
+/// not in the country asked for by the database arti chose it with (the built-in one), so a
+/// wrong exit never carries a `tor:CC` download.
+fn note_exit(shared: &Shared, key: &str, stream: &DataStream) -> Result<(), String> {
+    let tunnel = stream.client_stream_ctrl().and_then(|c| c.tunnel());
+    let exit = tunnel
+        .as_ref()
+        .and_then(|t| t.last_hop_info().ok().flatten());
+    let circuit = tunnel.as_ref().map(|t| t.unique_id().to_string());
+    let relay = exit.as_ref().and_then(|exit| {
+        // A relay without an identity or address cannot be evidence: leave it out, and
+        // compare finds the artifact without an exit.
+        let id = exit.rsa_identity()?;
         let addrs: Vec<SocketAddr> = exit.addrs().collect();
-        let nickname = exit.rsa_identity().and_then(|id| {
-            let netdir = shared.client.dirmgr().ok()?.timely_netdir().ok()?;
-            let relay = netdir.by_id(id)?;
-            Some(relay.rs().nickname().to_owned())
-        });
-        TorRelay {
-            rsa_identity: rsa.unwrap_or_default(),
+        let first = *addrs.first()?;
+        let nickname = shared
+            .client
+            .dirmgr()
+            .ok()
+            .and_then(|d| d.timely_netdir().ok())
+            .and_then(|netdir| Some(netdir.by_id(id)?.rs().nickname().to_owned()));
+        Some(TorRelay {
+            rsa_identity: id.to_string().trim_start_matches('$').to_ascii_uppercase(),
             ed25519_identity: exit.ed_identity().map(|id| id.to_string()),
             addresses: addrs.iter().map(SocketAddr::to_string).collect(),
             nickname,
-            country: addrs.first().and_then(|a| shared.geoip.country(a.ip())),
-        }
+            country: shared.geoip.country(first.ip()),
+        })
     });
+    if let Some(cc) = &shared.exit_country {
+        let embedded = relay
+            .as_ref()
+            .and_then(|r| r.addresses.first()?.parse::<SocketAddr>().ok())
+            .and_then(|a| GeoipDb::new_embedded().lookup_country_code(a.ip()).copied());
+        if embedded.as_ref() != Some(cc) {
+            return Err(format!(
+                "the circuit's exit is not in {} by the built-in geoip database",
+                cc.as_ref()
+            ));
+        }
+    }
     let mut streams = lock(&shared.streams);
     let entry = streams.entry(key.to_owned()).or_default();
-    if !entry.circuits.contains(&circuit) {
+    if let Some(circuit) = circuit
+        && !entry.circuits.contains(&circuit)
+    {
         entry.circuits.push(circuit);
     }
     if let Some(relay) = relay
@@ -534,6 +585,7 @@ fn note_exit(shared: &Shared, key: &str, stream: &DataStream) {
     {
         entry.exits.push(relay);
     }
+    Ok(())
 }
 
 fn note_error(shared: &Shared, key: &str, message: String) {

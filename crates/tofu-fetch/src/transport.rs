@@ -149,7 +149,10 @@ enum Isolation {
     None,
     /// The embedded Tor client: one isolation token per key.
     Embedded(Arc<Tor>),
-    /// A Tor daemon's SocksPort: random credentials per key (Tor's IsolateSOCKSAuth).
+    /// A Tor daemon's SocksPort: random credentials for the run (Tor's IsolateSOCKSAuth keeps
+    /// its streams off every other program's and run's circuits). One set for the whole run,
+    /// not one per key: the daemon does not say which exit a stream used, so only a shared
+    /// circuit lets the exit probe speak for the downloads.
     TorDaemon { secret: String },
 }
 
@@ -192,11 +195,12 @@ impl Client {
     /// Builds the client of a run: starts the embedded Tor client for `--via tor`
     /// (configured by `tor`, reporting bootstrap progress through `progress`), and asks a
     /// SOCKS5 proxy whether it is Tor. Its own streams (the exit probes) use isolation key
-    /// `vantage`; [`Client::isolated`] gives each artifact its own.
+    /// `vantage`; [`Client::isolated`] gives each artifact its own. `tor` is needed only
+    /// for [`Via::Tor`].
     pub async fn connect(
         via: Via,
         options: &ClientOptions,
-        tor: TorOptions,
+        tor: Option<TorOptions>,
         progress: fn(&str),
     ) -> Result<Client, TransportError> {
         let mut roots = Vec::new();
@@ -205,9 +209,13 @@ impl Client {
         }
         let (isolation, tor_daemon) = match &via {
             Via::Tor { country } => {
+                let tor = tor.ok_or_else(|| {
+                    TransportError::Client("the Tor transport needs its settings".to_owned())
+                })?;
                 let tor = Tor::start(
                     TorOptions {
                         exit_country: country.clone(),
+                        connect_timeout: options.connect_timeout,
                         ..tor
                     },
                     progress,
@@ -245,10 +253,23 @@ impl Client {
         )
     }
 
-    /// A client whose streams use isolation key `key`: over Tor, circuits shared with no
-    /// stream of another key. Other transports return a client sharing this one's
-    /// connections.
+    /// A client whose streams use isolation key `key`: with the embedded Tor client,
+    /// circuits shared with no stream of another key. Other transports return a client
+    /// sharing this one's connections.
     pub fn isolated(&self, key: &str) -> Result<Client, TransportError> {
+        if !matches!(self.isolation, Isolation::Embedded(_)) {
+            return Ok(Client {
+                http: self.http.clone(),
+                via: self.via.clone(),
+                options: self.options.clone(),
+                roots: self.roots.clone(),
+                extra_roots: self.extra_roots.clone(),
+                seen_chains: Arc::clone(&self.seen_chains),
+                isolation: self.isolation.clone(),
+                key: key.to_owned(),
+                tor_daemon: self.tor_daemon,
+            });
+        }
         Client::build(
             self.via.clone(),
             self.options.clone(),
@@ -288,10 +309,7 @@ impl Client {
         builder = builder.tls_backend_preconfigured(tls);
 
         let proxy = match (&via, &isolation) {
-            (Via::Tor { .. }, Isolation::Embedded(tor)) => Some(
-                Url::parse(&tor.proxy_url(key))
-                    .map_err(|e| TransportError::Client(e.to_string()))?,
-            ),
+            (Via::Tor { .. }, Isolation::Embedded(tor)) => Some(tor.proxy_url(key)),
             (Via::Tor { .. }, _) => {
                 return Err(TransportError::Client(
                     "the Tor transport has no Tor client".to_owned(),
@@ -299,7 +317,7 @@ impl Client {
             }
             (Via::Socks5 { url, .. }, Isolation::TorDaemon { secret }) => {
                 let mut url = url.clone();
-                url.set_username(&format!("tofu-{secret}-{key}"))
+                url.set_username(&format!("tofu-{secret}"))
                     .and_then(|()| url.set_password(Some("x")))
                     .map_err(|()| TransportError::Client("cannot set SOCKS credentials".into()))?;
                 Some(url)

@@ -28,6 +28,7 @@ fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
         geoip: Geoip::from_files(Some(&dir.path().join("geoip")), None).unwrap(),
         bootstrap_timeout: Duration::from_secs(120),
         exit_country: None,
+        connect_timeout: Duration::from_secs(60),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -38,7 +39,7 @@ fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
         let client = Client::connect(
             Via::Tor { country: None },
             &ClientOptions::default(),
-            tor,
+            Some(tor),
             |_| {},
         )
         .await

@@ -157,9 +157,10 @@ pub enum Transport {
         /// user's own, or random ones made by tofu (`tor_daemon`).
         authenticated: bool,
         /// True when the proxy answered Tor's SOCKS extension (RESOLVE), so it is a Tor
-        /// client's SocksPort. tofu then gives it fresh random credentials for the exit probes
-        /// and for each artifact, so that Tor (IsolateSOCKSAuth) builds them separate circuits
-        /// shared with no other program or run. Absent (false) in older transcripts.
+        /// client's SocksPort. Unless the user gave credentials, tofu then gives it random ones
+        /// for the run, so that Tor (IsolateSOCKSAuth) keeps the run's streams, exit probes
+        /// included, on circuits shared with no other program or run. Absent (false) in older
+        /// transcripts.
         #[serde(default)]
         tor_daemon: bool,
     },

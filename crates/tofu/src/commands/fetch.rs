@@ -122,7 +122,10 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
         ),
         ca_certs,
     };
-    let tor_options = tor_options(&config.tor)?;
+    let tor_options = match via {
+        Via::Tor { .. } => Some(tor_options(&config.tor)?),
+        _ => None,
+    };
     if let Some(dir) = &args.keep {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create --keep directory {}", dir.display()))?;
@@ -177,7 +180,9 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
                 }
             };
             artifact.tor_exits = client.tor_exits();
-            if let Some(error) = &mut artifact.error {
+            if let Some(error) = &mut artifact.error
+                && error.code == "connect"
+            {
                 let reasons = client.tor_errors();
                 if !reasons.is_empty() {
                     error.message = format!("{} (Tor: {})", error.message, reasons.join("; "));
@@ -297,7 +302,9 @@ fn tor_options(config: &crate::config::TorConfig) -> Result<TorOptions, Failure>
         arti: config.arti.clone(),
         geoip,
         bootstrap_timeout: Duration::from_secs(config.bootstrap_timeout_secs),
+        // Both set by Client::connect, from --via and the run's connect timeout.
         exit_country: None,
+        connect_timeout: Duration::ZERO,
     })
 }
 

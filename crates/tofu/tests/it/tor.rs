@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tofu_testkit::{Microsocks, TorNet, country_of};
+use tofu_testkit::{LayoutBuilder, Microsocks, Registry, RegistryLie, TorNet, country_of};
 
 use crate::support::*;
 
@@ -23,6 +23,18 @@ fn tor_world(net: &TorNet) -> World {
 fn relay_ip(relay: &Value) -> String {
     let addr: std::net::SocketAddr = relay["addresses"][0].as_str().unwrap().parse().unwrap();
     addr.ip().to_string()
+}
+
+/// Whether `text` holds a run of exactly `n` lowercase hex digits followed by `next` (the
+/// shape of the bridge's secret in its SOCKS username).
+fn has_hex_run_then(text: &str, n: usize, next: char) -> bool {
+    let hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
+    let chars: Vec<char> = text.chars().collect();
+    (0..chars.len().saturating_sub(n)).any(|i| {
+        (i == 0 || !hex(chars[i - 1]))
+            && chars[i..i + n].iter().all(|&c| hex(c))
+            && chars[i + n] == next
+    })
 }
 
 /// Asserts that a recorded exit relay is a node of `net`, described as the node is.
@@ -47,6 +59,7 @@ fn tor_on_a_private_network() {
     the_embedded_client_fetches_records_its_exits_and_counts_as_a_vantage(&net);
     a_lie_on_the_way_to_the_exits_is_caught_and_an_interrupted_run_leaves_nothing_complete(&net);
     a_tor_daemon_socks_port_is_recognised_and_carries_a_fetch_and_its_exit_probe(&net);
+    an_image_pull_over_tor_is_the_same_verified_pull(&net);
 }
 
 fn the_embedded_client_fetches_records_its_exits_and_counts_as_a_vantage(net: &TorNet) {
@@ -164,6 +177,26 @@ fn the_embedded_client_fetches_records_its_exits_and_counts_as_a_vantage(net: &T
         stdout(&out).contains("share the exit network 127.0.0.0/24"),
         "{}",
         stdout(&out)
+    );
+
+    // A stream Tor cannot open (the exits here resolve no names) fails the artifact with
+    // Tor's reason, and neither the transcript nor the terminal shows the bridge's secret.
+    let by_name = w
+        .nginx
+        .https_url("file.bin")
+        .replace("127.0.0.1", "localhost");
+    let out = w.fetch("named.json", &["--via", "tor"], &by_name);
+    assert_exit(&out, 1);
+    let t = w.read_json("named.json");
+    let message = artifact(&t)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("(Tor: "), "{message}");
+    let everything = format!("{}{}{t}", stdout(&out), stderr(&out));
+    assert!(
+        !has_hex_run_then(&everything, 32, '.'),
+        "the bridge secret leaked: {everything}"
     );
 
     // An exit country the network cannot give: a clear error, nothing written.
@@ -302,6 +335,12 @@ fn a_tor_daemon_socks_port_is_recognised_and_carries_a_fetch_and_its_exit_probe(
     assert_eq!(transport["proxy"], via.as_str());
     // The whoami service saw the exit's connection (from 127.0.0.1 on this network).
     assert_eq!(t["vantage"]["exit"]["ip"], "127.0.0.1");
+    let everything = format!("{}{}{t}", stdout(&out), stderr(&out));
+    let credentials = everything.match_indices("tofu-").any(|(i, _)| {
+        let rest = &everything[i + 5..];
+        rest.len() >= 24 && rest[..24].bytes().all(|b| b.is_ascii_hexdigit())
+    });
+    assert!(!credentials, "the random credentials leaked: {everything}");
 
     // A SOCKS5 server that is not Tor is not taken for one.
     let socks = Microsocks::start(None, None);
@@ -314,4 +353,36 @@ fn a_tor_daemon_socks_port_is_recognised_and_carries_a_fetch_and_its_exit_probe(
     let transport = &w.read_json("plain.json")["vantage"]["transport"];
     assert_eq!(transport["tor_daemon"], false);
     assert_eq!(transport["authenticated"], false);
+}
+
+fn an_image_pull_over_tor_is_the_same_verified_pull(net: &TorNet) {
+    let w = tor_world(net);
+    let registry = Registry::start(&w.ca, &["test/app"]);
+    let mut layout = LayoutBuilder::new(&w.path("layout"));
+    let image = layout.image("linux", "amd64", 2, 50_000);
+    layout.tag(&image, "1.0");
+    registry.push(&layout.dir, "1.0", "test/app");
+    let front = registry.front(&w.ca, &RegistryLie::None);
+    let out = w.fetch(
+        "image.json",
+        &["--via", "tor"],
+        &front.reference("test/app:1.0"),
+    );
+    assert_exit(&out, 0);
+    let t = w.read_json("image.json");
+    let oci = &artifact(&t)["oci"];
+    // The digest of the bytes skopeo reads; token auth and the blob redirect to the CDN's
+    // host (127.0.0.2) went through the same circuit machinery.
+    let raw = registry.skopeo_raw("test/app:1.0");
+    assert_eq!(
+        oci["top"]["digest"],
+        format!("sha256:{}", tool_digest_bytes(&raw))
+    );
+    assert_eq!(oci["top"]["digest"], image.digest.as_str());
+    assert_eq!(oci["redirect_hosts"], serde_json::json!(["127.0.0.2"]));
+    let exits = artifact(&t)["tor_exits"].as_array().unwrap();
+    assert!(!exits.is_empty(), "{t}");
+    for exit in exits {
+        assert_is_node(net, exit);
+    }
 }
