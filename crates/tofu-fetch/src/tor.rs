@@ -54,6 +54,9 @@ pub enum TorError {
     /// The state or cache directory could not be used.
     #[error("cannot use the Tor client's state and cache in {dir}: {reason}")]
     State { dir: PathBuf, reason: String },
+    /// The state or cache directory, or a parent, is open to other users.
+    #[error("the Tor client's files in {dir} are not private: {reason}")]
+    Permissions { dir: PathBuf, reason: String },
     /// Bootstrapping failed or did not finish in time.
     #[error("cannot reach the Tor network: {0}")]
     Bootstrap(String),
@@ -214,10 +217,7 @@ impl Tor {
             .create_unbootstrapped()
             // The configuration was built above: what fails here is opening the state,
             // the keystore or the directory cache.
-            .map_err(|e| TorError::State {
-                dir: data_dir(&options),
-                reason: error_chain(&e),
-            })?;
+            .map_err(|e| state_error(&options, &e))?;
 
         let mut events = client.bootstrap_events();
         let reporter = tokio::spawn(async move {
@@ -244,7 +244,6 @@ impl Tor {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 use arti_client::ErrorKind as K;
-                let reason = error_chain(&e);
                 return Err(match arti_client::HasKind::kind(&e) {
                     K::PersistentStateCorrupted
                     | K::PersistentStateAccessFailed
@@ -252,11 +251,8 @@ impl Tor {
                     | K::CacheAccessFailed
                     | K::KeystoreCorrupted
                     | K::KeystoreAccessFailed
-                    | K::FsPermissions => TorError::State {
-                        dir: data_dir(&options),
-                        reason,
-                    },
-                    _ => TorError::Bootstrap(reason),
+                    | K::FsPermissions => state_error(&options, &e),
+                    _ => TorError::Bootstrap(error_chain(&e)),
                 });
             }
             Err(_) => {
@@ -351,6 +347,15 @@ impl Tor {
     /// What the transcript says about the geoip database.
     pub fn geoip_label(&self) -> &str {
         self.shared.geoip.label()
+    }
+}
+
+/// A failure to use the state or cache: loose permissions apart from everything else.
+fn state_error(options: &TorOptions, e: &arti_client::Error) -> TorError {
+    let (dir, reason) = (data_dir(options), error_chain(e));
+    match arti_client::HasKind::kind(e) {
+        arti_client::ErrorKind::FsPermissions => TorError::Permissions { dir, reason },
+        _ => TorError::State { dir, reason },
     }
 }
 

@@ -322,6 +322,11 @@ fn transport_failure(e: tofu_fetch::TransportError) -> Failure {
              in it is needed but the guard choices",
             dir.display()
         )),
+        tofu_fetch::TransportError::Tor(TorError::Permissions { dir, .. }) => Some(format!(
+            "make {} and every directory above it writable by you alone (chmod go-w), or set \
+             another [tor] data_dir",
+            dir.display()
+        )),
         tofu_fetch::TransportError::Tor(TorError::NoExitIn { .. }) => {
             Some("choose another country, or use --via tor for any exit".to_owned())
         }

@@ -322,6 +322,25 @@ fn tor_refuses_unknown_countries_and_says_when_the_network_is_unreachable() {
     );
     assert!(!w.path("run.json").exists());
 
+    // Tor's files open to other users: refused before any connection, with what to do.
+    let data = w.home().join(".local/share/tofu/tor");
+    std::fs::create_dir_all(&data).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let out = w.fetch("run.json", &["--via", "tor"], &url);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("the Tor client's files in")
+            && err.contains("are not private")
+            && err.contains("chmod go-w"),
+        "{err}"
+    );
+    assert!(!w.path("run.json").exists());
+    std::fs::remove_dir_all(&data).unwrap();
+
     // arti's own settings are checked by arti.
     w.configure(
         &w.home(),
