@@ -163,6 +163,8 @@ pub struct Streams {
     pub circuits: Vec<String>,
     /// Why streams could not be opened.
     pub errors: Vec<String>,
+    /// Why a stream was moved to a new circuit (each retry adds a circuit to the key).
+    pub retries: Vec<String>,
 }
 
 struct Shared {
@@ -180,7 +182,6 @@ pub struct Tor {
     shared: Arc<Shared>,
     port: u16,
     consensus_valid_after: Option<DateTime<Utc>>,
-    exit_country: Option<String>,
     accept: tokio::task::JoinHandle<()>,
 }
 
@@ -202,8 +203,10 @@ impl Tor {
     pub async fn start(options: TorOptions, progress: fn(&str)) -> Result<Tor, TorError> {
         let exit_country = match &options.exit_country {
             Some(cc) => Some(
-                cc.parse::<CountryCode>()
-                    .map_err(|_| TorError::UnknownCountry(cc.clone()))?,
+                Some(cc)
+                    .filter(|cc| tofu_record::evidence::is_country_code(cc))
+                    .and_then(|cc| cc.parse::<CountryCode>().ok())
+                    .ok_or_else(|| TorError::UnknownCountry(cc.clone()))?,
             ),
             None => None,
         };
@@ -311,7 +314,6 @@ impl Tor {
             shared,
             port,
             consensus_valid_after: Some(valid_after),
-            exit_country: options.exit_country.clone(),
             accept,
         })
     }
@@ -337,11 +339,6 @@ impl Tor {
     /// `valid-after` of the consensus in use when the client was started.
     pub fn consensus_valid_after(&self) -> Option<DateTime<Utc>> {
         self.consensus_valid_after
-    }
-
-    /// The exit country asked for.
-    pub fn exit_country(&self) -> Option<&str> {
-        self.exit_country.as_deref()
     }
 
     /// What the transcript says about the geoip database.
@@ -461,6 +458,11 @@ async fn serve(mut conn: TcpStream, shared: Arc<Shared>) {
                     // The exit refused or the circuit failed: try again on a new circuit (a
                     // fresh token, still shared with nothing else), as Tor Browser would.
                     lock(&shared.tokens).insert(key.clone(), IsolationToken::new());
+                    lock(&shared.streams)
+                        .entry(key.clone())
+                        .or_default()
+                        .retries
+                        .push(error_chain(&e));
                     tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
                 }
             }

@@ -404,6 +404,14 @@ impl Client {
         }
     }
 
+    /// Why some of this client's streams were moved to a new circuit (embedded Tor only).
+    pub fn tor_retries(&self) -> Vec<String> {
+        match &self.isolation {
+            Isolation::Embedded(tor) => tor.streams(&self.key).retries,
+            _ => Vec::new(),
+        }
+    }
+
     /// Why Tor could not open this client's streams, when it could not.
     pub fn tor_errors(&self) -> Vec<String> {
         match &self.isolation {

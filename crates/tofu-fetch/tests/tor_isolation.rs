@@ -56,11 +56,22 @@ fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
                 .await;
             assert!(artifact.error.is_none(), "{:?}", artifact.error);
         }
-        // Key "a" used one circuit for its two fetches, key "b" another one.
+        // Key "a" used one circuit for its two fetches, key "b" another one (a stream the
+        // bridge had to move to a new circuit may add one, and says why).
         let (circ_a, circ_b) = (a.tor_circuits(), b.tor_circuits());
-        assert_eq!(circ_a.len(), 1, "{circ_a:?}");
-        assert_eq!(circ_b.len(), 1, "{circ_b:?}");
-        assert_ne!(circ_a, circ_b);
+        let (retries_a, retries_b) = (a.tor_retries(), b.tor_retries());
+        assert!(
+            (1..=1 + retries_a.len()).contains(&circ_a.len()),
+            "{circ_a:?} {retries_a:?}"
+        );
+        assert!(
+            (1..=1 + retries_b.len()).contains(&circ_b.len()),
+            "{circ_b:?} {retries_b:?}"
+        );
+        assert!(
+            circ_a.iter().all(|c| !circ_b.contains(c)),
+            "{circ_a:?} {circ_b:?}"
+        );
         // A second client with key "a" opens a new connection (its own pool) in the same
         // isolation group: the same circuit.
         let a_again = client.isolated("a").unwrap();
@@ -68,7 +79,17 @@ fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
             .fetch_artifact("again".into(), std::slice::from_ref(&url), &options)
             .await;
         assert!(artifact.error.is_none(), "{:?}", artifact.error);
-        assert_eq!(a_again.tor_circuits(), circ_a);
+        // (Unless a retry moved it, in which case the reason is shown.)
+        let again = a_again.tor_circuits();
+        if a_again.tor_retries() == retries_a {
+            assert_eq!(again.last(), circ_a.last(), "{again:?} {circ_a:?}");
+        } else {
+            assert!(
+                again.iter().all(|c| !circ_b.contains(c)),
+                "{again:?} {:?}",
+                a_again.tor_retries()
+            );
+        }
         // Each recorded exit is a node of the network.
         for relay in a.tor_exits().iter().chain(b.tor_exits().iter()) {
             let ip = relay.addresses[0]

@@ -188,6 +188,11 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
                     error.message = format!("{} (Tor: {})", error.message, reasons.join("; "));
                 }
             }
+            for reason in client.tor_retries() {
+                output::note(&format!(
+                    "  Tor: a stream moved to a new circuit ({reason})"
+                ));
+            }
             for exit in &artifact.tor_exits {
                 output::note(&format!("  Tor exit: {}", describe_relay(exit)));
             }

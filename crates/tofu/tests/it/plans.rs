@@ -42,14 +42,7 @@ fn a_plan_with_mirrors_is_fetched_whole_and_recorded() {
     assert_eq!(a["id"], "the-file");
     assert_eq!(a["fetches"].as_array().unwrap().len(), 2);
     assert_eq!(a["fetches"][1]["content"], a["content"]);
-    let out = w.tofu(&[
-        "compare",
-        "--require",
-        "none",
-        "run1.json",
-        "run2.json",
-        "run3.json",
-    ]);
+    let out = w.compare_bytes_only(&["run1.json", "run2.json", "run3.json"]);
     assert_exit(&out, 0);
 
     // A run of another plan (or of no plan) is not part of this audit.
@@ -70,14 +63,7 @@ fn a_plan_with_mirrors_is_fetched_whole_and_recorded() {
         ]),
         0,
     );
-    let out = w.tofu(&[
-        "compare",
-        "--require",
-        "none",
-        "run1.json",
-        "run2.json",
-        "other.json",
-    ]);
+    let out = w.compare_bytes_only(&["run1.json", "run2.json", "other.json"]);
     assert_exit(&out, 2);
     assert!(
         stderr(&out).contains("not of one audit"),
@@ -89,10 +75,7 @@ fn a_plan_with_mirrors_is_fetched_whole_and_recorded() {
         "{}",
         stderr(&out)
     );
-    let out = w.tofu(&[
-        "compare",
-        "--require",
-        "none",
+    let out = w.compare_bytes_only(&[
         "--allow-mixed-plans",
         "run1.json",
         "run2.json",
@@ -167,11 +150,8 @@ fn mirrors_that_disagree_inside_one_run_are_a_finding() {
     );
     assert_eq!(artifact(&t)["content"], serde_json::Value::Null);
 
-    let out = w.tofu(&[
-        "compare",
+    let out = w.compare_bytes_only(&[
         "--json",
-        "--require",
-        "none",
         "--allow-mixed-plans",
         "run1.json",
         "run2.json",

@@ -134,6 +134,13 @@ impl World {
         self.tofu(&args)
     }
 
+    /// `tofu compare --require none ARGS…`: the verdict on the bytes alone, no diversity rule.
+    pub fn compare_bytes_only(&self, args: &[&str]) -> Output {
+        let mut all = vec!["compare", "--require", "none"];
+        all.extend_from_slice(args);
+        self.tofu(&all)
+    }
+
     pub fn read_json(&self, name: &str) -> Value {
         serde_json::from_slice(&std::fs::read(self.path(name)).unwrap()).unwrap()
     }
