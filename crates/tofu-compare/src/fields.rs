@@ -163,8 +163,27 @@ pub(crate) fn compare_artifact(
                 );
                 seen_views.push(b);
             }
-        } else {
-            diffs.extend(groups[1..].iter().map(|g| diff(&groups[0], g, runs)));
+        } else if let Some((first, rest)) = groups.split_first() {
+            diffs.extend(rest.iter().map(|g| diff(first, g, runs)));
+        }
+        // No run saw content to set against a lied-to run (it may be the only run that holds
+        // the artifact): show what each such run recorded, on its own.
+        if diffs.is_empty() {
+            for &run in &odd {
+                let b = view(artifact_of(run));
+                if level.is_none() {
+                    level = first_difference("", &b);
+                }
+                diffs.push(
+                    TextDiff::from_lines("", &b)
+                        .unified_diff()
+                        .header(
+                            "no run with verified content",
+                            &format!("run {}", run_list(&[run], runs)),
+                        )
+                        .to_string(),
+                );
+            }
         }
         (ArtifactVerdict::Mismatch, odd, diffs, level)
     } else if let Some(diff) = fingerprint_mismatch(&cells) {

@@ -54,7 +54,14 @@ fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
             let artifact = client
                 .fetch_artifact(format!("fetch {n}"), std::slice::from_ref(&url), &options)
                 .await;
-            assert!(artifact.error.is_none(), "{:?}", artifact.error);
+            assert!(
+                artifact.error.is_none(),
+                "{:?}; Tor said: {:?}; retries: {:?}; logs in {}",
+                artifact.error,
+                client.tor_errors(),
+                client.tor_retries(),
+                net.dir.display()
+            );
         }
         // Key "a" used one circuit for its two fetches, key "b" another one (a stream the
         // bridge had to move to a new circuit may add one, and says why).
@@ -78,7 +85,12 @@ fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
         let artifact = a_again
             .fetch_artifact("again".into(), std::slice::from_ref(&url), &options)
             .await;
-        assert!(artifact.error.is_none(), "{:?}", artifact.error);
+        assert!(
+            artifact.error.is_none(),
+            "{:?}; Tor said: {:?}",
+            artifact.error,
+            a_again.tor_errors()
+        );
         // (Unless a retry moved it, in which case the reason is shown.)
         let again = a_again.tor_circuits();
         if a_again.tor_retries() == retries_a {

@@ -174,6 +174,7 @@ AssumeReachable 1
 ContactInfo {nick}@test.invalid
 Log notice file {d}/notice.log
 SafeLogging 0
+ProtocolWarnings 1
 ShutdownWaitLength 0
 Sandbox 0
 ServerDNSDetectHijacking 0
@@ -364,6 +365,23 @@ ClientRejectInternalAddresses 0
     pub fn detach(mut self) -> Vec<u32> {
         let guards = std::mem::take(&mut self.guards);
         guards.into_iter().map(Guard::into_pid).collect()
+    }
+}
+
+impl Drop for TorNet {
+    /// A test that failed keeps the network's directory (every node's `notice.log`), so its
+    /// failure can be explained afterwards.
+    fn drop(&mut self) {
+        self.guards.clear();
+        if std::thread::panicking()
+            && let Some(tmp) = self._tmp.take()
+        {
+            let kept = tmp.keep();
+            eprintln!(
+                "the private Tor network's logs are kept in {}",
+                kept.display()
+            );
+        }
     }
 }
 
