@@ -215,16 +215,14 @@ V3AuthDistDelay 2
             _tmp: None,
         };
         net.wait_for_consensus(Duration::from_secs(90));
-        // Relays refuse exit streams (END reason MISC) until they hold a consensus with
-        // exits themselves, a few seconds after the authorities serve one (authorities make
-        // it, and do not log this).
-        for node in net.nodes.iter().filter(|n| n.dir_port.is_none()) {
-            wait_for_log(
-                &node.dir.join("notice.log"),
-                "The current consensus contains exit nodes",
-                Duration::from_secs(90),
-            );
-        }
+        // An exit refuses a stream (END reason MISC, "from unknown relay") whose previous hop
+        // is neither in its own consensus nor among the descriptors it holds. A relay holds
+        // its first consensus with exits a few seconds after the authorities make one, and
+        // that consensus may still lack a relay whose descriptor reached the authorities a
+        // voting round later: a client with a newer consensus then builds circuits through
+        // that relay to this exit, and fails. So the network is ready only when every node
+        // (every one is an exit and may be a middle) holds a consensus listing every node.
+        net.wait_for_every_node_to_know_every_node(Duration::from_secs(90));
         if client {
             let client_dir = dir.join("client");
             std::fs::create_dir_all(&client_dir).unwrap();
@@ -292,6 +290,45 @@ ClientRejectInternalAddresses 0
                 self.dir.display()
             );
             std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// Waits until the consensuses each node holds (`cached-consensus` and
+    /// `cached-microdesc-consensus`, which tor writes when it takes a new one) list every node
+    /// of the network as a running, valid exit.
+    fn wait_for_every_node_to_know_every_node(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let ids: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| consensus_identity(&n.rsa_fingerprint))
+            .collect();
+        loop {
+            let lagging: Vec<&str> = self
+                .nodes
+                .iter()
+                .filter(|node| {
+                    ["cached-consensus", "cached-microdesc-consensus"]
+                        .iter()
+                        .any(|file| {
+                            let text =
+                                std::fs::read_to_string(node.dir.join(file)).unwrap_or_default();
+                            let known = usable_exits(&text);
+                            !ids.iter().all(|id| known.contains(id))
+                        })
+                })
+                .map(|n| n.nickname.as_str())
+                .collect();
+            if lagging.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "after {limit:?}, the consensus of {lagging:?} still lacks some node of the \
+                 private Tor network; logs are in {}",
+                self.dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(250));
         }
     }
 
@@ -370,12 +407,11 @@ ClientRejectInternalAddresses 0
 
 impl Drop for TorNet {
     /// A test that failed keeps the network's directory (every node's `notice.log`), so its
-    /// failure can be explained afterwards.
+    /// failure can be explained afterwards; `TOFU_TESTKIT_KEEP=1` keeps it always.
     fn drop(&mut self) {
         self.guards.clear();
-        if std::thread::panicking()
-            && let Some(tmp) = self._tmp.take()
-        {
+        let keep = std::thread::panicking() || std::env::var_os("TOFU_TESTKIT_KEEP").is_some();
+        if keep && let Some(tmp) = self._tmp.take() {
             let kept = tmp.keep();
             eprintln!(
                 "the private Tor network's logs are kept in {}",
@@ -400,6 +436,36 @@ pub fn country_of(address: &str) -> &'static str {
         .find(|(ip, _)| *ip == address)
         .map(|(_, cc)| *cc)
         .expect("every node address is in the whoami table")
+}
+
+/// How a consensus names a relay in its `r` lines: the RSA identity digest in base64,
+/// without padding.
+fn consensus_identity(rsa_fingerprint: &str) -> String {
+    use base64::Engine;
+    let digest = hex::decode(rsa_fingerprint).expect("tor prints fingerprints in hex");
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
+}
+
+/// The identities of the relays a consensus (either flavor) lists as running, valid exits.
+fn usable_exits(consensus: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<&str> = None;
+    for line in consensus.lines() {
+        if let Some(rest) = line.strip_prefix("r ") {
+            current = rest.split_whitespace().nth(1);
+        } else if let Some(flags) = line.strip_prefix("s ")
+            && let Some(id) = current.take()
+        {
+            let flags: Vec<&str> = flags.split_whitespace().collect();
+            if ["Exit", "Running", "Valid"]
+                .iter()
+                .all(|f| flags.contains(f))
+            {
+                out.push(id.to_owned());
+            }
+        }
+    }
+    out
 }
 
 fn start_tor(tor: &Path, dir: &Path, torrc: &str) -> Guard {
