@@ -3,6 +3,13 @@
 //! - `test`: install the test services (Debian packages) when missing, then the format
 //!   check, clippy with warnings denied, the codegen check and every test. `.ci/run` calls
 //!   exactly this. It ends with a smoke run of the benchmarks (`bench --quick`).
+//! - `test --fast`: the tier for while you work: format, clippy, codegen check, unit tests
+//!   (property tests included) and the whole-process CLI tests that start no service
+//!   (`crates/tofu/tests/cli`). Installs nothing.
+//! - `fuzz --minutes N [--cases C]`: the property tests (every test named `properties::…`)
+//!   from fresh random seeds, C cases a property a round (default 5,000), round after round
+//!   for N minutes; prints the rounds and cases run. A failure stops it, and proptest keeps
+//!   the failing case in the crate's `proptest-regressions/` (commit it).
 //! - `codegen [--check]`: write (or check) generated files: docs/transcript.schema.json.
 //! - `deps`: only install the test services.
 //! - `testnet start DIR` / `testnet stop DIR`: a private Tor network of tor daemons on
@@ -46,7 +53,8 @@ fn main() -> Result<()> {
     let root = project_root();
     std::env::set_current_dir(&root)?;
     match args.first().map(String::as_str) {
-        Some("test") => test(&root),
+        Some("test") => test(&root, args.iter().any(|a| a == "--fast")),
+        Some("fuzz") => fuzz(&args[1..]),
         Some("deps") => install_missing(),
         Some("codegen") => codegen(&root, args.iter().any(|a| a == "--check")),
         Some("testnet") => {
@@ -62,8 +70,8 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <test | deps | codegen [--check] | bench [--quick] | \
-                 testnet start|stop DIR>"
+                "usage: cargo xtask <test [--fast] | fuzz --minutes N [--cases C] | deps | \
+                 codegen [--check] | bench [--quick] | testnet start|stop DIR>"
             );
             std::process::exit(2);
         }
@@ -77,8 +85,18 @@ fn project_root() -> PathBuf {
         .to_owned()
 }
 
-fn test(root: &Path) -> Result<()> {
-    install_missing()?;
+/// Builds every test and binary (also what `bench --quick` runs, so the same features).
+pub(crate) const TEST_BUILD: &[&str] = &["test", "--workspace", "--all-targets", "--no-run"];
+
+/// The seed of the property tests in `cargo xtask test`: CI runs the same cases every time,
+/// so a red run always means a changed tree (`cargo xtask fuzz` explores beyond them).
+/// PROPTEST_RNG_SEED in the environment replaces it.
+const PROPTEST_SEED: &str = "20261130";
+
+fn test(root: &Path, fast: bool) -> Result<()> {
+    if !fast {
+        install_missing()?;
+    }
     run(Command::new("cargo").args(["fmt", "--all", "--check"]))
         .context("formatting differs: run `cargo fmt --all`")?;
     run(Command::new("cargo").args([
@@ -90,21 +108,94 @@ fn test(root: &Path) -> Result<()> {
         "warnings",
     ]))?;
     codegen(root, true)?;
-    let (passed, failed) = run_tests()?;
-    // Benchmarks are not timed tests: this only keeps the harness working.
-    bench::run(root, true).context("the benchmark smoke run (cargo xtask bench --quick) failed")?;
+    let (passed, failed) = if fast {
+        // Unit tests, the pure integration tests of the libraries, and the CLI tests that
+        // start no service.
+        let mut total = (0, 0);
+        for args in [
+            &["test", "--workspace", "--lib", "--bins"][..],
+            &[
+                "test",
+                "-p",
+                "tofu-record",
+                "-p",
+                "tofu-compare",
+                "--test",
+                "it",
+            ],
+            &["test", "-p", "tofu", "--test", "cli"],
+        ] {
+            let (p, f) = run_tests(args)?;
+            total = (total.0 + p, total.1 + f);
+        }
+        total
+    } else {
+        let (passed, failed) = run_tests(&["test", "--workspace", "--all-targets"])?;
+        // Benchmarks are not timed tests: this only keeps the harness working.
+        bench::run(root, true)
+            .context("the benchmark smoke run (cargo xtask bench --quick) failed")?;
+        (passed, failed)
+    };
     println!("xtask test: all checks passed");
     println!("{passed} passed, {failed} failed");
     Ok(())
 }
 
-/// Runs every test, echoing cargo's output, and adds up the per-binary results so the run
-/// ends with one total line.
-fn run_tests() -> Result<(u64, u64)> {
-    use std::io::{BufRead, BufReader};
+/// Runs the property tests from random seeds until `--minutes N` are over.
+fn fuzz(args: &[String]) -> Result<()> {
+    let value = |flag: &str| -> Result<Option<u64>> {
+        match args.iter().position(|a| a == flag) {
+            None => Ok(None),
+            Some(i) => args
+                .get(i + 1)
+                .and_then(|v| v.parse().ok())
+                .map(Some)
+                .with_context(|| format!("{flag} needs a whole number")),
+        }
+    };
+    let Some(minutes) = value("--minutes")? else {
+        bail!("usage: cargo xtask fuzz --minutes N [--cases C]");
+    };
+    let cases = value("--cases")?.unwrap_or(5_000);
+    let deadline =
+        std::time::Instant::now() + std::time::Duration::from_secs(minutes.saturating_mul(60));
+    let (mut rounds, mut properties) = (0u64, 0u64);
+    while rounds == 0 || std::time::Instant::now() < deadline {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["test", "--workspace", "--all-targets", "properties::"])
+            .env("PROPTEST_CASES", cases.to_string())
+            .env_remove("PROPTEST_RNG_SEED");
+        let (passed, _) = run_test_command(cmd)?;
+        rounds += 1;
+        properties += passed;
+        println!(
+            "xtask fuzz: round {rounds}: {passed} property tests × {cases} cases passed \
+             ({} cases so far)",
+            properties * cases
+        );
+    }
+    println!(
+        "xtask fuzz: {rounds} round(s), {} cases, no failure",
+        properties * cases
+    );
+    Ok(())
+}
+
+/// Runs `cargo ARGS`, echoing its output, and adds up the per-binary results.
+fn run_tests(args: &[&str]) -> Result<(u64, u64)> {
     let mut cmd = Command::new("cargo");
-    cmd.args(["test", "--workspace", "--all-targets"])
-        .stdout(std::process::Stdio::piped());
+    cmd.args(args);
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        cmd.env("PROPTEST_RNG_SEED", PROPTEST_SEED);
+    }
+    run_test_command(cmd)
+}
+
+/// Runs a `cargo test` command, echoing its output, and adds up the per-binary results so
+/// the run ends with one total line.
+fn run_test_command(mut cmd: Command) -> Result<(u64, u64)> {
+    use std::io::{BufRead, BufReader};
+    cmd.stdout(std::process::Stdio::piped());
     eprintln!("xtask: running {cmd:?}");
     let mut child = cmd.spawn().context("cannot start cargo test")?;
     let stdout = child.stdout.take().context("cargo test has no stdout")?;

@@ -62,6 +62,16 @@ pub enum FetchError {
     /// The body was larger than the limit.
     #[error("the body exceeds the size limit of {limit} bytes")]
     SizeLimit { limit: u64 },
+    /// The body arrived slower than the speed limit over a whole window.
+    #[error(
+        "the transfer stalled: {received} bytes in the last {window_secs} s, below the \
+         limit of {limit} bytes a second"
+    )]
+    Stalled {
+        received: u64,
+        window_secs: u64,
+        limit: u64,
+    },
     /// The body ended before its declared length.
     #[error("the body ended after {received} of {declared} declared bytes")]
     Truncated { received: u64, declared: u64 },
@@ -87,6 +97,7 @@ impl FetchError {
             FetchError::TooManyRedirects(_) => "too-many-redirects",
             FetchError::SizeLimit { .. } => "size-limit",
             FetchError::Truncated { .. } => "truncated",
+            FetchError::Stalled { .. } => "stalled",
             FetchError::Keep { .. } => "keep",
         }
     }

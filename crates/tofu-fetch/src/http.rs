@@ -131,8 +131,9 @@ impl Client {
         };
         let mut digests = StreamDigests::new();
         let mut small: Option<Vec<u8>> = Some(Vec::new());
+        let mut pace = self.pace();
         loop {
-            let chunk = match response.chunk().await {
+            let chunk = match pace.chunk(&mut response).await? {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => break,
                 // A body cut short of its declared length is a truncation, whatever the
@@ -275,7 +276,7 @@ impl Client {
             {
                 request = request.header(header::AUTHORIZATION, auth.clone());
             }
-            let response = request.send().await.map_err(FetchError::from_reqwest)?;
+            let response = self.send(request).await?;
             let status = response.status();
             if !is_redirect(status.as_u16()) {
                 hops.push(Hop {
@@ -321,6 +322,121 @@ impl Client {
             }
             current = next;
         }
+    }
+}
+
+impl Client {
+    /// Sends a request and waits for the whole response head, for at most the read timeout.
+    pub(crate) async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, FetchError> {
+        let limit = self.options.read_timeout;
+        match tokio::time::timeout(limit, request.send()).await {
+            Ok(result) => result.map_err(FetchError::from_reqwest),
+            Err(_) => Err(FetchError::Timeout(format!(
+                "no complete response head within {} s",
+                limit.as_secs()
+            ))),
+        }
+    }
+
+    /// The speed check of one body.
+    pub(crate) fn pace(&self) -> Pace {
+        let now = tokio::time::Instant::now();
+        Pace {
+            limit: self.options.speed_limit,
+            started: now,
+            buckets: std::collections::VecDeque::new(),
+            in_window: 0,
+            tick: Box::pin(tokio::time::sleep_until(now + Pace::TICK)),
+        }
+    }
+}
+
+/// Watches one body against the client's [`crate::SpeedLimit`], over a sliding window: the
+/// bytes of the last `window` seconds, counted in quarter-second buckets (so memory stays a
+/// few hundred entries whatever the speed), are judged on every chunk and every tick.
+pub(crate) struct Pace {
+    limit: crate::SpeedLimit,
+    started: tokio::time::Instant,
+    /// Bytes received per tick, oldest first, within the last window.
+    buckets: std::collections::VecDeque<(tokio::time::Instant, u64)>,
+    /// The sum of `buckets`.
+    in_window: u64,
+    tick: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Pace {
+    const TICK: std::time::Duration = std::time::Duration::from_millis(250);
+
+    /// The next chunk of `response`, or [`FetchError::Stalled`] as soon as the last whole
+    /// window held fewer bytes than the limit asks (also while no chunk arrives at all). The
+    /// inner result is the transport's, for the caller to judge.
+    pub(crate) async fn chunk(
+        &mut self,
+        response: &mut reqwest::Response,
+    ) -> Result<Result<Option<bytes::Bytes>, reqwest::Error>, FetchError> {
+        if self.limit.bytes_per_sec == 0 {
+            return Ok(response.chunk().await);
+        }
+        loop {
+            tokio::select! {
+                biased;
+                // Losing this branch to the tick loses nothing: `chunk()` only polls the
+                // body for its next frame.
+                result = response.chunk() => {
+                    if let Ok(Some(chunk)) = &result {
+                        self.note(chunk.len() as u64);
+                    }
+                    self.judge()?;
+                    return Ok(result);
+                }
+                () = &mut self.tick => {
+                    let next = tokio::time::Instant::now() + Self::TICK;
+                    self.tick.as_mut().reset(next);
+                    self.judge()?;
+                }
+            }
+        }
+    }
+
+    fn note(&mut self, bytes: u64) {
+        let now = tokio::time::Instant::now();
+        self.in_window += bytes;
+        match self.buckets.back_mut() {
+            Some((at, count)) if now.duration_since(*at) < Self::TICK => *count += bytes,
+            _ => self.buckets.push_back((now, bytes)),
+        }
+    }
+
+    /// Stalled when a whole window has passed since the start and the last window holds
+    /// fewer bytes than `bytes_per_sec × window`.
+    fn judge(&mut self) -> Result<(), FetchError> {
+        let now = tokio::time::Instant::now();
+        let window = self.limit.window;
+        while let Some((at, count)) = self.buckets.front().copied()
+            && now.duration_since(at) > window
+        {
+            self.in_window -= count;
+            self.buckets.pop_front();
+        }
+        if now.duration_since(self.started) < window {
+            return Ok(());
+        }
+        let received = self.in_window;
+        let want = self
+            .limit
+            .bytes_per_sec
+            .saturating_mul(window.as_secs().max(1));
+        if received < want {
+            return Err(FetchError::Stalled {
+                received,
+                window_secs: window.as_secs(),
+                limit: self.limit.bytes_per_sec,
+            });
+        }
+        Ok(())
     }
 }
 

@@ -18,4 +18,4 @@ mod vantage;
 pub use error::{FetchError, TransportError};
 pub use homebrew::BrewTarget;
 pub use http::{FetchOptions, INSPECT_LIMIT, MAX_REDIRECTS};
-pub use transport::{Client, ClientOptions, Via};
+pub use transport::{Client, ClientOptions, SpeedLimit, Via};

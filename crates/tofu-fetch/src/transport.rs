@@ -77,7 +77,13 @@ impl std::str::FromStr for Via {
         } else if s.starts_with("socks5://") {
             false
         } else {
-            return Err(TransportError::UnknownVia(s.to_owned()));
+            // Another scheme may carry a password too (`http://user:pw@proxy:8080`): what
+            // comes before an '@' is never echoed.
+            let shown = match s.rsplit_once('@') {
+                Some((_, rest)) => format!("…@{rest}"),
+                None => s.to_owned(),
+            };
+            return Err(TransportError::UnknownVia(shown));
         };
         let bad = |reason: &str| TransportError::BadProxy {
             // Parse errors must not echo a password either.
@@ -126,8 +132,12 @@ impl Via {
 pub struct ClientOptions {
     /// Time to establish a connection (TCP, proxy and TLS).
     pub connect_timeout: Duration,
-    /// Longest pause between two reads of a body.
+    /// Longest pause between two reads of a body, and the longest wait for a response's
+    /// whole head (status line and headers) after the request: a server that trickles its
+    /// headers a byte at a time never pauses long enough to trip a per-read timeout.
     pub read_timeout: Duration,
+    /// The slowest transfer accepted (curl's `--speed-limit`/`--speed-time`).
+    pub speed_limit: SpeedLimit,
     /// PEM files of extra trusted roots.
     pub ca_certs: Vec<PathBuf>,
 }
@@ -137,7 +147,31 @@ impl Default for ClientOptions {
         ClientOptions {
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(60),
+            speed_limit: SpeedLimit::default(),
             ca_certs: Vec::new(),
+        }
+    }
+}
+
+/// The slowest transfer accepted, as curl's `--speed-limit`/`--speed-time`: a body that
+/// arrives at fewer than `bytes_per_sec` bytes a second on average over any whole window of
+/// `window` has stalled, so a trickling server cannot hold a run forever. `bytes_per_sec` 0
+/// turns the check off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpeedLimit {
+    /// Fewest bytes a second, on average over `window`.
+    pub bytes_per_sec: u64,
+    /// The window.
+    pub window: Duration,
+}
+
+impl Default for SpeedLimit {
+    /// 1 KiB/s over a minute: a Tor circuit that pauses for half a minute still passes, a
+    /// body that trickles does not.
+    fn default() -> Self {
+        SpeedLimit {
+            bytes_per_sec: 1024,
+            window: Duration::from_secs(60),
         }
     }
 }
@@ -160,7 +194,7 @@ enum Isolation {
 pub struct Client {
     pub(crate) http: reqwest::Client,
     via: Via,
-    options: ClientOptions,
+    pub(crate) options: ClientOptions,
     roots: Vec<CertificateDer<'static>>,
     extra_roots: Vec<String>,
     pub(crate) seen_chains: Arc<crate::tls::SeenChains>,
@@ -550,5 +584,106 @@ mod tests {
             .parse::<Via>()
             .unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use tofu_record::evidence::is_country_code;
+
+    /// The password generated `--via` values carry: nothing else in them can spell it.
+    const SECRET: &str = "S3CRETpw";
+
+    /// `--via`-like strings: the known forms, near misses, and proxy URLs of several
+    /// schemes, some with credentials.
+    fn near_via() -> impl Strategy<Value = String> {
+        let proxy = (
+            "(socks5h|socks5|SOCKS5H|Socks5|http|https|socks4|socks5h:|socks5h:/)",
+            proptest::option::of(("[a-z]{0,5}", proptest::option::of("[a-z0-9]{0,4}"))),
+            "([a-z0-9.-]{0,12}|127\\.0\\.0\\.1|\\[::1\\]|\\[::1)",
+            proptest::option::of("[0-9]{0,6}"),
+            "(|/|/[a-z]{1,4}|\\?[a-z]=1|#x)",
+        )
+            .prop_map(|(scheme, user, host, port, tail)| {
+                let user = match user {
+                    Some((name, Some(extra))) => format!("{name}:{SECRET}{extra}@"),
+                    Some((name, None)) => format!("{name}@"),
+                    None => String::new(),
+                };
+                let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+                format!("{scheme}://{user}{host}{port}{tail}")
+            });
+        prop_oneof![
+            "(direct|tor|Direct|TOR|direct |tor:|tor: DE)",
+            "tor:[A-Za-z0-9]{0,3}",
+            "iface:[ -~]{0,18}",
+            "iface:[a-z0-9]{1,15}",
+            proxy,
+        ]
+    }
+
+    proptest! {
+        /// Parsing `--via` never panics; what it accepts is sound (a `tor:` country is an
+        /// uppercase ISO code, an interface name 1 to 15 bytes without `/` or NUL, a proxy
+        /// URL with host and port and nothing after), and it prints back to itself.
+        #[test]
+        fn via_acceptance_is_sound(text in prop_oneof![any::<String>(), near_via()]) {
+            let Ok(via) = text.parse::<Via>() else {
+                return Ok(());
+            };
+            match &via {
+                Via::Direct => prop_assert_eq!(text.as_str(), "direct"),
+                Via::Tor { country: None } => prop_assert_eq!(text.as_str(), "tor"),
+                Via::Tor { country: Some(cc) } => {
+                    prop_assert!(is_country_code(cc));
+                    prop_assert_eq!(cc.to_ascii_uppercase(), cc.clone());
+                }
+                Via::Interface(name) => {
+                    prop_assert!((1..=15).contains(&name.len()));
+                    prop_assert!(!name.contains(['/', '\0']));
+                }
+                Via::Socks5 { url, remote_dns } => {
+                    prop_assert_eq!(url.scheme(), if *remote_dns { "socks5h" } else { "socks5" });
+                    prop_assert!(url.host_str().is_some_and(|h| !h.is_empty()));
+                    prop_assert!(url.port().is_some());
+                    prop_assert!(matches!(url.path(), "" | "/") && url.query().is_none());
+                    prop_assert_eq!(url.username().is_empty(), url.password().is_none());
+                }
+            }
+            let printed = via.to_string();
+            let again: Via = printed.parse().unwrap_or_else(|e| panic!("{printed:?}: {e}"));
+            match (&via, &again) {
+                (Via::Socks5 { url: a, .. }, Via::Socks5 { url: b, .. }) => {
+                    prop_assert_eq!(a.host_str(), b.host_str());
+                    prop_assert_eq!(a.port(), b.port());
+                    prop_assert!(b.username().is_empty() && b.password().is_none());
+                }
+                _ => prop_assert_eq!(&again, &via),
+            }
+        }
+
+        /// A password in `--via` never shows: not in the error, not in the printed or
+        /// debug form of what was accepted.
+        #[test]
+        fn via_never_shows_the_password(text in near_via()) {
+            let shown = match text.parse::<Via>() {
+                Ok(via) => format!("{via} {via:?}"),
+                Err(e) => format!("{e} {e:?}"),
+            };
+            prop_assert!(!shown.contains(SECRET), "{:?} shows as {:?}", text, shown);
+        }
+
+        /// `tor:CC` is accepted exactly for ISO 3166-1 alpha-2 codes, in any case.
+        #[test]
+        fn tor_countries_are_iso_codes(cc in "[A-Za-z0-9]{0,3}") {
+            let got = format!("tor:{cc}").parse::<Via>();
+            if is_country_code(&cc) {
+                prop_assert_eq!(got.unwrap(), Via::Tor { country: Some(cc.to_ascii_uppercase()) });
+            } else {
+                prop_assert!(matches!(got, Err(TransportError::UnknownCountry(_))));
+            }
+        }
     }
 }

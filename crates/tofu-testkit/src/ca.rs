@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 
 /// A test CA: its root certificate in PEM, and the means to issue server certificates.
 pub struct TestCa {
@@ -46,4 +47,39 @@ impl TestCa {
         std::fs::write(&key_path, key.serialize_pem()).unwrap();
         (cert_path, key_path)
     }
+
+    /// Issues a server certificate for `names` in DER, for an in-process server; `expired`
+    /// makes it valid only in 2020.
+    pub fn issue_der(
+        &self,
+        names: &[&str],
+        expired: bool,
+    ) -> (CertificateDer<'static>, PrivatePkcs8KeyDer<'static>) {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        if expired {
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (
+            cert.der().clone(),
+            PrivatePkcs8KeyDer::from(key.serialize_der()),
+        )
+    }
+}
+
+/// A self-signed server certificate for `names`, in DER.
+pub fn self_signed_der(names: &[&str]) -> (CertificateDer<'static>, PrivatePkcs8KeyDer<'static>) {
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(names)
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    (
+        cert.der().clone(),
+        PrivatePkcs8KeyDer::from(key.serialize_der()),
+    )
 }

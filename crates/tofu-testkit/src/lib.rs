@@ -11,6 +11,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod ca;
+pub mod hostile;
 mod layout;
 mod lying_proxy;
 mod netns;
@@ -19,7 +20,8 @@ mod registry;
 mod services;
 mod tornet;
 
-pub use ca::TestCa;
+pub use ca::{TestCa, self_signed_der};
+pub use hostile::{CATALOGUE, Hostile};
 pub use layout::{Blob, Bottle, LayoutBuilder, descriptor};
 pub use lying_proxy::{Lie, LyingProxy};
 pub use netns::Netns;

@@ -118,10 +118,20 @@ pub struct FetchArgs {
     #[arg(long, value_name = "SECS")]
     pub connect_timeout: Option<u64>,
 
-    /// Longest pause, in seconds, between two reads of a body [default: 60, or the
-    /// config's].
+    /// Longest pause, in seconds, between two reads of a body, and longest wait for a
+    /// response's headers [default: 60, or the config's].
     #[arg(long, value_name = "SECS")]
     pub read_timeout: Option<u64>,
+
+    /// The slowest transfer accepted, in bytes a second on average over --speed-time: a
+    /// body slower than that has stalled and fails (as curl's --speed-limit); 0 turns the
+    /// check off [default: 1024, or the config's].
+    #[arg(long, value_name = "BYTES")]
+    pub speed_limit: Option<u64>,
+
+    /// The window of --speed-limit, in seconds [default: 60, or the config's].
+    #[arg(long, value_name = "SECS")]
+    pub speed_time: Option<u64>,
 
     /// Sign with this minisign secret key instead of the default
     /// (${XDG_CONFIG_HOME:-~/.config}/tofu/signing.key, created on first use).

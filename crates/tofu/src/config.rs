@@ -82,8 +82,13 @@ pub struct VantageConfig {
 pub struct FetchConfig {
     /// Seconds allowed to connect (TCP, proxy and TLS).
     pub connect_timeout_secs: u64,
-    /// Longest pause, in seconds, between two reads of a body.
+    /// Longest pause, in seconds, between two reads of a body, and longest wait for a
+    /// response's headers.
     pub read_timeout_secs: u64,
+    /// The slowest transfer accepted, in bytes a second over `speed_time_secs` (0: off).
+    pub speed_limit: u64,
+    /// The window of `speed_limit`, in seconds.
+    pub speed_time_secs: u64,
     /// Largest body accepted, in bytes.
     pub max_size: u64,
     /// Extra trusted root certificates (PEM files), added to every run's `--ca-cert`.
@@ -103,6 +108,8 @@ impl Default for FetchConfig {
         FetchConfig {
             connect_timeout_secs: 30,
             read_timeout_secs: 60,
+            speed_limit: 1024,
+            speed_time_secs: 60,
             max_size: 64 << 30,
             ca_certs: Vec::new(),
         }
@@ -159,6 +166,8 @@ mod tests {
             "whoami",
             "connect_timeout_secs",
             "read_timeout_secs",
+            "speed_limit",
+            "speed_time_secs",
             "max_size",
             "ca_certs",
             "data_dir",

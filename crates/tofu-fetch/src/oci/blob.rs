@@ -72,9 +72,11 @@ impl Client {
             Algorithm::Sha512 => &ring::digest::SHA512,
         });
         let mut count: u64 = 0;
-        while let Some(chunk) = response
-            .chunk()
+        let mut pace = self.pace();
+        while let Some(chunk) = pace
+            .chunk(&mut response)
             .await
+            .map_err(OciError::Fetch)?
             .map_err(|e| OciError::Fetch(FetchError::from_reqwest(e)))?
         {
             count += chunk.len() as u64;

@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow};
 use chrono::Utc;
 use tofu_fetch::oci::{Platforms, Reference};
 use tofu_fetch::tor::{Geoip, TorOptions};
-use tofu_fetch::{BrewTarget, Client, ClientOptions, FetchOptions, Via};
+use tofu_fetch::{BrewTarget, Client, ClientOptions, FetchOptions, SpeedLimit, Via};
 use tofu_record::key::SigningKey;
 use tofu_record::redact::redact_url;
 use tofu_record::{Host, PlanRef, Run, Signer, Tool, Transcript, Vantage, io, sign};
@@ -120,6 +120,14 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
         read_timeout: Duration::from_secs(
             args.read_timeout.unwrap_or(config.fetch.read_timeout_secs),
         ),
+        speed_limit: SpeedLimit {
+            bytes_per_sec: args.speed_limit.unwrap_or(config.fetch.speed_limit),
+            window: Duration::from_secs(
+                args.speed_time
+                    .unwrap_or(config.fetch.speed_time_secs)
+                    .max(1),
+            ),
+        },
         ca_certs,
     };
     let tor_options = match via {

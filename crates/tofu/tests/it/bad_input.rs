@@ -1,6 +1,6 @@
 //! Every bad input ends in a clear message and a fail-closed exit code: tampered
 //! transcripts, bad or missing signatures, foreign keys, unknown formats, malformed JSON,
-//! the same run twice, and usage errors.
+//! the same run twice, and a transcript that must not be overwritten.
 
 use crate::support::*;
 
@@ -195,70 +195,11 @@ fn the_same_run_twice_is_refused() {
     );
 }
 
+/// (Usage errors, which need no server, are in tests/cli.)
 #[test]
-fn usage_errors_exit_2_and_write_nothing() {
+fn an_existing_transcript_is_never_overwritten_without_force() {
     let w = World::new();
     let url = w.nginx.https_url("file.bin");
-    let cases: Vec<(Vec<&str>, &str)> = vec![
-        (
-            vec!["fetch", "-o", "x.json", "ftp://example.invalid/f"],
-            "is not an image reference",
-        ),
-        (
-            vec!["fetch", "-o", "x.json", "Not/An/Image"],
-            "is not an image reference",
-        ),
-        (
-            vec![
-                "fetch",
-                "-o",
-                "x.json",
-                "--platform",
-                "linux",
-                "debian:bookworm",
-            ],
-            "--platform",
-        ),
-        (
-            vec!["fetch", "-o", "x.json", "--via", "carrier-pigeon", &url],
-            "--via",
-        ),
-        (
-            vec![
-                "fetch",
-                "-o",
-                "x.json",
-                "--via",
-                "socks5h://127.0.0.1",
-                &url,
-            ],
-            "port",
-        ),
-        (vec!["fetch", "-o", "x.json", &url, &url], "given twice"),
-        (
-            vec!["fetch", "-o", "x.json", "--ca-cert", "nope.pem", &url],
-            "nope.pem",
-        ),
-        (
-            vec!["fetch", "-o", "x.json", "--key", "nope.key", &url],
-            "nope.key",
-        ),
-        (vec!["fetch", &url], "--output"),
-        (
-            vec!["compare", "--require", "distinct-moons", "a.json", "b.json"],
-            "distinct-moons",
-        ),
-        (vec!["compare", "only-one.json"], "RUN.json"),
-        (vec!["frobnicate"], "frobnicate"),
-    ];
-    for (args, needle) in cases {
-        let out = w.tofu(&args);
-        assert_exit(&out, 2);
-        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
-        assert!(!w.path("x.json").exists(), "{args:?} wrote a transcript");
-    }
-
-    // An existing transcript is never overwritten without --force.
     let ca = w.ca.root_pem.to_str().unwrap();
     assert_exit(&w.fetch("x.json", &[], &url), 0);
     let before = std::fs::read(w.path("x.json")).unwrap();

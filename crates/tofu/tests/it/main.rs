@@ -8,6 +8,7 @@ mod bad_input;
 mod campaign;
 mod fetch;
 mod homebrew;
+mod hostile;
 mod lie;
 mod oci;
 mod openpgp;

@@ -8,20 +8,20 @@ use tofu_testkit::{Front, LayoutBuilder, Registry, RegistryLie};
 
 use crate::support::*;
 
-const REPO: &str = "test/app";
+pub(crate) const REPO: &str = "test/app";
 
 /// A registry holding `test/app:1.0` (a two-platform index) and `test/app:evil` (another
 /// image), and the digests the tests need.
-struct Images {
-    registry: Registry,
-    index: String,
-    amd64: String,
-    arm64: String,
-    amd64_layer: String,
-    amd64_layer_bytes: Vec<u8>,
+pub(crate) struct Images {
+    pub(crate) registry: Registry,
+    pub(crate) index: String,
+    pub(crate) amd64: String,
+    pub(crate) arm64: String,
+    pub(crate) amd64_layer: String,
+    pub(crate) amd64_layer_bytes: Vec<u8>,
 }
 
-fn images(w: &World) -> Images {
+pub(crate) fn images(w: &World) -> Images {
     let registry = Registry::start(&w.ca, &[REPO]);
     let mut layout = LayoutBuilder::new(&w.path("layout"));
     let amd64 = layout.image("linux", "amd64", 3, 150_000);

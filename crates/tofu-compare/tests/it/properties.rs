@@ -1,0 +1,382 @@
+//! Properties of compare and status over arbitrary sets of well-formed transcripts: they
+//! never panic, the verdict is always one of the documented three, and no set of runs that
+//! saw different bytes, or failed, is ever called agreement.
+//!
+//! Transcripts are generated as JSON from small pools of values (a few ids, digests, hosts,
+//! exits and error codes), so that generated runs collide often: agreement, mismatches,
+//! integrity failures, lone artifacts and shared networks all come up in a few hundred cases.
+//! `PROPTEST_CASES` sets how many (CI runs proptest's default, 256, from a fixed seed;
+//! `cargo xtask fuzz` runs more, from random seeds).
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use serde_json::{Value, json};
+use tofu_compare::{Cell, Input, Options, Rule, Verdict};
+use tofu_record::{INTEGRITY_ERRORS, Transcript};
+
+/// Error codes a run may record: transport failures and every integrity failure.
+const CODES: &[&str] = &[
+    "connect",
+    "timeout",
+    "http-status",
+    "truncated",
+    "too-large",
+    "insecure-redirect",
+    "mirror-mismatch",
+    "digest-mismatch",
+    "digest-header-mismatch",
+    "content-type-mismatch",
+    "ambiguous-manifest",
+    "descriptor-mismatch",
+    "blob-size-mismatch",
+    "blob-digest-mismatch",
+    "homebrew-mismatch",
+];
+
+fn content(byte: u8) -> Value {
+    json!({
+        "size": u64::from(byte) * 100,
+        "sha256": format!("{byte:02x}").repeat(32),
+        "sha512": format!("{byte:02x}").repeat(64),
+    })
+}
+
+fn error(code: &str) -> Value {
+    json!({"code": code, "message": format!("{code} happened")})
+}
+
+fn relay(n: u8) -> Value {
+    let countries = ["SE", "NL", "DE", "CH"];
+    json!({
+        "rsa_identity": format!("{n:02X}").repeat(20),
+        "ed25519_identity": null,
+        "addresses": [format!("192.0.{n}.1:9001")],
+        "nickname": format!("relay{n}"),
+        "country": countries.get(usize::from(n) % 5).copied(),
+    })
+}
+
+/// What one fetch (one mirror) of an HTTP artifact saw: bytes, or a failure.
+fn fetch_outcome() -> impl Strategy<Value = Result<u8, &'static str>> {
+    prop_oneof![
+        3 => (1u8..=3).prop_map(Ok),
+        1 => proptest::sample::select(CODES).prop_map(Err),
+    ]
+}
+
+/// An artifact of one of the kinds tofu records, as JSON.
+fn artifact(id: &'static str) -> impl Strategy<Value = Value> {
+    let http = (
+        proptest::collection::vec(fetch_outcome(), 1..=2),
+        proptest::option::of(0u8..=2),
+        proptest::collection::vec(0u8..=4, 0..=2),
+    )
+        .prop_map(move |(outcomes, fingerprint, exits)| {
+            let fetches: Vec<Value> = outcomes
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    let (c, e) = match o {
+                        Ok(b) => (content(*b), Value::Null),
+                        Err(code) => (Value::Null, error(code)),
+                    };
+                    json!({
+                        "url": format!("https://mirror{i}.test/{id}"),
+                        "content": c, "http": null, "kept_as": null, "error": e,
+                    })
+                })
+                .collect();
+            let oks: BTreeSet<u8> = outcomes.iter().filter_map(|o| o.ok()).collect();
+            let failed = outcomes.iter().find_map(|o| o.err());
+            let (c, e) = match (failed, oks.len()) {
+                (Some(code), _) => (Value::Null, error(code)),
+                (None, 1) => (content(*oks.first().expect("one")), Value::Null),
+                (None, _) => (Value::Null, error("mirror-mismatch")),
+            };
+            let openpgp = match (fingerprint, c.is_null()) {
+                (Some(f), false) => json!({
+                    "primary": {
+                        "fingerprint": format!("{f:X}").repeat(40),
+                        "algorithm": "EdDSA",
+                        "created_at": "2020-01-01T00:00:00Z",
+                        "expires_at": null,
+                    },
+                    "subkeys": [], "user_ids": ["someone"],
+                }),
+                _ => Value::Null,
+            };
+            json!({
+                "id": id, "content": c, "fetches": fetches, "openpgp": openpgp,
+                "oci": null, "homebrew": null, "error": e,
+                "tor_exits": exits.into_iter().map(relay).collect::<Vec<_>>(),
+            })
+        });
+    let image = (
+        1u8..=3,
+        proptest::collection::vec((1u8..=3, proptest::collection::vec(1u8..=3, 0..=2)), 0..=2),
+        proptest::option::of(proptest::sample::select(CODES)),
+        proptest::option::of((0u64..=1, 1u8..=2)),
+    )
+        .prop_map(move |(top, manifests, failure, brew)| {
+            let digest = |b: u8| format!("sha256:{}", format!("{b:02x}").repeat(32));
+            let descriptor = |b: u8| {
+                json!({
+                    "digest": digest(b), "size": u64::from(b) * 10,
+                    "media_type": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "platform": null, "annotations": {}, "urls": [],
+                })
+            };
+            let manifests: Vec<Value> = manifests
+                .into_iter()
+                .map(|(m, layers)| {
+                    json!({
+                        "platform": "linux/amd64",
+                        "document": {
+                            "digest": digest(m), "size": 500,
+                            "media_type": "application/vnd.oci.image.manifest.v1+json",
+                            "docker_content_digest": null,
+                        },
+                        "config": descriptor(m + 10),
+                        "layers": layers.into_iter().map(descriptor).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let homebrew = brew.map(|(rebuild, sha)| {
+                json!({
+                    "formula": "wget", "api_url": "https://formulae.test/api/formula/wget.json",
+                    "version": "1.24.5", "revision": 0, "rebuild": rebuild,
+                    "image_tag": "1.24.5", "root_url": "https://ghcr.test/v2/homebrew/core",
+                    "bottles": [{
+                        "tag": "x86_64_linux", "sha256": format!("{sha:02x}").repeat(32),
+                        "ref_name": "1.24.5.x86_64_linux", "manifest": null,
+                        "file_name": "wget--1.24.5.x86_64_linux.bottle.tar.gz",
+                    }],
+                })
+            });
+            let (c, e) = match failure {
+                Some(code) => (Value::Null, error(code)),
+                None => (content(top), Value::Null),
+            };
+            json!({
+                "id": id, "content": c, "fetches": [], "openpgp": null,
+                "oci": {
+                    "reference": "registry.test/x/y:1", "registry_host": "registry.test",
+                    "accept": "application/vnd.oci.image.index.v1+json",
+                    "token_realm": null, "platforms": ["linux/amd64"],
+                    "top": {
+                        "digest": digest(top), "size": u64::from(top) * 100,
+                        "media_type": "application/vnd.oci.image.index.v1+json",
+                        "docker_content_digest": null,
+                    },
+                    "index_entries": [], "manifests": manifests, "redirect_hosts": [],
+                },
+                "homebrew": homebrew, "error": e, "tor_exits": [],
+            })
+        });
+    // Failed before anything was asked (a bad reference, a refused transport).
+    let early = proptest::sample::select(CODES).prop_map(move |code| {
+        json!({
+            "id": id, "content": null, "fetches": [], "openpgp": null, "oci": null,
+            "homebrew": null, "error": error(code), "tor_exits": [],
+        })
+    });
+    prop_oneof![4 => http, 2 => image, 1 => early]
+}
+
+/// The exit evidence of a run: an address and country from small pools, or none.
+fn exit() -> impl Strategy<Value = Value> {
+    (
+        proptest::option::of(proptest::sample::select(&[
+            "198.51.100.7",
+            "198.51.100.8",
+            "203.0.113.9",
+            "2001:db8::1",
+            "2001:db8:1::1",
+            "not an address",
+        ])),
+        proptest::option::of(proptest::sample::select(&["DE", "CA", "SE", "XX", "de"])),
+        any::<bool>(),
+    )
+        .prop_map(|(ip, country, conflict)| {
+            json!({"probes": [], "ip": ip, "country": country, "conflict": conflict})
+        })
+}
+
+fn transport() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(json!({"kind": "direct"})),
+        any::<bool>().prop_map(|tor_daemon| json!({
+            "kind": "socks5", "proxy": "socks5h://127.0.0.1:1080", "remote_dns": true,
+            "authenticated": tor_daemon, "tor_daemon": tor_daemon,
+        })),
+        (
+            proptest::option::of(Just("SE")),
+            proptest::collection::vec(0u8..=4, 0..=2)
+        )
+            .prop_map(|(cc, exits)| json!({
+                "kind": "tor", "exit_country": cc, "consensus_valid_after": null,
+                "geoip": "embedded", "exits": exits.into_iter().map(relay).collect::<Vec<_>>(),
+            })),
+        Just(json!({"kind": "interface", "name": "wg0"})),
+    ]
+}
+
+/// One well-formed transcript. `n` makes its run id (two generated runs may share one, as a
+/// run given twice does).
+fn transcript() -> impl Strategy<Value = Transcript> {
+    let ids = proptest::sample::subsequence(vec!["a", "b", "c"], 0..=3);
+    (
+        0u8..=5,
+        (20u32..=26, 0u32..=23),
+        proptest::sample::select(&["h1", "h2", "h3"]),
+        transport(),
+        exit(),
+        proptest::option::of(0u8..=1),
+        ids.prop_flat_map(|ids| ids.into_iter().map(artifact).collect::<Vec<_>>()),
+    )
+        .prop_map(|(n, (day, hour), host, transport, exit, plan, artifacts)| {
+            let value = json!({
+                "format": tofu_record::FORMAT,
+                "tool": {"name": "tofu", "version": "0"},
+                "run": {
+                    "id": format!("{n:02x}").repeat(16),
+                    "label": null,
+                    "started_at": format!("2026-11-{day:02}T{hour:02}:00:00Z"),
+                    "finished_at": format!("2026-11-{day:02}T{hour:02}:30:00Z"),
+                    "host": {"os": "linux", "arch": "x86_64", "fingerprint": host},
+                },
+                "plan": plan.map(|p| json!({"name": "p", "sha256": format!("{p:02x}").repeat(32)})),
+                "vantage": {
+                    "transport": transport, "extra_roots": [], "exit": exit,
+                    "claimed_country": null,
+                },
+                "signer": {"public_key": "x", "key_id": "y"},
+                "artifacts": artifacts,
+            });
+            let t: Transcript =
+                serde_json::from_value(value).expect("the generator writes the schema");
+            t.check()
+                .expect("the generator writes well-formed transcripts");
+            t
+        })
+}
+
+fn options() -> impl Strategy<Value = Options> {
+    (
+        1usize..=4,
+        proptest::sample::subsequence(Rule::ALL.to_vec(), 0..=4),
+        proptest::option::of(0.0f64..48.0),
+    )
+        .prop_map(|(min_runs, require, min_gap_hours)| Options {
+            min_runs,
+            require: require.into_iter().collect(),
+            min_gap_hours,
+        })
+}
+
+proptest! {
+    #[test]
+    fn compare_and_status_never_panic_and_never_agree_on_a_difference(
+        runs in proptest::collection::vec(transcript(), 0..=5),
+        options in options(),
+    ) {
+        let inputs: Vec<Input<'_>> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Input {
+                name: format!("run{}.json", i + 1),
+                transcript: t,
+                signed_by: Some("K".into()),
+            })
+            .collect();
+        let report = tofu_compare::compare(&inputs, &options);
+        // Every renderer copes with every report.
+        let _ = tofu_compare::render_text(&report);
+        let json: Value = serde_json::from_str(&tofu_compare::render_json(&report))
+            .expect("the JSON report parses");
+        prop_assert!(json.get("verdict").is_some());
+        let status = tofu_compare::status(&inputs, &options);
+        let _ = tofu_compare::render_status(&status);
+
+        // Agreement only when every run holds every artifact complete, with one content.
+        if report.verdict == Verdict::Agree {
+            prop_assert!(!report.artifacts.is_empty());
+            for a in &report.artifacts {
+                prop_assert!(a.cells.iter().all(|c| matches!(c, Cell::Ok { .. })), "{}", a.id);
+                prop_assert_eq!(a.groups.len(), 1, "{}", a.id);
+            }
+            let distinct: BTreeSet<&str> = runs.iter().map(|t| t.run.id.as_str()).collect();
+            prop_assert!(distinct.len() >= options.min_runs);
+            prop_assert!(report.reasons.is_empty());
+        }
+        // Two runs that hold different bytes of one artifact, or a run that was lied to,
+        // are a disagreement, whatever else is missing.
+        for a in &report.artifacts {
+            let contents: BTreeSet<&str> = a
+                .cells
+                .iter()
+                .filter_map(|c| match c {
+                    Cell::Ok { content, .. } => Some(content.sha256.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let lied_to = a.cells.iter().any(|c| {
+                matches!(c, Cell::Failed { code, .. } if INTEGRITY_ERRORS.contains(&code.as_str()))
+            });
+            if contents.len() > 1 || lied_to {
+                prop_assert_eq!(report.verdict, Verdict::Disagree, "{}: {:?}", a.id, report.reasons);
+                prop_assert!(!a.odd_runs.is_empty(), "{}", a.id);
+            }
+        }
+    }
+}
+
+/// The case found by hand before the property test above existed: the only run that holds an
+/// artifact (its registry answered under another host name) recorded an integrity failure.
+/// compare indexed an empty list of groups and panicked.
+#[test]
+fn a_lone_integrity_failure_is_a_disagreement_not_a_panic() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let base = transcript()
+        .new_tree(&mut runner)
+        .expect("a transcript")
+        .current();
+    let honest = |n: u8, day: u32| {
+        let mut t = base.clone();
+        t.run.id = format!("{n:02x}").repeat(16);
+        t.run.started_at = format!("2026-11-{day:02}T12:00:00Z")
+            .parse()
+            .expect("a date");
+        t.artifacts.clear();
+        t
+    };
+    let mut runs = [honest(1, 20), honest(2, 21), honest(3, 22)];
+    let lone: tofu_record::Artifact = serde_json::from_value(json!({
+        "id": "mirror.test/x/y:1", "content": null, "fetches": [], "openpgp": null,
+        "oci": null, "homebrew": null, "error": error("blob-digest-mismatch"),
+    }))
+    .expect("an artifact");
+    runs[2].artifacts.push(lone);
+    let inputs: Vec<Input<'_>> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Input {
+            name: format!("run{}.json", i + 1),
+            transcript: t,
+            signed_by: Some("K".into()),
+        })
+        .collect();
+    let report = tofu_compare::compare(&inputs, &Options::default());
+    assert_eq!(report.verdict, Verdict::Disagree, "{:?}", report.reasons);
+    let a = &report.artifacts[0];
+    assert_eq!(a.odd_runs, vec![3]);
+    assert_eq!(a.level.as_deref(), Some("error"));
+    assert!(
+        a.diffs[0].contains("+error: blob-digest-mismatch"),
+        "{}",
+        a.diffs[0]
+    );
+    assert!(tofu_compare::render_text(&report).contains("mirror.test/x/y:1"));
+}
