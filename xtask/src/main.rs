@@ -327,13 +327,35 @@ fn install_missing() -> Result<()> {
 }
 
 fn codegen(root: &Path, check: bool) -> Result<()> {
-    let path = root.join("docs/transcript.schema.json");
-    let want = tofu_record::json_schema();
+    generated(
+        root,
+        check,
+        "docs/transcript.schema.json",
+        &tofu_record::json_schema(),
+        "the transcript types",
+    )?;
+    let path = root.join("docs/threat-model.md");
+    let doc =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let want = tofu_testkit::hostile::with_table(&doc)
+        .with_context(|| format!("{} has no hostile catalogue markers", path.display()))?;
+    generated(
+        root,
+        check,
+        "docs/threat-model.md",
+        &want,
+        "the hostile catalogue",
+    )
+}
+
+/// Writes `want` to `file`, or with `check` fails when the file differs.
+fn generated(root: &Path, check: bool, file: &str, want: &str, source: &str) -> Result<()> {
+    let path = root.join(file);
     if check {
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         if have != want {
             bail!(
-                "{} is out of date with the transcript types\nhint: run `cargo xtask codegen`",
+                "{} is out of date with {source}\nhint: run `cargo xtask codegen`",
                 path.display()
             );
         }

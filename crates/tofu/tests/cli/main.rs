@@ -330,3 +330,20 @@ fn a_lone_integrity_failure_is_a_disagreement() {
     let out = home.judge("status", &[]);
     assert!(code(&out) <= 3, "{}", stderr(&out));
 }
+
+/// docs/threat-model.md shows the hostile catalogue as the suite runs it (`cargo xtask
+/// codegen` writes it).
+#[test]
+fn the_threat_model_shows_the_current_hostile_catalogue() {
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/threat-model.md"
+    ));
+    let doc = std::fs::read_to_string(path).unwrap();
+    let want = tofu_testkit::hostile::with_table(&doc).expect("the catalogue markers");
+    assert!(
+        doc == want,
+        "docs/threat-model.md is stale: run `cargo xtask codegen`"
+    );
+    assert!(doc.contains("**0 false agreements**"));
+}
