@@ -194,3 +194,100 @@ mod tests {
         assert!(text.contains("max_sise"), "{text}");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Config-shaped TOML: the config's tables and keys (and strangers) with values of the
+    /// right and wrong types.
+    fn config_text() -> impl Strategy<Value = String> {
+        let table = prop_oneof![
+            Just("vantage"),
+            Just("fetch"),
+            Just("homebrew"),
+            Just("tor"),
+            Just("tor.arti"),
+            Just("nonsense"),
+        ];
+        let key = prop_oneof![
+            Just("whoami"),
+            Just("connect_timeout_secs"),
+            Just("read_timeout_secs"),
+            Just("speed_limit"),
+            Just("speed_time_secs"),
+            Just("max_size"),
+            Just("ca_certs"),
+            Just("api"),
+            Just("data_dir"),
+            Just("bootstrap_timeout_secs"),
+            Just("geoip_ipv4"),
+            Just("stranger"),
+        ];
+        let value = prop_oneof![
+            "[0-9]{1,20}",
+            Just("-1".to_owned()),
+            Just("\"x\"".to_owned()),
+            Just("[\"https://ifconfig.co/json\"]".to_owned()),
+            Just("[]".to_owned()),
+            Just("true".to_owned()),
+            any::<String>().prop_map(|s| format!("{s:?}")),
+        ];
+        proptest::collection::vec((table, proptest::collection::vec((key, value), 0..4)), 0..4)
+            .prop_map(|tables| {
+                tables
+                    .into_iter()
+                    .map(|(t, pairs)| {
+                        let body: String = pairs
+                            .into_iter()
+                            .map(|(k, v)| format!("{k} = {v}\n"))
+                            .collect();
+                        format!("[{t}]\n{body}")
+                    })
+                    .collect()
+            })
+    }
+
+    proptest! {
+        /// Any text: a config or an error that names the file (and a hint), never a panic.
+        #[test]
+        fn any_text_is_a_config_or_an_error_naming_the_file(text in any::<String>()) {
+            if let Err(f) = parse(Path::new("c.toml"), &text) {
+                let message = format!("{:#}", f.error);
+                prop_assert!(message.starts_with("c.toml"), "{}", message);
+            }
+        }
+
+        /// Config-shaped text: unknown keys and wrong types are errors with the file and line;
+        /// what parses differs from the defaults only in keys the text names.
+        #[test]
+        fn config_shaped_text_is_checked_strictly(text in config_text()) {
+            match parse(Path::new("c.toml"), &text) {
+                Err(f) => {
+                    let message = format!("{:#}", f.error);
+                    prop_assert!(message.starts_with("c.toml"), "{}", message);
+                }
+                Ok(config) => {
+                    // `[tor.arti]` is arti's, passed through and checked by arti; every
+                    // other table is tofu's, and strict.
+                    let mut section = "";
+                    for line in text.lines() {
+                        if line.starts_with('[') {
+                            section = line;
+                        } else if line.starts_with("stranger") {
+                            prop_assert_eq!(section, "[tor.arti]", "{}", text);
+                        }
+                    }
+                    prop_assert!(!text.contains("[nonsense]"), "{}", text);
+                    if !text.contains("speed_limit") {
+                        prop_assert_eq!(config.fetch.speed_limit, FetchConfig::default().speed_limit);
+                    }
+                    if !text.contains("max_size") {
+                        prop_assert_eq!(config.fetch.max_size, FetchConfig::default().max_size);
+                    }
+                }
+            }
+        }
+    }
+}

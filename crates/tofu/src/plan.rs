@@ -294,3 +294,111 @@ mod configs {
         assert!(plans >= 2, "configs/ holds {plans} plans");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse_str(text: &str) -> Result<Plan, PlanError> {
+        parse(Path::new("p.toml"), text, text.as_bytes())
+    }
+
+    /// A value of a plan key: the right shape, the wrong shape, or junk.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\"[a-z0-9 ._-]{0,12}\"",
+            Just("\"https://a.example/f\"".to_owned()),
+            Just("[\"https://a.example/f\", \"https://b.example/f\"]".to_owned()),
+            Just("[\"https://a.example/f\", \"https://a.example/f\"]".to_owned()),
+            Just("[\"ftp://a.example/f\"]".to_owned()),
+            Just("[]".to_owned()),
+            Just("\"debian:bookworm\"".to_owned()),
+            Just("\"Not/An/Image\"".to_owned()),
+            Just("\"wget\"".to_owned()),
+            Just("[\"linux/amd64\"]".to_owned()),
+            Just("[\"linux\"]".to_owned()),
+            Just("[\"arm64_sonoma\"]".to_owned()),
+            "-?[0-9]{1,4}",
+            Just("true".to_owned()),
+            Just("{ a = 1 }".to_owned()),
+            any::<String>().prop_map(|s| format!("{s:?}")),
+        ]
+    }
+
+    /// Plan-shaped TOML: a name, then artifacts made of the plan's keys (and a stranger) with
+    /// the values above, some lines broken.
+    fn plan_text() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("id"),
+            Just("urls"),
+            Just("oci"),
+            Just("platforms"),
+            Just("homebrew"),
+            Just("bottle_tags"),
+            Just("url"),
+        ];
+        let artifact = proptest::collection::vec((key, value()), 0..5).prop_map(|pairs| {
+            let mut out = String::from("[[artifact]]\n");
+            for (k, v) in pairs {
+                out.push_str(&format!("{k} = {v}\n"));
+            }
+            out
+        });
+        (
+            proptest::option::of(value()),
+            proptest::collection::vec(artifact, 0..4),
+            proptest::option::of(any::<String>()),
+        )
+            .prop_map(|(name, artifacts, noise)| {
+                let mut out = name.map(|n| format!("name = {n}\n")).unwrap_or_default();
+                out.extend(artifacts);
+                if let Some(noise) = noise {
+                    out.push_str(&noise);
+                }
+                out
+            })
+    }
+
+    proptest! {
+        /// Any text at all: a plan or an error that names the file, never a panic.
+        #[test]
+        fn any_text_is_a_plan_or_an_error_naming_the_file(text in any::<String>()) {
+            if let Err(e) = parse_str(&text) {
+                prop_assert!(e.0.starts_with("p.toml"), "{}", e.0);
+            }
+        }
+
+        /// Plan-shaped text: an error names the file and, when it is about a place, the line
+        /// (which exists); an accepted plan keeps every promise the type makes.
+        #[test]
+        fn plan_shaped_text_is_checked_whole(text in plan_text()) {
+            match parse_str(&text) {
+                Err(e) => {
+                    prop_assert!(e.0.starts_with("p.toml"), "{}", e.0);
+                    if let Some(line) = e.0
+                        .strip_prefix("p.toml:")
+                        .and_then(|rest| rest.split(':').next())
+                        .and_then(|n| n.parse::<usize>().ok())
+                    {
+                        prop_assert!(line >= 1 && line <= text.lines().count().max(1) + 1, "{}", e.0);
+                    }
+                }
+                Ok(plan) => {
+                    prop_assert!(!plan.name.trim().is_empty());
+                    prop_assert!(!plan.artifacts.is_empty());
+                    let ids: BTreeSet<&str> = plan.artifacts.iter().map(|a| a.id.as_str()).collect();
+                    prop_assert_eq!(ids.len(), plan.artifacts.len());
+                    prop_assert_eq!(plan.sha256, tofu_record::digest::sha256_hex(text.as_bytes()));
+                    for a in &plan.artifacts {
+                        prop_assert!(!a.id.is_empty());
+                        if let Source::Urls(urls) = &a.source {
+                            prop_assert!(!urls.is_empty());
+                            prop_assert!(urls.iter().all(|u| matches!(u.scheme(), "http" | "https")));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

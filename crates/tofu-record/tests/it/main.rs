@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+mod properties;
+
 use tofu_record::{io, key, sign};
 
 fn root() -> &'static Path {
