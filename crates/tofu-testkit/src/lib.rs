@@ -18,6 +18,7 @@ mod netns;
 mod process;
 mod registry;
 mod services;
+mod tmpfs;
 mod tornet;
 
 pub use ca::{TestCa, self_signed_der};
@@ -28,4 +29,5 @@ pub use netns::Netns;
 pub use process::{free_port, require_program, stop_pid, wait_for_port};
 pub use registry::{Front, Registry, RegistryLie};
 pub use services::{Microsocks, Nginx, WHOAMI_COUNTRIES};
+pub use tmpfs::Tmpfs;
 pub use tornet::{Node, TorNet, country_of};

@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod campaign;
+mod crash;
 mod fetch;
 mod homebrew;
 mod hostile;
