@@ -102,6 +102,8 @@ fn sigkill_at_any_moment_leaves_nothing_that_looks_complete() {
         let started = Instant::now();
         std::thread::sleep(delay);
         let finished = child.try_wait().unwrap().is_some();
+        // A throttled download takes half a minute: it is always killed mid-body.
+        assert!(!(finished && trial % 2 == 1), "trial {trial} ended early");
         let _ = child.kill();
         let _ = child.wait();
         outcomes[usize::from(finished)] += 1;
@@ -112,10 +114,6 @@ fn sigkill_at_any_moment_leaves_nothing_that_looks_complete() {
         "crash safety: {TRIALS} runs killed at spread-out moments ({} still running, {} already \
          done), nothing half-written under a final name",
         outcomes[0], outcomes[1]
-    );
-    assert!(
-        outcomes[0] >= TRIALS / 2,
-        "most runs must be killed mid-way: {outcomes:?}"
     );
     // The next run in a killed run's place works, beside what the killed one left.
     let dir = w.path("trial1");
