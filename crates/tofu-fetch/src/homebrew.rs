@@ -127,91 +127,7 @@ impl Client {
             }));
         }
         let body = crate::oci::read_capped(response, 16 << 20, "Homebrew API answer").await?;
-        let formula: Formula = serde_json::from_slice(&body).map_err(|e| {
-            OciError::BadManifest(format!("the Homebrew API answer is not a formula: {e}"))
-        })?;
-        let stable = &formula.bottle.stable;
-        let pkg_version = if formula.revision > 0 {
-            format!("{}_{}", formula.versions.stable, formula.revision)
-        } else {
-            formula.versions.stable.clone()
-        };
-        let image_tag = if stable.rebuild > 0 {
-            format!("{pkg_version}-{}", stable.rebuild)
-        } else {
-            pkg_version.clone()
-        };
-        let wanted: Vec<&String> = if target.tags.is_empty() {
-            stable.files.keys().collect()
-        } else {
-            target.tags.iter().collect()
-        };
-        if wanted.is_empty() {
-            return Err(OciError::NoBottle(format!(
-                "the API lists no bottle of {}",
-                target.formula
-            )));
-        }
-        let mut bottles = Vec::new();
-        for tag in wanted {
-            // Tags become file names: letters, digits and `_` only.
-            if tag.is_empty() || !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err(OciError::BadManifest(format!(
-                    "the API names a bottle tag {tag:?} tofu does not accept"
-                )));
-            }
-            let file = stable.files.get(tag).ok_or_else(|| {
-                OciError::NoBottle(format!(
-                    "the API lists no {tag} bottle of {}; it has {}",
-                    target.formula,
-                    stable.files.keys().cloned().collect::<Vec<_>>().join(", ")
-                ))
-            })?;
-            Digest::parse(&format!("sha256:{}", file.sha256)).map_err(OciError::BadManifest)?;
-            let rebuild_suffix = if stable.rebuild > 0 {
-                format!(".{}", stable.rebuild)
-            } else {
-                String::new()
-            };
-            bottles.push(HomebrewBottle {
-                tag: tag.clone(),
-                sha256: file.sha256.clone(),
-                ref_name: format!("{pkg_version}.{tag}{rebuild_suffix}"),
-                manifest: None,
-                file_name: format!(
-                    "{}--{pkg_version}.{tag}.bottle{rebuild_suffix}.tar.gz",
-                    target.formula
-                ),
-            });
-        }
-        // root_url is https://HOST/v2/ORG/REPO; the image is ORG/REPO/<formula, @ → /, + → x>.
-        let root = Url::parse(&stable.root_url)
-            .map_err(|e| OciError::BadManifest(format!("bad root_url: {e}")))?;
-        let prefix = root
-            .path()
-            .strip_prefix("/v2/")
-            .ok_or_else(|| OciError::BadManifest(format!("root_url {root} is not a /v2/ URL")))?
-            .trim_end_matches('/');
-        let image = target.formula.replace('@', "/").replace('+', "x");
-        let host = match root.port() {
-            Some(port) => format!("{}:{port}", root.host_str().unwrap_or_default()),
-            None => root.host_str().unwrap_or_default().to_owned(),
-        };
-        let reference = Reference::parse(&format!("{host}/{prefix}/{image}:{image_tag}"))
-            .map_err(OciError::BadManifest)?;
-        Ok((
-            HomebrewRecord {
-                formula: target.formula.clone(),
-                api_url: redact_url(api_url),
-                version: formula.versions.stable.clone(),
-                revision: formula.revision,
-                rebuild: stable.rebuild,
-                image_tag,
-                root_url: stable.root_url.clone(),
-                bottles,
-            },
-            reference,
-        ))
+        parse_formula(&body, target, api_url)
     }
 
     async fn pull_bottles(
@@ -285,6 +201,112 @@ impl Client {
     }
 }
 
+/// Reads the formula API document `body` (untrusted) for `target`: the bottles asked for,
+/// their API digests and names, and the bottle image's reference, built from `root_url`.
+fn parse_formula(
+    body: &[u8],
+    target: &BrewTarget,
+    api_url: &Url,
+) -> Result<(HomebrewRecord, Reference), OciError> {
+    let formula: Formula = serde_json::from_slice(body).map_err(|e| {
+        OciError::BadManifest(format!("the Homebrew API answer is not a formula: {e}"))
+    })?;
+    let stable = &formula.bottle.stable;
+    let pkg_version = if formula.revision > 0 {
+        format!("{}_{}", formula.versions.stable, formula.revision)
+    } else {
+        formula.versions.stable.clone()
+    };
+    let image_tag = if stable.rebuild > 0 {
+        format!("{pkg_version}-{}", stable.rebuild)
+    } else {
+        pkg_version.clone()
+    };
+    let wanted: Vec<&String> = if target.tags.is_empty() {
+        stable.files.keys().collect()
+    } else {
+        target.tags.iter().collect()
+    };
+    if wanted.is_empty() {
+        return Err(OciError::NoBottle(format!(
+            "the API lists no bottle of {}",
+            target.formula
+        )));
+    }
+    let mut bottles = Vec::new();
+    for tag in wanted {
+        // Tags become file names: letters, digits and `_` only.
+        if tag.is_empty() || !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(OciError::BadManifest(format!(
+                "the API names a bottle tag {tag:?} tofu does not accept"
+            )));
+        }
+        let file = stable.files.get(tag).ok_or_else(|| {
+            OciError::NoBottle(format!(
+                "the API lists no {tag} bottle of {}; it has {}",
+                target.formula,
+                stable.files.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        Digest::parse(&format!("sha256:{}", file.sha256)).map_err(OciError::BadManifest)?;
+        let rebuild_suffix = if stable.rebuild > 0 {
+            format!(".{}", stable.rebuild)
+        } else {
+            String::new()
+        };
+        bottles.push(HomebrewBottle {
+            tag: tag.clone(),
+            sha256: file.sha256.clone(),
+            ref_name: format!("{pkg_version}.{tag}{rebuild_suffix}"),
+            manifest: None,
+            file_name: format!(
+                "{}--{pkg_version}.{tag}.bottle{rebuild_suffix}.tar.gz",
+                target.formula
+            ),
+        });
+    }
+    // root_url is https://HOST/v2/ORG/REPO; the image is ORG/REPO/<formula, @ → /, + → x>.
+    let root = Url::parse(&stable.root_url)
+        .map_err(|e| OciError::BadManifest(format!("bad root_url: {e}")))?;
+    let prefix = root
+        .path()
+        .strip_prefix("/v2/")
+        .ok_or_else(|| OciError::BadManifest(format!("root_url {root} is not a /v2/ URL")))?
+        .trim_end_matches('/');
+    let image = target.formula.replace('@', "/").replace('+', "x");
+    let host = match root.port() {
+        Some(port) => format!("{}:{port}", root.host_str().unwrap_or_default()),
+        None => root.host_str().unwrap_or_default().to_owned(),
+    };
+    let reference = Reference::parse(&format!("{host}/{prefix}/{image}:{image_tag}"))
+        .map_err(OciError::BadManifest)?;
+    // A host that does not read as a registry name (no `.` or `:`, not `localhost`) would
+    // become a Docker Hub path: the image must be on root_url's own host.
+    let normalized = if host == "index.docker.io" {
+        "docker.io"
+    } else {
+        &host
+    };
+    if reference.registry != normalized {
+        return Err(OciError::BadManifest(format!(
+            "root_url names the host {host:?}, which does not read as a registry name"
+        )));
+    }
+    Ok((
+        HomebrewRecord {
+            formula: target.formula.clone(),
+            api_url: redact_url(api_url),
+            version: formula.versions.stable.clone(),
+            revision: formula.revision,
+            rebuild: stable.rebuild,
+            image_tag,
+            root_url: stable.root_url.clone(),
+            bottles,
+        },
+        reference,
+    ))
+}
+
 /// The index entry of a bottle: its ref name and its bottle digest must both match the API.
 fn find_entry<'e>(
     entries: &'e [Descriptor],
@@ -344,5 +366,311 @@ mod tests {
         );
         assert!(BrewTarget::parse("Wget").is_err());
         assert!(BrewTarget::parse("../x").is_err());
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    const FORMULA_CHARS: &str = "abcdefghijklmnopqrstuvwxyz0123456789@+-._";
+
+    /// `brew:` specs: formula-like names, maybe `@` and a tag, a few wrong characters.
+    fn near_spec() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9][a-z0-9+._-]{0,10}(@[0-9.]{1,3})?",
+            (
+                "[a-z0-9][a-z0-9+._-]{0,10}(@[0-9.]{1,3})?",
+                "@([a-z0-9]{1,6}_[a-z0-9_]{1,8}|all|[a-z0-9]{1,4})",
+            )
+                .prop_map(|(formula, tag)| formula + &tag),
+            "[a-zA-Z0-9@+._/ -]{0,16}",
+            "(@|@@|@all|@_|\\.\\.|\\.\\./x|x@all@all|x@a_b@c_d)",
+        ]
+    }
+
+    /// A formula name like Homebrew's (`wget`, `gtk+3`, `openssl@3`, `python@3.12`): its
+    /// `@` suffix, if any, does not look like a bottle tag.
+    fn formula_name() -> impl Strategy<Value = String> {
+        "[a-z0-9]([a-z0-9+]|[.-][a-z0-9]){0,8}(@[0-9]{1,2}([.][0-9]{1,2})?)?"
+    }
+
+    /// The API host, port and path of a bottle image.
+    fn root_url() -> impl Strategy<Value = String> {
+        (
+            proptest::sample::select(vec![
+                "ghcr.io",
+                "127.0.0.1:5000",
+                "localhost:5000",
+                "[::1]:5000",
+                "registry.example",
+            ]),
+            "[a-z0-9]{1,8}(/[a-z0-9]{1,8}){0,2}",
+        )
+            .prop_map(|(host, path)| format!("https://{host}/v2/{path}"))
+    }
+
+    /// A formula API document (the fields tofu reads, and some it ignores), and the
+    /// bottle tags it lists.
+    fn formula_json() -> impl Strategy<Value = (Value, Vec<String>)> {
+        (
+            "[0-9]{1,2}(\\.[0-9]{1,3}){0,2}[a-z]?",
+            0u64..3,
+            0u64..3,
+            root_url(),
+            proptest::collection::btree_map(
+                "(arm64|x86_64)_[a-z]{3,8}",
+                any::<[u8; 32]>().prop_map(hex::encode),
+                1..4,
+            ),
+        )
+            .prop_map(|(version, revision, rebuild, root_url, files)| {
+                let tags: Vec<String> = files.keys().cloned().collect();
+                let files: serde_json::Map<String, Value> = files
+                    .into_iter()
+                    .map(|(tag, sha)| {
+                        let url = "https://x.example/b";
+                        let file = json!({"cellar": ":any", "url": url, "sha256": sha});
+                        (tag, file)
+                    })
+                    .collect();
+                let doc = json!({
+                    "name": "x",
+                    "versions": {"stable": version, "head": "HEAD", "bottle": true},
+                    "revision": revision,
+                    "bottle": {
+                        "stable": {"rebuild": rebuild, "root_url": root_url, "files": files},
+                    },
+                });
+                (doc, tags)
+            })
+    }
+
+    /// JSON pointers to every value inside `v`.
+    fn pointers(v: &Value, here: &str, out: &mut Vec<String>) {
+        let children: Vec<(String, &Value)> = match v {
+            Value::Object(m) => m.iter().map(|(k, c)| (format!("{here}/{k}"), c)).collect(),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("{here}/{i}"), c))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (p, c) in children {
+            out.push(p.clone());
+            pointers(c, &p, out);
+        }
+    }
+
+    /// Replacement values: wrong types, path tricks, hosts a registry name cannot be.
+    fn junk() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            Just(json!("")),
+            Just(json!(-1)),
+            Just(json!(u64::MAX)),
+            Just(json!({})),
+            Just(json!("../../etc/x")),
+            Just(json!("1.0/../../x")),
+            Just(json!("A".repeat(64))),
+            Just(json!("https://ghcr/v2/homebrew/core")),
+            Just(json!("https://user:pw@ghcr.io/v2/x")),
+            Just(json!("http://ghcr.io/v2/homebrew/core/")),
+            Just(json!("https://ghcr.io/v1/x")),
+            Just(json!("https://index.docker.io/v2/homebrew")),
+            "[ -~]{0,12}".prop_map(|t| json!(t)),
+        ]
+    }
+
+    /// A formula document with up to three fields removed or replaced.
+    fn mutated_formula() -> impl Strategy<Value = (Vec<u8>, Vec<String>)> {
+        (
+            formula_json(),
+            proptest::collection::vec((any::<usize>(), proptest::option::of(junk())), 1..4),
+        )
+            .prop_map(|((mut doc, tags), edits)| {
+                for (pick, replacement) in edits {
+                    let mut all = Vec::new();
+                    pointers(&doc, "", &mut all);
+                    let target = all[pick % all.len()].clone();
+                    match replacement {
+                        Some(v) => *doc.pointer_mut(&target).unwrap() = v,
+                        None => {
+                            let (parent, key) = target.rsplit_once('/').unwrap();
+                            if let Some(Value::Object(m)) = doc.pointer_mut(parent) {
+                                m.remove(key);
+                            }
+                        }
+                    }
+                }
+                (serde_json::to_vec(&doc).unwrap(), tags)
+            })
+    }
+
+    fn api() -> Url {
+        Url::parse("https://formulae.brew.sh/api/formula/x.json").unwrap()
+    }
+
+    /// What every accepted formula satisfies: safe names, API digests, and a reference at
+    /// `root_url`'s host with the image tag.
+    fn assert_sound(body: &[u8], target: &BrewTarget, record: &HomebrewRecord, r: &Reference) {
+        let json: Value = serde_json::from_slice(body).unwrap();
+        assert!(!record.bottles.is_empty());
+        for b in &record.bottles {
+            assert!(
+                !b.tag.is_empty()
+                    && b.tag
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            );
+            assert!(
+                b.sha256.len() == 64
+                    && b.sha256
+                        .bytes()
+                        .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+            );
+            assert_eq!(
+                json["bottle"]["stable"]["files"][&b.tag]["sha256"],
+                json!(b.sha256)
+            );
+            let name = &b.file_name;
+            assert!(
+                !name.contains(['/', '\\', '\0']) && name != "." && name != "..",
+                "file name {name:?}"
+            );
+            assert!(name.starts_with(&format!("{}--", target.formula)));
+        }
+        let root = Url::parse(json["bottle"]["stable"]["root_url"].as_str().unwrap()).unwrap();
+        let host = match root.port() {
+            Some(port) => format!("{}:{port}", root.host_str().unwrap()),
+            None => root.host_str().unwrap().to_owned(),
+        };
+        let same = r.registry == host || (host == "index.docker.io" && r.registry == "docker.io");
+        assert!(same, "root_url {root} became registry {}", r.registry);
+        assert_eq!(r.tag.as_deref(), Some(record.image_tag.as_str()));
+        assert!(
+            r.repository
+                .ends_with(&target.formula.replace('@', "/").replace('+', "x"))
+        );
+    }
+
+    proptest! {
+        /// `BrewTarget::parse` never panics; what it accepts is a non-empty name of
+        /// `[a-z0-9@+._-]` with at most one tag, which contains `_` (`all` means every tag).
+        #[test]
+        fn target_acceptance_is_sound(spec in prop_oneof![any::<String>(), near_spec()]) {
+            if let Ok(t) = BrewTarget::parse(&spec) {
+                prop_assert!(!t.formula.is_empty());
+                let allowed = t.formula.chars().all(|c| FORMULA_CHARS.contains(c));
+                prop_assert!(allowed, "{:?}", t.formula);
+                prop_assert!(t.tags.len() <= 1);
+                prop_assert!(t.tags.iter().all(|tag| tag.contains('_')));
+                let printed = match t.tags.first() {
+                    Some(tag) => format!("{}@{tag}", t.formula),
+                    None => t.formula.clone(),
+                };
+                let all = format!("{}@all", t.formula);
+                prop_assert!(printed == spec || spec == all, "{:?} read as {:?}", spec, t);
+            }
+        }
+
+        /// `FORMULA@TAG` splits at the last `@` when TAG holds `_`, so versioned formulas
+        /// (`openssl@3`) keep their `@`; `FORMULA@all` asks for every tag.
+        #[test]
+        fn targets_compose(formula in formula_name(), tag in "[a-z0-9]{1,6}_[a-z0-9_]{1,8}") {
+            prop_assert_eq!(
+                BrewTarget::parse(&formula).unwrap(),
+                BrewTarget { formula: formula.clone(), tags: vec![] }
+            );
+            prop_assert_eq!(
+                BrewTarget::parse(&format!("{formula}@{tag}")).unwrap(),
+                BrewTarget { formula: formula.clone(), tags: vec![tag] }
+            );
+            prop_assert_eq!(
+                BrewTarget::parse(&format!("{formula}@all")).unwrap(),
+                BrewTarget { formula, tags: vec![] }
+            );
+        }
+
+        /// `parse_formula` never panics on any bytes, and refuses non-JSON as `BadManifest`
+        /// with serde_json's line and column.
+        #[test]
+        fn formula_parsing_never_panics(body in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let target = BrewTarget { formula: "x".into(), tags: vec![] };
+            match parse_formula(&body, &target, &api()) {
+                Ok((record, r)) => assert_sound(&body, &target, &record, &r),
+                Err(OciError::BadManifest(m))
+                    if serde_json::from_slice::<Value>(&body).is_err() =>
+                {
+                    prop_assert!(m.contains(" line ") && m.contains(" column "), "{}", m);
+                }
+                Err(_) => {}
+            }
+        }
+
+        /// A valid formula document gives every bottle asked for, named from the version,
+        /// revision and rebuild, and the image at `root_url` tagged with the package version.
+        #[test]
+        fn valid_formulas_are_read(
+            (doc, tags) in formula_json(),
+            formula in formula_name(),
+            one in proptest::option::of(any::<prop::sample::Index>()),
+        ) {
+            let body = serde_json::to_vec(&doc).unwrap();
+            let asked: Vec<String> = one.map(|i| i.get(&tags).clone()).into_iter().collect();
+            let target = BrewTarget { formula, tags: asked.clone() };
+            let (record, r) = parse_formula(&body, &target, &api())
+                .unwrap_or_else(|e| panic!("{e}: {doc}"));
+            assert_sound(&body, &target, &record, &r);
+            let want = if asked.is_empty() { &tags } else { &asked };
+            let want: Vec<&String> = want.iter().collect();
+            let got: Vec<&String> = record.bottles.iter().map(|b| &b.tag).collect();
+            prop_assert_eq!(got, want);
+            let version = doc["versions"]["stable"].as_str().unwrap();
+            let revision = doc["revision"].as_u64().unwrap();
+            let rebuild = doc["bottle"]["stable"]["rebuild"].as_u64().unwrap();
+            let pkg = if revision > 0 {
+                format!("{version}_{revision}")
+            } else {
+                version.to_owned()
+            };
+            let image_tag = if rebuild > 0 { format!("{pkg}-{rebuild}") } else { pkg.clone() };
+            prop_assert_eq!(&record.image_tag, &image_tag);
+            for b in &record.bottles {
+                let suffix = if rebuild > 0 { format!(".{rebuild}") } else { String::new() };
+                prop_assert_eq!(&b.ref_name, &format!("{pkg}.{}{suffix}", b.tag));
+            }
+        }
+
+        /// Whatever host `root_url` names, the image is looked for there or nowhere: a host
+        /// that does not read as a registry name (`ghcr`, `mirror`) is refused, never
+        /// replaced by Docker Hub.
+        #[test]
+        fn the_image_is_on_root_url_host(
+            (mut doc, _) in formula_json(),
+            host in "[a-z][a-z0-9-]{0,8}(\\.[a-z]{2,4})?(:[0-9]{2,5})?",
+            path in "[a-z0-9]{1,8}(/[a-z0-9]{1,8}){0,2}",
+        ) {
+            doc["bottle"]["stable"]["root_url"] = json!(format!("https://{host}/v2/{path}"));
+            let body = serde_json::to_vec(&doc).unwrap();
+            let target = BrewTarget { formula: "x".into(), tags: vec![] };
+            if let Ok((record, r)) = parse_formula(&body, &target, &api()) {
+                assert_sound(&body, &target, &record, &r);
+            }
+        }
+
+        /// Near-valid formula documents (fields dropped or replaced) never panic, and what is
+        /// accepted is sound: bottle tags and file names safe, digests 64 lowercase hex, the
+        /// image on `root_url`'s own host.
+        #[test]
+        fn mutated_formulas_are_sound((body, tags) in mutated_formula(), all in any::<bool>()) {
+            let target = BrewTarget { formula: "x".into(), tags: if all { vec![] } else { tags } };
+            if let Ok((record, r)) = parse_formula(&body, &target, &api()) {
+                assert_sound(&body, &target, &record, &r);
+            }
+        }
     }
 }

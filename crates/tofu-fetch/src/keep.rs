@@ -129,3 +129,47 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever path a URL (or a redirect's `Location` resolved against it) has, the
+        /// kept file's name is one safe component: 1 to 120 bytes of `[A-Za-z0-9._+-]`,
+        /// not starting with `.`.
+        #[test]
+        fn names_are_always_safe(
+            location in prop_oneof![
+                any::<String>(),
+                "(/|\\.\\./|%2[eEfF]|%00|\\\\|[a-z.]{0,4}|\\?|#|;)*",
+                "[ -~]{0,200}",
+            ],
+        ) {
+            let base = Url::parse("https://e.example/dir/file.iso").unwrap();
+            if let Ok(url) = base.join(&location) {
+                let name = safe_file_name(&url);
+                prop_assert!(!name.is_empty() && name.len() <= 120, "{:?}", name);
+                prop_assert!(!name.starts_with('.'), "{:?}", name);
+                prop_assert!(
+                    name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b)),
+                    "{:?}",
+                    name
+                );
+            }
+        }
+
+        /// A last path segment that is already a safe name is kept as it is.
+        #[test]
+        fn safe_names_are_kept(
+            dir in "(/[a-z0-9%]{1,6}){0,3}",
+            name in "[A-Za-z0-9+-][A-Za-z0-9._+-]{0,119}",
+            query in "(\\?[a-z]=[./a-z]{0,6})?",
+        ) {
+            prop_assume!(!name.bytes().all(|b| b == b'_'));
+            let url = Url::parse(&format!("https://e.example{dir}/{name}{query}")).unwrap();
+            prop_assert_eq!(safe_file_name(&url), name);
+        }
+    }
+}

@@ -78,3 +78,53 @@ mod tests {
         assert!(super::inspect(b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\ngarbage\n").is_none());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Bytes that get past `inspect`'s first look: armor around random base64, or a
+    /// public-key packet header before random bytes.
+    fn near_key() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            "[A-Za-z0-9+/=\n]{0,600}".prop_map(|body| {
+                let (begin, end) = ("BEGIN PGP PUBLIC KEY BLOCK", "END PGP PUBLIC KEY BLOCK");
+                format!("  -----{begin}-----\n\n{body}\n-----{end}-----\n").into_bytes()
+            }),
+            (
+                proptest::sample::select(vec![0x98u8, 0x99, 0x9a, 0xc6]),
+                proptest::collection::vec(any::<u8>(), 0..1024),
+            )
+                .prop_map(|(tag, rest)| {
+                    let mut bytes = vec![tag];
+                    bytes.extend(rest);
+                    bytes
+                }),
+            (0u8..=255, proptest::collection::vec(any::<u8>(), 0..64)).prop_map(|(len, rest)| {
+                // A new-format public key packet of version 4 or 6, with a plausible header.
+                let mut bytes = vec![0xc6, len, 4, 0x5f, 0, 0, 0, 22];
+                bytes.extend(rest);
+                bytes
+            }),
+        ]
+    }
+
+    proptest! {
+        /// `inspect` never panics on any bytes, nor on near-keys, and a certificate it
+        /// reports has uppercase hex fingerprints of a v4 (40) or v6 (64) key.
+        #[test]
+        fn inspect_never_panics(
+            bytes in prop_oneof![proptest::collection::vec(any::<u8>(), 0..4096), near_key()],
+        ) {
+            if let Some(cert) = inspect(&bytes) {
+                for key in std::iter::once(&cert.primary).chain(&cert.subkeys) {
+                    let fp = &key.fingerprint;
+                    prop_assert!(matches!(fp.len(), 40 | 64), "{}", fp);
+                    let hex = fp.bytes().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F'));
+                    prop_assert!(hex, "{}", fp);
+                }
+            }
+        }
+    }
+}

@@ -35,7 +35,17 @@ impl Client {
             response_at: None,
             error: None,
         };
-        if let Err((code, message)) = self.probe_into(url, &mut probe).await {
+        // One lookup, start to end, may take the connect and read timeouts together: an
+        // endpoint that trickles its answer cannot hold the run.
+        let limit = self.options.connect_timeout + self.options.read_timeout;
+        let outcome = match tokio::time::timeout(limit, self.probe_into(url, &mut probe)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err((
+                "timeout",
+                format!("no complete answer within {} s", limit.as_secs()),
+            )),
+        };
+        if let Err((code, message)) = outcome {
             probe.error = Some(ArtifactError {
                 code: code.to_owned(),
                 message,
@@ -47,13 +57,14 @@ impl Client {
     async fn probe_into(&self, url: &Url, probe: &mut Probe) -> Result<(), (&'static str, String)> {
         let fetch_err = |e: FetchError| (e.code(), e.to_string());
         let mut response = self
-            .http
-            .get(url.clone())
-            .header(header::ACCEPT, "application/json")
-            .header(header::ACCEPT_ENCODING, "identity")
-            .send()
+            .send(
+                self.http
+                    .get(url.clone())
+                    .header(header::ACCEPT, "application/json")
+                    .header(header::ACCEPT_ENCODING, "identity"),
+            )
             .await
-            .map_err(|e| fetch_err(FetchError::from_reqwest(e)))?;
+            .map_err(fetch_err)?;
         probe.response_at = Some(Utc::now());
         probe.status = Some(response.status().as_u16());
         probe.server_date = response
@@ -92,7 +103,8 @@ impl Client {
 }
 
 /// Reads `{"ip": "…", "country_iso": "DE", …}` (ifconfig.co's shape; `country_code`, or a
-/// two-letter `country`, also serve). The address must parse as an IP address.
+/// two-letter `country`, also serve). The address must parse as an IP address; a country is
+/// kept only when it is an assigned ISO 3166-1 alpha-2 code (not `XX`, `EU`, `T1`, …).
 pub(crate) fn parse_answer(body: &[u8]) -> Result<(String, Option<String>), String> {
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON: {e}"))?;
@@ -108,7 +120,7 @@ pub(crate) fn parse_answer(body: &[u8]) -> Result<(String, Option<String>), Stri
         .iter()
         .filter_map(|k| value.get(*k).and_then(|v| v.as_str()))
         .map(str::trim)
-        .find(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+        .find(|c| tofu_record::evidence::is_country_code(c))
         .map(str::to_ascii_uppercase);
     Ok((ip.to_string(), country))
 }
@@ -151,5 +163,115 @@ mod tests {
         assert!(parse_answer(br#"{"country_iso":"DE"}"#).is_err());
         let (_, cc) = parse_answer(br#"{"ip":"::1"}"#).unwrap();
         assert_eq!(cc, None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+    use tofu_record::evidence::is_country_code;
+
+    /// Values a whoami field may hold: addresses, country codes real and not, junk.
+    fn field_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<std::net::IpAddr>().prop_map(|ip| json!(ip.to_string())),
+            any::<std::net::IpAddr>().prop_map(|ip| json!(format!(" {ip}\n"))),
+            "[A-Za-z]{2}".prop_map(|c| json!(c)),
+            "(XX|EU|T1|ZZ|AP|A1|UK|[Dd][Ee]| DE |Germany|)".prop_map(|c| json!(c)),
+            "[0-9a-fA-F:.]{0,20}".prop_map(|c| json!(c)),
+            any::<String>().prop_map(|c| json!(c)),
+            Just(Value::Null),
+            any::<i64>().prop_map(|n| json!(n)),
+            Just(json!(["203.0.113.9"])),
+            Just(json!({"ip": "203.0.113.9"})),
+        ]
+    }
+
+    /// Whoami-shaped JSON objects: mostly an `ip` address, some of `country_iso`,
+    /// `country_code` and `country` with codes real and not, and other keys; any value
+    /// may be junk instead.
+    fn near_answer() -> impl Strategy<Value = Vec<u8>> {
+        let ip = prop_oneof![
+            4 => any::<std::net::IpAddr>().prop_map(|ip| json!(ip.to_string())),
+            1 => field_value(),
+        ];
+        let country_key = prop_oneof![Just("country_iso"), Just("country_code"), Just("country")];
+        let country = prop_oneof![
+            3 => "[A-Za-z]{2}".prop_map(|c| json!(c)),
+            2 => "( ?)(XX|EU|T1|ZZ|AP|A1|UK|DE|de|Germany|)( ?)".prop_map(|c| json!(c)),
+            1 => field_value(),
+        ];
+        let other_key = prop_oneof![Just("ip"), Just("asn"), Just("country")];
+        (
+            ip,
+            proptest::collection::vec((country_key, country), 0..3),
+            proptest::collection::vec((other_key, field_value()), 0..2),
+        )
+            .prop_map(|(ip, countries, others)| {
+                let mut object = serde_json::Map::new();
+                object.insert("ip".to_owned(), ip);
+                for (k, v) in countries.into_iter().chain(others) {
+                    object.insert(k.to_owned(), v);
+                }
+                serde_json::to_vec(&Value::Object(object)).unwrap()
+            })
+    }
+
+    proptest! {
+        /// `parse_answer` never panics on any bytes.
+        #[test]
+        fn never_panics_on_bytes(body in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let _ = parse_answer(&body);
+        }
+
+        /// On whoami-shaped answers, what is accepted is sound: the address is an IP address
+        /// in its canonical form, and a country, when returned, is an uppercase ISO 3166-1
+        /// alpha-2 code (never `XX`, `EU`, `T1`, …).
+        #[test]
+        fn acceptance_is_sound(body in near_answer()) {
+            if let Ok((ip, country)) = parse_answer(&body) {
+                let parsed: std::net::IpAddr = ip.parse().unwrap();
+                prop_assert_eq!(parsed.to_string(), ip);
+                if let Some(cc) = country {
+                    prop_assert!(is_country_code(&cc), "{:?} is not a country", cc);
+                    prop_assert_eq!(cc.to_ascii_uppercase(), cc);
+                }
+            }
+        }
+
+        /// An answer with an IP address and a real country code gives both back, in
+        /// canonical form, whatever the key order and surrounding space.
+        #[test]
+        fn real_answers_are_read(
+            ip in any::<std::net::IpAddr>(),
+            cc in "[A-Za-z]{2}",
+            key in prop_oneof![Just("country_iso"), Just("country_code"), Just("country")],
+        ) {
+            let body = serde_json::to_vec(&json!({key: format!(" {cc} "), "ip": format!("{ip} ")}))
+                .unwrap();
+            let (got_ip, got_cc) = parse_answer(&body).unwrap();
+            prop_assert_eq!(got_ip, ip.to_string());
+            let want = is_country_code(&cc).then(|| cc.to_ascii_uppercase());
+            prop_assert_eq!(got_cc, want);
+        }
+
+        /// Refusals are typed, not panics: an answer that is not JSON is refused with
+        /// serde_json's line and column; one whose `ip` is not an address is refused.
+        #[test]
+        fn refusals_say_why(
+            body in proptest::collection::vec(any::<u8>(), 0..256),
+            not_ip in "[ -~]{0,20}",
+        ) {
+            if serde_json::from_slice::<Value>(&body).is_err() {
+                let e = parse_answer(&body).unwrap_err();
+                prop_assert!(e.contains(" line ") && e.contains(" column "), "{}", e);
+            }
+            if not_ip.trim().parse::<std::net::IpAddr>().is_err() {
+                let body = serde_json::to_vec(&json!({"ip": not_ip, "country": "DE"})).unwrap();
+                prop_assert!(parse_answer(&body).is_err());
+            }
+        }
     }
 }

@@ -125,6 +125,11 @@ impl Reference {
             }
             _ => ("docker.io".to_owned(), name.to_owned()),
         };
+        if !valid_registry(&registry) {
+            return Err(bad(&format!(
+                "{registry:?} is not a valid registry (HOST[:PORT])"
+            )));
+        }
         let registry = if registry == "index.docker.io" {
             "docker.io".to_owned()
         } else {
@@ -140,6 +145,11 @@ impl Reference {
                 "{repository:?} is not a valid repository (lowercase letters, digits, \
                  separators)"
             )));
+        }
+        // docker's limit on the whole name; it also keeps the printed form (which may add
+        // `docker.io/library/` or `:latest`) within the 512 bytes parsed above.
+        if registry.len() + 1 + repository.len() > 255 {
+            return Err(bad("the name REGISTRY/REPOSITORY is longer than 255 bytes"));
         }
         let tag = match (&digest, tag) {
             (Some(_), _) => None,
@@ -189,6 +199,27 @@ fn valid_tag(tag: &str) -> bool {
     matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric() || b == b'_')
         && tag.len() <= 128
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// docker's `domain`: `HOST[:PORT]`, the host dot-separated labels of letters, digits and
+/// inner `-`, or a bracketed IPv6 address.
+fn valid_registry(registry: &str) -> bool {
+    let (host, port) = match registry.rsplit_once(':') {
+        Some((host, port)) if !host.starts_with('[') || host.ends_with(']') => (host, Some(port)),
+        _ => (registry, None),
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => host.split('.').all(|label| {
+            let b = label.as_bytes();
+            !b.is_empty()
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        }),
+    };
+    port_ok && host_ok
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` components joined by `/`.
@@ -271,5 +302,267 @@ mod tests {
         assert!(d.matches(b"abc"));
         assert!(!d.matches(b"abd"));
         assert_eq!(Digest::parse(&d.to_string()).unwrap(), d);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Digest-like strings: valid ones, and ones a character or an algorithm away from valid.
+    fn near_digest() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<[u8; 32]>().prop_map(|b| format!("sha256:{}", hex::encode(b))),
+            any::<[u8; 64]>().prop_map(|b| format!("sha512:{}", hex::encode(b))),
+            "(sha256|sha512|sha384|md5|SHA256|sha256 |)(:|::|@|)[0-9a-fA-F]{62,66}",
+            "(sha256|sha512):[0-9a-f]{120,130}",
+            "sha256:[0-9a-f]{0,63}[g-zA-F:/ ][0-9a-f]{0,63}",
+        ]
+    }
+
+    /// Reference-like strings: an optional registry, a path and a tag or digest, each valid
+    /// or nearly so.
+    fn near_reference() -> impl Strategy<Value = String> {
+        let registry = prop_oneof![
+            Just(String::new()),
+            "(localhost|docker\\.io|index\\.docker\\.io|ghcr\\.io)/",
+            "(127\\.0\\.0\\.1:5000|\\[::1\\]:5000|localhost:5000)/",
+            "[a-zA-Z0-9-]{1,8}(\\.[a-zA-Z0-9-]{0,8}){0,2}(:[0-9a-z]{0,6})?/",
+            "[ -~]{1,6}[.:][ -~]{0,6}/",
+        ];
+        let path = prop_oneof![
+            3 => "[a-z0-9]{1,8}((\\.|_|__|-{1,2})[a-z0-9]{1,5}){0,2}(/[a-z0-9]{1,8}){0,2}",
+            1 => "[a-z0-9]{1,10}([._-]{1,3}[a-zA-Z0-9]{0,5}){0,2}(/[a-z0-9._-]{0,10}){0,3}",
+        ];
+        let suffix = prop_oneof![
+            Just(String::new()),
+            ":[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}",
+            ":[A-Za-z0-9_.-]{1,20}",
+            ":[ -~]{0,5}",
+            any::<[u8; 32]>().prop_map(|b| format!("@sha256:{}", hex::encode(b))),
+            (":[a-z0-9]{1,5}", any::<[u8; 32]>())
+                .prop_map(|(t, b)| format!("{t}@sha256:{}", hex::encode(b))),
+            near_digest().prop_map(|d| format!("@{d}")),
+        ];
+        (registry, path, suffix).prop_map(|(r, p, s)| format!("{r}{p}{s}"))
+    }
+
+    /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, matched by hand (independently of the parser).
+    fn component_matches_grammar(component: &str) -> bool {
+        let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+        let mut rest = component;
+        loop {
+            let word = rest.find(|c: char| !alnum(c)).unwrap_or(rest.len());
+            if word == 0 {
+                return false;
+            }
+            rest = &rest[word..];
+            if rest.is_empty() {
+                return true;
+            }
+            let sep = rest.find(alnum).unwrap_or(rest.len());
+            let separator = &rest[..sep];
+            if !matches!(separator, "." | "_" | "__") && !separator.bytes().all(|b| b == b'-') {
+                return false;
+            }
+            rest = &rest[sep..];
+        }
+    }
+
+    /// docker's `domain`: `host[:port]`, a host being dot-separated `[A-Za-z0-9-]` labels
+    /// that neither start nor end with `-`, or a bracketed IPv6 address.
+    fn registry_matches_grammar(registry: &str) -> bool {
+        let port_ok = |port: &str| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+        let label_ok = |label: &str| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        if let Some(rest) = registry.strip_prefix('[') {
+            return rest.split_once(']').is_some_and(|(v6, after)| {
+                v6.parse::<std::net::Ipv6Addr>().is_ok()
+                    && (after.is_empty() || after.strip_prefix(':').is_some_and(port_ok))
+            });
+        }
+        let (host, port) = match registry.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (registry, None),
+        };
+        host.split('.').all(label_ok) && port.is_none_or(port_ok)
+    }
+
+    /// What every accepted reference satisfies, checked against the documented grammar.
+    fn assert_sound(text: &str, r: &Reference) {
+        assert!(
+            r.tag.is_some() != r.digest.is_some(),
+            "{text:?}: exactly one of tag and digest"
+        );
+        if let Some(tag) = &r.tag {
+            assert!(tag.len() <= 128, "{text:?}: tag {tag:?} too long");
+            let mut chars = tag.chars();
+            assert!(
+                chars
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)),
+                "{text:?}: tag {tag:?} is not [A-Za-z0-9_][A-Za-z0-9_.-]*"
+            );
+        }
+        assert!(
+            !r.repository.is_empty() && r.repository.split('/').all(component_matches_grammar),
+            "{text:?}: repository {:?} breaks the grammar",
+            r.repository
+        );
+        assert!(
+            registry_matches_grammar(&r.registry),
+            "{text:?}: registry {:?} is not HOST[:PORT]",
+            r.registry
+        );
+        assert_ne!(r.registry, "index.docker.io", "{text:?}: not normalized");
+        if r.registry == "docker.io" {
+            assert!(r.repository.contains('/'), "{text:?}: no library/ prefix");
+        }
+        assert_eq!(
+            r.manifest_ref(),
+            match &r.digest {
+                Some(d) => d.to_string(),
+                None => r.tag.clone().unwrap_or_default(),
+            }
+        );
+    }
+
+    proptest! {
+        /// `Digest::parse` never panics, and what it accepts has the hex length of its
+        /// algorithm, is lowercase hex, and prints back exactly as given.
+        #[test]
+        fn digest_acceptance_is_sound(text in prop_oneof![any::<String>(), near_digest()]) {
+            if let Ok(d) = Digest::parse(&text) {
+                let want = match d.algorithm() {
+                    Algorithm::Sha256 => 64,
+                    Algorithm::Sha512 => 128,
+                };
+                prop_assert_eq!(d.hex().len(), want);
+                prop_assert!(d.hex().bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+                prop_assert_eq!(d.to_string(), text);
+            }
+        }
+
+        /// Every well-formed digest parses, and printing then parsing gives it back.
+        #[test]
+        fn digest_round_trips(sha512 in any::<bool>(), hex in any::<[u8; 64]>().prop_map(hex::encode)) {
+            let (alg, hex) = if sha512 { ("sha512", &hex[..]) } else { ("sha256", &hex[..64]) };
+            let d = Digest::parse(&format!("{alg}:{hex}")).unwrap();
+            prop_assert_eq!(d.hex(), hex);
+            prop_assert_eq!(Digest::parse(&d.to_string()).unwrap(), d);
+        }
+
+        /// A digest with one uppercase or non-hex character, or one character too many or
+        /// too few, is refused.
+        #[test]
+        fn digest_refuses_near_misses(
+            hex in any::<[u8; 32]>().prop_map(hex::encode),
+            at in 0usize..64,
+            bad in "[A-Fg-z:/ ]",
+            longer in any::<bool>(),
+        ) {
+            let mut wrong = hex.clone();
+            wrong.replace_range(at..=at, &bad);
+            let wrong = format!("sha256:{wrong}");
+            prop_assert!(Digest::parse(&wrong).is_err());
+            let resized = if longer { format!("{hex}0") } else { hex[1..].to_owned() };
+            let resized = format!("sha256:{resized}");
+            prop_assert!(Digest::parse(&resized).is_err());
+        }
+
+        /// `sha256_of` gives a digest that matches its bytes, no other bytes, and round trips.
+        #[test]
+        fn sha256_of_matches_its_bytes(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512),
+            other in proptest::collection::vec(any::<u8>(), 0..512),
+        ) {
+            let d = Digest::sha256_of(&bytes);
+            prop_assert!(d.matches(&bytes));
+            prop_assert_eq!(d.matches(&other), bytes == other);
+            prop_assert_eq!(Digest::parse(&d.to_string()).unwrap(), d);
+        }
+
+        /// `Reference::parse` never panics on any string, and what it accepts satisfies the
+        /// grammar (registry `HOST[:PORT]`, repository components, tag) and normalization.
+        #[test]
+        fn reference_acceptance_is_sound_on_any_string(text in any::<String>()) {
+            if let Ok(r) = Reference::parse(&text) {
+                assert_sound(&text, &r);
+            }
+        }
+
+        /// The same on near-valid references, where most inputs get past the first checks.
+        #[test]
+        fn reference_acceptance_is_sound_near_valid(text in near_reference()) {
+            if let Ok(r) = Reference::parse(&text) {
+                assert_sound(&text, &r);
+            }
+        }
+
+        /// The printed form of a parsed reference parses to the same reference, and prints
+        /// the same again: normalization is idempotent.
+        #[test]
+        fn reference_round_trips(text in near_reference()) {
+            if let Ok(r) = Reference::parse(&text) {
+                let printed = r.to_string();
+                let again = Reference::parse(&printed)
+                    .unwrap_or_else(|e| panic!("{text:?} printed as {printed:?}: {e}"));
+                prop_assert_eq!(again.to_string(), printed);
+                prop_assert_eq!(again, r);
+            }
+        }
+
+        /// Long names near the 512-byte input limit: whatever is accepted still prints as a
+        /// reference that parses back (the printed form adds `:latest` or `docker.io/`).
+        #[test]
+        fn long_references_round_trip(
+            path in "[a-z]{1,60}(/[a-z]{1,60}){0,4}",
+            len in 490usize..=512,
+            explicit in any::<bool>(),
+        ) {
+            let text = if explicit {
+                let pad = len.saturating_sub(path.len() + 5).max(1);
+                format!("r{}.io/{path}", "x".repeat(pad))
+            } else {
+                let pad = len.saturating_sub(path.len() + 1).max(1);
+                format!("{path}:{}", "t".repeat(pad.min(128)))
+            };
+            if let Ok(r) = Reference::parse(&text) {
+                let printed = r.to_string();
+                prop_assert_eq!(Reference::parse(&printed).ok(), Some(r), "{}", printed);
+            }
+        }
+
+        /// A reference built from valid parts parses to exactly those parts.
+        #[test]
+        fn reference_from_parts(
+            registry in prop_oneof![
+                "(ghcr\\.io|quay\\.io|r[a-z]{0,5}\\.example)",
+                "(127\\.0\\.0\\.1:5000|localhost:5000|\\[::1\\]:5000)",
+            ],
+            path in "[a-z0-9]{1,5}((\\.|_|__|-{1,3})[a-z0-9]{1,5}){0,2}(/[a-z0-9]{1,5}){0,2}",
+            tag in "[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}",
+            digest in proptest::option::of(any::<[u8; 32]>().prop_map(hex::encode)),
+        ) {
+            let digest = digest.map(|h| format!("sha256:{h}"));
+            let text = match &digest {
+                Some(d) => format!("{registry}/{path}:{tag}@{d}"),
+                None => format!("{registry}/{path}:{tag}"),
+            };
+            let r = Reference::parse(&text).unwrap();
+            prop_assert_eq!(&r.registry, &registry);
+            prop_assert_eq!(&r.repository, &path);
+            prop_assert_eq!(r.digest.as_ref().map(Digest::to_string), digest.clone());
+            let want_tag = if digest.is_some() { None } else { Some(tag.as_str()) };
+            prop_assert_eq!(r.tag.as_deref(), want_tag);
+        }
     }
 }

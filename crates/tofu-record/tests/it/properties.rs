@@ -14,7 +14,8 @@ fn golden() -> Value {
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/fixtures/run-direct.json"
     ));
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    let bytes = std::fs::read(path).expect("the golden transcript is in tests/fixtures");
+    serde_json::from_slice(&bytes).expect("the golden transcript is JSON")
 }
 
 /// Any JSON value, a few levels deep.

@@ -3,6 +3,8 @@
 //! with a key made here. The fast tier (`cargo xtask test --fast`) runs these; the tests
 //! against real servers are in `tests/it`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
