@@ -31,8 +31,8 @@ pub enum Server {
     Tls(BadCert),
     /// The artifact is honest; the run's whoami endpoint is this path of the plain server.
     Whoami,
-    /// A registry whose manifest for the tag is this invalid document (see
-    /// [`invalid_manifest`]); the artifact is an image.
+    /// A registry whose document for the tag is this invalid one (see
+    /// [`invalid_document`]); the artifact is an image.
     Registry,
 }
 
@@ -401,6 +401,28 @@ pub const CATALOGUE: &[Case] = &[
         tofu_does: "refuses the manifest before any blob is asked for: the document does not \
                     say what its Content-Type says, which is a lie (compare: disagree)",
     },
+    Case {
+        name: "index-entry-with-foreign-media-type",
+        server_does: "serves an image index whose first entry names a media type that is no \
+                      manifest's (application/octet-stream)",
+        server: Server::Registry,
+        path: "index-foreign-media-type",
+        code: Some("no-matching-platform"),
+        fetch_exit: 1,
+        compare_exit: 3,
+        tofu_does: "ignores the entry, as the image-spec says of unknown media types (it is \
+                    recorded, never fetched); no other entry is for linux/amd64",
+    },
+    Case {
+        name: "index-entry-without-digest",
+        server_does: "serves an image index whose first entry has no digest",
+        server: Server::Registry,
+        path: "index-entry-without-digest",
+        code: Some("bad-manifest"),
+        fetch_exit: 1,
+        compare_exit: 3,
+        tofu_does: "refuses the index before any manifest it lists is asked for",
+    },
 ];
 
 /// The markers between which docs/threat-model.md holds [`table`].
@@ -456,9 +478,23 @@ pub fn with_table(doc: &str) -> Option<String> {
     Some(format!("{}{}{rest}", &doc[..start], table()))
 }
 
-/// The invalid manifest of a registry case, built from a valid `manifest` (JSON text of an
-/// OCI image manifest): the change the case names.
-pub fn invalid_manifest(case: &str, manifest: &str) -> String {
+/// The invalid document of a registry case, built from a valid image `manifest` or a valid
+/// `index` (JSON texts): the change the case names. Returns the document and its media type.
+pub fn invalid_document(case: &str, manifest: &str, index: &str) -> (String, &'static str) {
+    const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    if let Some(change) = case.strip_prefix("index-") {
+        let mut doc: serde_json::Value = serde_json::from_str(index).unwrap();
+        let entry = &mut doc["manifests"][0];
+        match change {
+            "foreign-media-type" => entry["mediaType"] = "application/octet-stream".into(),
+            "entry-without-digest" => {
+                entry.as_object_mut().unwrap().remove("digest");
+            }
+            other => panic!("no registry case index-{other}"),
+        }
+        return (serde_json::to_string(&doc).unwrap(), INDEX);
+    }
     let mut doc: serde_json::Value = serde_json::from_str(manifest).unwrap();
     match case {
         "bad-media-type" => {
@@ -470,7 +506,7 @@ pub fn invalid_manifest(case: &str, manifest: &str) -> String {
         "empty-media-type" => doc["mediaType"] = "".into(),
         other => panic!("no registry case {other:?}"),
     }
-    serde_json::to_string(&doc).unwrap()
+    (serde_json::to_string(&doc).unwrap(), MANIFEST)
 }
 
 /// A running hostile server.

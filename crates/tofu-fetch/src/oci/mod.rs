@@ -53,6 +53,14 @@ impl Platforms {
     /// Attestation manifests are never images; `os/arch` without a variant matches every
     /// variant of it (`linux/arm64` takes `linux/arm64/v8`).
     fn selects(&self, descriptor: &Descriptor) -> bool {
+        // The image-spec: an index entry of a media type the implementation does not know
+        // MUST be ignored. It is recorded with the other entries, never fetched.
+        if !matches!(
+            descriptor.record.media_type.as_str(),
+            document::OCI_MANIFEST | document::DOCKER_MANIFEST
+        ) {
+            return false;
+        }
         let annotations = &descriptor.record.annotations;
         if annotations
             .get("vnd.docker.reference.type")

@@ -5,7 +5,7 @@
 //! docs/threat-model.md shows the same table (`cargo xtask codegen`).
 
 use serde_json::Value;
-use tofu_testkit::hostile::{BadCert, CATALOGUE, Case, Server, invalid_manifest};
+use tofu_testkit::hostile::{BadCert, CATALOGUE, Case, Server, invalid_document};
 use tofu_testkit::{Hostile, RegistryLie, TestCa, self_signed_der};
 
 use crate::oci::{REPO, images};
@@ -120,6 +120,7 @@ fn every_hostile_server_ends_in_a_clear_record_and_never_in_agreement() {
     }
     let manifest =
         String::from_utf8(img.registry.skopeo_raw(&format!("{REPO}@{}", img.amd64))).unwrap();
+    let index = String::from_utf8(img.registry.skopeo_raw(&format!("{REPO}:1.0"))).unwrap();
 
     let mut false_agreements = Vec::new();
     for (i, case) in CATALOGUE.iter().enumerate() {
@@ -161,11 +162,12 @@ fn every_hostile_server_ends_in_a_clear_record_and_never_in_agreement() {
                 None,
             ),
             Server::Registry => {
+                let (body, content_type) = invalid_document(case.path, &manifest, &index);
                 let lie = RegistryLie::ServeDocument {
                     repo: REPO.into(),
                     reference: "1.0".into(),
-                    body: invalid_manifest(case.path, &manifest),
-                    content_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                    body,
+                    content_type: content_type.into(),
                 };
                 let front = img.registry.front(&w.ca, &lie);
                 let p = plan(
@@ -224,9 +226,14 @@ fn every_hostile_server_ends_in_a_clear_record_and_never_in_agreement() {
             );
         }
         if let Some(front) = &front {
-            // Refused before any child was asked for.
+            // Refused before any child was asked for: one document, no blob.
             let log = front.nginx.access_log();
             assert!(!log.contains("/blobs/"), "{context}: {log}");
+            let served = log
+                .lines()
+                .filter(|l| l.contains("/manifests/") && l.contains(" 200 "))
+                .count();
+            assert_eq!(served, 1, "{context}: {log}");
         }
 
         let (verdict, report) = compare(&w, case, honest, &out_name);
