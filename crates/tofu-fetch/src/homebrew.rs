@@ -372,6 +372,7 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
+    use crate::json_mutation::mutate;
     use proptest::prelude::*;
     use serde_json::{Value, json};
 
@@ -448,23 +449,6 @@ mod properties {
             })
     }
 
-    /// JSON pointers to every value inside `v`.
-    fn pointers(v: &Value, here: &str, out: &mut Vec<String>) {
-        let children: Vec<(String, &Value)> = match v {
-            Value::Object(m) => m.iter().map(|(k, c)| (format!("{here}/{k}"), c)).collect(),
-            Value::Array(a) => a
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (format!("{here}/{i}"), c))
-                .collect(),
-            _ => Vec::new(),
-        };
-        for (p, c) in children {
-            out.push(p.clone());
-            pointers(c, &p, out);
-        }
-    }
-
     /// Replacement values: wrong types, path tricks, hosts a registry name cannot be.
     fn junk() -> impl Strategy<Value = Value> {
         prop_oneof![
@@ -493,18 +477,7 @@ mod properties {
         )
             .prop_map(|((mut doc, tags), edits)| {
                 for (pick, replacement) in edits {
-                    let mut all = Vec::new();
-                    pointers(&doc, "", &mut all);
-                    let target = all[pick % all.len()].clone();
-                    match replacement {
-                        Some(v) => *doc.pointer_mut(&target).unwrap() = v,
-                        None => {
-                            let (parent, key) = target.rsplit_once('/').unwrap();
-                            if let Some(Value::Object(m)) = doc.pointer_mut(parent) {
-                                m.remove(key);
-                            }
-                        }
-                    }
+                    mutate(&mut doc, pick, replacement);
                 }
                 (serde_json::to_vec(&doc).unwrap(), tags)
             })

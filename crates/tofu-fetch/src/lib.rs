@@ -7,6 +7,8 @@ mod digest;
 mod error;
 mod homebrew;
 mod http;
+#[cfg(test)]
+mod json_mutation;
 mod keep;
 pub mod oci;
 mod openpgp;

@@ -15,6 +15,7 @@ pub mod hostile;
 mod layout;
 mod lying_proxy;
 mod netns;
+pub mod output;
 mod process;
 mod registry;
 mod services;

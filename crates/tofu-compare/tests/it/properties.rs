@@ -16,24 +16,23 @@ use serde_json::{Value, json};
 use tofu_compare::{Cell, Input, Options, Rule, Verdict};
 use tofu_record::{INTEGRITY_ERRORS, Transcript};
 
-/// Error codes a run may record: transport failures and every integrity failure.
-const CODES: &[&str] = &[
-    "connect",
-    "timeout",
-    "http-status",
-    "truncated",
-    "too-large",
-    "insecure-redirect",
-    "mirror-mismatch",
-    "digest-mismatch",
-    "digest-header-mismatch",
-    "content-type-mismatch",
-    "ambiguous-manifest",
-    "descriptor-mismatch",
-    "blob-size-mismatch",
-    "blob-digest-mismatch",
-    "homebrew-mismatch",
-];
+/// Error codes a run may record: transport failures, then every integrity failure.
+fn codes() -> Vec<&'static str> {
+    let transport = [
+        "connect",
+        "timeout",
+        "stalled",
+        "http-status",
+        "truncated",
+        "size-limit",
+        "insecure-redirect",
+        "bad-manifest",
+    ];
+    transport
+        .into_iter()
+        .chain(INTEGRITY_ERRORS.iter().copied())
+        .collect()
+}
 
 fn content(byte: u8) -> Value {
     json!({
@@ -62,7 +61,7 @@ fn relay(n: u8) -> Value {
 fn fetch_outcome() -> impl Strategy<Value = Result<u8, &'static str>> {
     prop_oneof![
         3 => (1u8..=3).prop_map(Ok),
-        1 => proptest::sample::select(CODES).prop_map(Err),
+        1 => proptest::sample::select(codes()).prop_map(Err),
     ]
 }
 
@@ -116,7 +115,7 @@ fn artifact(id: &'static str) -> impl Strategy<Value = Value> {
     let image = (
         1u8..=3,
         proptest::collection::vec((1u8..=3, proptest::collection::vec(1u8..=3, 0..=2)), 0..=2),
-        proptest::option::of(proptest::sample::select(CODES)),
+        proptest::option::of(proptest::sample::select(codes())),
         proptest::option::of((0u64..=1, 1u8..=2)),
     )
         .prop_map(move |(top, manifests, failure, brew)| {
@@ -176,7 +175,7 @@ fn artifact(id: &'static str) -> impl Strategy<Value = Value> {
             })
         });
     // Failed before anything was asked (a bad reference, a refused transport).
-    let early = proptest::sample::select(CODES).prop_map(move |code| {
+    let early = proptest::sample::select(codes()).prop_map(move |code| {
         json!({
             "id": id, "content": null, "fetches": [], "openpgp": null, "oci": null,
             "homebrew": null, "error": error(code), "tor_exits": [],
@@ -263,6 +262,18 @@ fn transcript() -> impl Strategy<Value = Transcript> {
         })
 }
 
+/// The runs as compare's inputs, named `run1.json`, … and signed by one trusted key.
+fn inputs(runs: &[Transcript]) -> Vec<Input<'_>> {
+    runs.iter()
+        .enumerate()
+        .map(|(i, t)| Input {
+            name: format!("run{}.json", i + 1),
+            transcript: t,
+            signed_by: Some("K".into()),
+        })
+        .collect()
+}
+
 fn options() -> impl Strategy<Value = Options> {
     (
         1usize..=4,
@@ -282,15 +293,7 @@ proptest! {
         runs in proptest::collection::vec(transcript(), 0..=5),
         options in options(),
     ) {
-        let inputs: Vec<Input<'_>> = runs
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Input {
-                name: format!("run{}.json", i + 1),
-                transcript: t,
-                signed_by: Some("K".into()),
-            })
-            .collect();
+        let inputs = inputs(&runs);
         let report = tofu_compare::compare(&inputs, &options);
         // Every renderer copes with every report.
         let _ = tofu_compare::render_text(&report);
@@ -359,15 +362,7 @@ fn a_lone_integrity_failure_is_a_disagreement_not_a_panic() {
     }))
     .expect("an artifact");
     runs[2].artifacts.push(lone);
-    let inputs: Vec<Input<'_>> = runs
-        .iter()
-        .enumerate()
-        .map(|(i, t)| Input {
-            name: format!("run{}.json", i + 1),
-            transcript: t,
-            signed_by: Some("K".into()),
-        })
-        .collect();
+    let inputs = inputs(&runs);
     let report = tofu_compare::compare(&inputs, &Options::default());
     assert_eq!(report.verdict, Verdict::Disagree, "{:?}", report.reasons);
     let a = &report.artifacts[0];

@@ -308,6 +308,7 @@ fn valid_media_type(media_type: &str) -> bool {
 #[cfg(test)]
 mod properties {
     use super::*;
+    use crate::json_mutation::{mutate, pointers};
     use proptest::prelude::*;
     use serde_json::{Value, json};
 
@@ -389,23 +390,6 @@ mod properties {
             })
     }
 
-    /// JSON pointers to every value inside `v`.
-    fn pointers(v: &Value, here: &str, out: &mut Vec<String>) {
-        let children: Vec<(String, &Value)> = match v {
-            Value::Object(m) => m.iter().map(|(k, c)| (format!("{here}/{k}"), c)).collect(),
-            Value::Array(a) => a
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (format!("{here}/{i}"), c))
-                .collect(),
-            _ => Vec::new(),
-        };
-        for (p, c) in children {
-            out.push(p.clone());
-            pointers(c, &p, out);
-        }
-    }
-
     /// JSON pointers to the descriptors of a valid document.
     fn descriptor_pointers(doc: &Value) -> Vec<String> {
         let mut all = Vec::new();
@@ -440,35 +424,6 @@ mod properties {
             proptest::sample::select(TYPES.to_vec()).prop_map(|t| json!(t)),
             "[ -~]{0,12}".prop_map(|t| json!(t)),
         ]
-    }
-
-    /// Removes or replaces the value at the `pick`-th pointer.
-    fn mutate(doc: &mut Value, pick: usize, replacement: Option<Value>) {
-        let mut all = Vec::new();
-        pointers(doc, "", &mut all);
-        if all.is_empty() {
-            return;
-        }
-        let target = &all[pick % all.len()];
-        match replacement {
-            Some(v) => {
-                if let Some(slot) = doc.pointer_mut(target) {
-                    *slot = v;
-                }
-            }
-            None => {
-                let (parent, key) = target.rsplit_once('/').unwrap();
-                match doc.pointer_mut(parent) {
-                    Some(Value::Object(m)) => {
-                        m.remove(key);
-                    }
-                    Some(Value::Array(a)) => {
-                        a.remove(key.parse::<usize>().unwrap());
-                    }
-                    _ => {}
-                }
-            }
-        }
     }
 
     /// A valid document mutated by one or two removals or replacements, with its

@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 
 use tofu_record::key::SigningKey;
 use tofu_record::{Transcript, io, sign};
+use tofu_testkit::output::{assert_exit, code, stderr, stdout};
 
 /// A home for tofu with its own signing key, and a place for transcripts.
 struct Home {
@@ -96,29 +97,6 @@ impl Home {
         args.extend(["run1.json", "run2.json", "run3.json"]);
         self.tofu(&args)
     }
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("tofu exited by a signal")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_exit(out: &Output, want: i32) {
-    assert_eq!(
-        code(out),
-        want,
-        "exit code\n--- stdout\n{}\n--- stderr\n{}",
-        stdout(out),
-        stderr(out)
-    );
 }
 
 #[test]
@@ -233,6 +211,16 @@ fn bad_files_name_the_file_and_position() {
         "{}",
         stderr(&out)
     );
+
+    // A valid JSON document with an unknown field is not silently accepted.
+    std::fs::write(
+        home.path("extra.json"),
+        text.replacen("\"artifacts\": [", "\"sneaky\": 1,\n  \"artifacts\": [", 1),
+    )
+    .unwrap();
+    let out = home.tofu(&["verify", "extra.json"]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("sneaky"), "{}", stderr(&out));
 
     for (name, bytes) in [
         ("empty.json", &b""[..]),

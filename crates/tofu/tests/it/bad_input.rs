@@ -137,48 +137,7 @@ fn a_missing_signature_needs_allow_unsigned() {
     assert!(stdout(&out).contains("UNSIGNED"), "{}", stdout(&out));
 }
 
-#[test]
-fn unknown_formats_and_malformed_json_name_the_file_and_position() {
-    let w = World::new();
-    three_runs(&w);
-    let text = std::fs::read_to_string(w.path("run1.json")).unwrap();
-    std::fs::write(
-        w.path("future.json"),
-        text.replace("tofu-transcript/1", "tofu-transcript/2"),
-    )
-    .unwrap();
-    let out = w.tofu(&["compare", "future.json", "run2.json", "run3.json"]);
-    assert_exit(&out, 2);
-    assert!(
-        stderr(&out).contains("future.json: unknown transcript format \"tofu-transcript/2\""),
-        "{}",
-        stderr(&out)
-    );
-
-    std::fs::write(w.path("broken.json"), &text[..text.len() / 2]).unwrap();
-    let out = w.tofu(&["verify", "broken.json"]);
-    assert_exit(&out, 2);
-    let line = text[..text.len() / 2].lines().count();
-    assert!(
-        stderr(&out).contains(&format!("broken.json:{line}:")),
-        "{}",
-        stderr(&out)
-    );
-
-    // A valid JSON document with an unknown field is not silently accepted.
-    std::fs::write(
-        w.path("extra.json"),
-        text.replacen("\"artifacts\": [", "\"sneaky\": 1,\n  \"artifacts\": [", 1),
-    )
-    .unwrap();
-    let out = w.tofu(&["verify", "extra.json"]);
-    assert_exit(&out, 2);
-    assert!(stderr(&out).contains("sneaky"), "{}", stderr(&out));
-
-    let out = w.tofu(&["verify", "nonexistent.json"]);
-    assert_exit(&out, 2);
-    assert!(stderr(&out).contains("nonexistent.json"));
-}
+// Unknown formats, malformed JSON and unknown fields: tests/cli (no service needed).
 
 #[test]
 fn the_same_run_twice_is_refused() {

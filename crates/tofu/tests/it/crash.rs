@@ -71,6 +71,21 @@ fn sigkill_at_any_moment_leaves_nothing_that_looks_complete() {
         w.nginx.https_url("file.bin"),
         w.nginx.https_url("slow/file.bin"),
     ];
+    // `tofu fetch --keep keep -o run.json URL` in `dir`.
+    let fetch_in = |dir: &Path, url: &str| {
+        let mut command = w.command(&w.home());
+        command.current_dir(dir).args([
+            "fetch",
+            "--ca-cert",
+            &ca,
+            "--keep",
+            "keep",
+            "-o",
+            "run.json",
+            url,
+        ]);
+        command
+    };
     // A fixed sequence of moments (xorshift), spread over 0–600 ms after the start.
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut outcomes = [0u64; 2]; // [killed before finishing, finished before the kill]
@@ -82,19 +97,7 @@ fn sigkill_at_any_moment_leaves_nothing_that_looks_complete() {
         let dir = w.path(&format!("trial{trial}"));
         std::fs::create_dir_all(dir.join("keep")).unwrap();
         let url = &urls[(trial % 2) as usize];
-        let mut child = w
-            .command(&w.home())
-            .current_dir(&dir)
-            .args([
-                "fetch",
-                "--ca-cert",
-                &ca,
-                "--keep",
-                "keep",
-                "-o",
-                "run.json",
-                url,
-            ])
+        let mut child = fetch_in(&dir, url)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -117,22 +120,7 @@ fn sigkill_at_any_moment_leaves_nothing_that_looks_complete() {
     );
     // The next run in a killed run's place works, beside what the killed one left.
     let dir = w.path("trial1");
-    let out = w
-        .command(&w.home())
-        .current_dir(&dir)
-        .args([
-            "fetch",
-            "--ca-cert",
-            &ca,
-            "--keep",
-            "keep",
-            "--force",
-            "-o",
-            "run.json",
-            &urls[0],
-        ])
-        .output()
-        .unwrap();
+    let out = fetch_in(&dir, &urls[0]).arg("--force").output().unwrap();
     assert_exit(&out, 0);
     assert_nothing_half_done(&w, &dir, &want, "the run after a kill");
     assert!(minisign_verifies(&dir.join("run.json"), &w.pub_key()));

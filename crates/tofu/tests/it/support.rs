@@ -150,29 +150,7 @@ impl World {
     }
 }
 
-pub fn code(out: &Output) -> i32 {
-    out.status.code().expect("tofu exited by a signal")
-}
-
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Asserts the exit code, printing both streams when it is wrong.
-#[track_caller]
-pub fn assert_exit(out: &Output, want: i32) {
-    assert_eq!(
-        code(out),
-        want,
-        "exit code\n--- stdout\n{}\n--- stderr\n{}",
-        stdout(out),
-        stderr(out)
-    );
-}
+pub use tofu_testkit::output::{assert_exit, code, stderr, stdout};
 
 /// The first artifact of a transcript.
 pub fn artifact(transcript: &Value) -> &Value {
