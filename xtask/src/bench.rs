@@ -43,12 +43,15 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     // the debug binary that the tests build (the same command, so the same features: nothing
     // is compiled again after `cargo xtask test`), so CI does not compile the whole tree a
     // second time in release mode (about half of its time).
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
     let tofu = if quick {
         crate::run(Command::new("cargo").args(crate::TEST_BUILD))?;
-        root.join("target/debug/tofu")
+        target.join("debug/tofu")
     } else {
         crate::run(Command::new("cargo").args(["build", "--release", "-p", "tofu"]))?;
-        root.join("target/release/tofu")
+        target.join("release/tofu")
     };
     let work = tempfile::tempdir()?;
     let w = work.path();

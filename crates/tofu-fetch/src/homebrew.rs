@@ -126,7 +126,9 @@ impl Client {
                 status: response.status().as_u16(),
             }));
         }
-        let body = crate::oci::read_capped(response, 16 << 20, "Homebrew API answer").await?;
+        let body = self
+            .read_capped(response, 16 << 20, "Homebrew API answer")
+            .await?;
         parse_formula(&body, target, api_url)
     }
 

@@ -326,12 +326,14 @@ impl Client {
 }
 
 impl Client {
-    /// Sends a request and waits for the whole response head, for at most the read timeout.
+    /// Sends a request and waits for the whole response head: connecting (TCP, proxy, Tor
+    /// circuit, TLS) and the head together get the connect and read timeouts, however the
+    /// server trickles its headers.
     pub(crate) async fn send(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, FetchError> {
-        let limit = self.options.read_timeout;
+        let limit = self.head_deadline();
         match tokio::time::timeout(limit, request.send()).await {
             Ok(result) => result.map_err(FetchError::from_reqwest),
             Err(_) => Err(FetchError::Timeout(format!(
@@ -339,6 +341,13 @@ impl Client {
                 limit.as_secs()
             ))),
         }
+    }
+
+    /// The most a response head may take, connecting included.
+    pub(crate) fn head_deadline(&self) -> std::time::Duration {
+        self.options
+            .connect_timeout
+            .saturating_add(self.options.read_timeout)
     }
 
     /// The speed check of one body.
@@ -386,10 +395,12 @@ impl Pace {
                 // Losing this branch to the tick loses nothing: `chunk()` only polls the
                 // body for its next frame.
                 result = response.chunk() => {
+                    // The end of the body, or the transport's own failure, is reported as it
+                    // is: only a chunk that arrived is judged for speed.
                     if let Ok(Some(chunk)) = &result {
                         self.note(chunk.len() as u64);
+                        self.judge()?;
                     }
-                    self.judge()?;
                     return Ok(result);
                 }
                 () = &mut self.tick => {
@@ -415,8 +426,10 @@ impl Pace {
     fn judge(&mut self) -> Result<(), FetchError> {
         let now = tokio::time::Instant::now();
         let window = self.limit.window;
+        // A bucket leaves the window only when all of it is older than the window (it is
+        // dated by its first byte): lenient by at most one tick.
         while let Some((at, count)) = self.buckets.front().copied()
-            && now.duration_since(at) > window
+            && now.duration_since(at) > window + Self::TICK
         {
             self.in_window -= count;
             self.buckets.pop_front();

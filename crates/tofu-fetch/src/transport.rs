@@ -132,9 +132,10 @@ impl Via {
 pub struct ClientOptions {
     /// Time to establish a connection (TCP, proxy and TLS).
     pub connect_timeout: Duration,
-    /// Longest pause between two reads of a body, and the longest wait for a response's
-    /// whole head (status line and headers) after the request: a server that trickles its
-    /// headers a byte at a time never pauses long enough to trip a per-read timeout.
+    /// Longest pause between two reads of a body. Connecting and a response's whole head
+    /// (status line and headers) get the connect and read timeouts together: a server that
+    /// trickles its headers a byte at a time never pauses long enough to trip a per-read
+    /// timeout.
     pub read_timeout: Duration,
     /// The slowest transfer accepted (curl's `--speed-limit`/`--speed-time`).
     pub speed_limit: SpeedLimit,

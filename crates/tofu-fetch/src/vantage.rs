@@ -37,7 +37,7 @@ impl Client {
         };
         // One lookup, start to end, may take the connect and read timeouts together: an
         // endpoint that trickles its answer cannot hold the run.
-        let limit = self.options.connect_timeout + self.options.read_timeout;
+        let limit = self.head_deadline();
         let outcome = match tokio::time::timeout(limit, self.probe_into(url, &mut probe)).await {
             Ok(outcome) => outcome,
             Err(_) => Err((

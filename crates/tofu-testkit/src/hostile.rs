@@ -31,8 +31,8 @@ pub enum Server {
     Tls(BadCert),
     /// The artifact is honest; the run's whoami endpoint is this path of the plain server.
     Whoami,
-    /// A registry whose document for the tag is this invalid one (see
-    /// [`invalid_document`]); the artifact is an image.
+    /// A registry that lies as the path says: an invalid document for the tag (see
+    /// [`invalid_document`]), or a trickled document or blob; the artifact is an image.
     Registry,
 }
 
@@ -83,8 +83,9 @@ pub const CATALOGUE: &[Case] = &[
         code: Some("timeout"),
         fetch_exit: 1,
         compare_exit: 3,
-        tofu_does: "gives up when the head is not complete within the read timeout, whatever \
-                    the trickle (a per-read timeout alone would wait forever)",
+        tofu_does: "gives up when the head is not complete within the connect and read \
+                    timeouts together, whatever the trickle (a per-read timeout alone would \
+                    wait forever)",
     },
     Case {
         name: "stalled-body",
@@ -322,13 +323,14 @@ pub const CATALOGUE: &[Case] = &[
     },
     Case {
         name: "whoami-slow-answer",
-        server_does: "trickles the exit probe's answer a byte a second",
+        server_does: "sends the exit probe's headers at once, then its answer a byte a second",
         server: Server::Whoami,
         path: "/whoami-slow",
         code: Some("timeout"),
         fetch_exit: 0,
         compare_exit: 3,
-        tofu_does: "gives the probe the read timeout as a whole, then records no exit evidence",
+        tofu_does: "gives the whole probe the connect and read timeouts together, then records \
+                    no exit evidence",
     },
     Case {
         name: "whoami-garbage",
@@ -400,6 +402,26 @@ pub const CATALOGUE: &[Case] = &[
         compare_exit: 1,
         tofu_does: "refuses the manifest before any blob is asked for: the document does not \
                     say what its Content-Type says, which is a lie (compare: disagree)",
+    },
+    Case {
+        name: "trickled-index",
+        server_does: "serves the tag's (honest) image index at 100 bytes a second",
+        server: Server::Registry,
+        path: "trickle-index",
+        code: Some("stalled"),
+        fetch_exit: 1,
+        compare_exit: 3,
+        tofu_does: "fails it as stalled, as any body below the speed limit",
+    },
+    Case {
+        name: "trickled-layer",
+        server_does: "serves an (honest) layer blob at 100 bytes a second",
+        server: Server::Registry,
+        path: "trickle-layer",
+        code: Some("stalled"),
+        fetch_exit: 1,
+        compare_exit: 3,
+        tofu_does: "fails it as stalled, as any body below the speed limit",
     },
     Case {
         name: "index-entry-with-foreign-media-type",
@@ -515,7 +537,7 @@ pub struct Hostile {
     pub port: u16,
     tls: bool,
     stop: Arc<AtomicBool>,
-    accept: Option<thread::JoinHandle<()>>,
+    accept: Option<thread::JoinHandle<Vec<thread::JoinHandle<()>>>>,
 }
 
 impl Hostile {
@@ -550,15 +572,19 @@ impl Hostile {
         let accept = {
             let stop = Arc::clone(&stop);
             thread::spawn(move || {
+                let mut served = Vec::new();
                 for conn in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
+                    served.retain(|t: &thread::JoinHandle<()>| !t.is_finished());
                     let Ok(conn) = conn else { continue };
                     let (body, stop, tls) = (Arc::clone(&body), Arc::clone(&stop), tls.clone());
-                    thread::spawn(move || {
+                    served.push(thread::spawn(move || {
                         let deadline = Instant::now() + CONNECTION_LIMIT;
+                        // A peer that stops reading cannot block a write for longer than this.
                         let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                        let _ = conn.set_write_timeout(Some(Duration::from_secs(5)));
                         let _ = match tls {
                             Some(config) => match rustls::ServerConnection::new(config) {
                                 Ok(server) => {
@@ -574,8 +600,9 @@ impl Hostile {
                                 result
                             }
                         };
-                    });
+                    }));
                 }
+                served
             })
         };
         Hostile {
@@ -598,8 +625,14 @@ impl Drop for Hostile {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop.
         let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(handle) = self.accept.take() {
-            let _ = handle.join();
+        // Every connection's thread sees the stop flag within a tick, and no write blocks
+        // for more than its timeout: all of them end here.
+        if let Some(handle) = self.accept.take()
+            && let Ok(served) = handle.join()
+        {
+            for thread in served {
+                let _ = thread.join();
+            }
         }
     }
 }
@@ -772,8 +805,14 @@ fn serve(
             conn.write_all(json(&text).as_bytes())?;
         }
         "/whoami-slow" => {
-            let text = json("{\"ip\":\"192.0.2.77\",\"country_iso\":\"SE\"}");
-            trickle(conn, text.as_bytes(), 1, second, stop, deadline)?;
+            // The head at once, then the answer a byte a second: only the probe's own
+            // deadline ends it.
+            let answer = "{\"ip\":\"192.0.2.77\",\"country_iso\":\"SE\"}";
+            let text = json(answer);
+            let head = &text[..text.len() - answer.len()];
+            conn.write_all(head.as_bytes())?;
+            conn.flush()?;
+            trickle(conn, answer.as_bytes(), 1, second, stop, deadline)?;
         }
         "/whoami-garbage" => {
             let page = "<html><body>Your IP is 192.0.2.77</body></html>";

@@ -48,6 +48,14 @@ pub enum RegistryLie {
         digest: String,
         bytes: Vec<u8>,
     },
+    /// Serves these (possibly honest) bytes at this path (e.g. `/v2/REPO/manifests/TAG` or
+    /// `/v2/REPO/blobs/DIGEST`) with this `Content-Type`: the first 400 bytes (the headers)
+    /// at once, the rest at 100 bytes a second.
+    Trickle {
+        path: String,
+        bytes: Vec<u8>,
+        content_type: String,
+    },
     /// Names a token endpoint on another host.
     RealmElsewhere,
     /// Serves an oversized document for the tag's manifest.
@@ -272,6 +280,23 @@ fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
             format!(
                 r#"location = /v2/{repo}/blobs/{digest} {{
             default_type application/octet-stream;
+            alias {};
+        }}"#,
+                file.display()
+            )
+        }
+        RegistryLie::Trickle {
+            path,
+            bytes,
+            content_type,
+        } => {
+            let file = dir.join("trickled");
+            std::fs::write(&file, bytes).unwrap();
+            format!(
+                r#"location = {path} {{
+            default_type {content_type};
+            limit_rate_after 400;
+            limit_rate 100;
             alias {};
         }}"#,
                 file.display()

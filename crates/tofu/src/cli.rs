@@ -118,8 +118,8 @@ pub struct FetchArgs {
     #[arg(long, value_name = "SECS")]
     pub connect_timeout: Option<u64>,
 
-    /// Longest pause, in seconds, between two reads of a body, and longest wait for a
-    /// response's headers [default: 60, or the config's].
+    /// Longest pause, in seconds, between two reads of a body; a response's headers must
+    /// arrive within the connect and read timeouts together [default: 60, or the config's].
     #[arg(long, value_name = "SECS")]
     pub read_timeout: Option<u64>,
 

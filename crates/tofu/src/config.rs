@@ -82,8 +82,8 @@ pub struct VantageConfig {
 pub struct FetchConfig {
     /// Seconds allowed to connect (TCP, proxy and TLS).
     pub connect_timeout_secs: u64,
-    /// Longest pause, in seconds, between two reads of a body, and longest wait for a
-    /// response's headers.
+    /// Longest pause, in seconds, between two reads of a body; a response's headers must
+    /// arrive within the connect and read timeouts together.
     pub read_timeout_secs: u64,
     /// The slowest transfer accepted, in bytes a second over `speed_time_secs` (0: off).
     pub speed_limit: u64,

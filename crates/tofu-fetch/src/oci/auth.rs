@@ -118,7 +118,7 @@ impl Client {
         if !response.status().is_success() {
             return Err(token_err(format!("it answered {}", response.status())));
         }
-        let body = super::read_capped(response, 1 << 20, "token answer").await?;
+        let body = self.read_capped(response, 1 << 20, "token answer").await?;
         let answer: TokenAnswer = serde_json::from_slice(&body)
             .map_err(|e| token_err(format!("the answer is not token JSON: {e}")))?;
         let token = answer

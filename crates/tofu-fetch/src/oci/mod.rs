@@ -320,7 +320,9 @@ impl Client {
                 limit: document::MAX_MANIFEST,
             });
         }
-        let raw = read_capped(response, document::MAX_MANIFEST, "manifest").await?;
+        let raw = self
+            .read_capped(response, document::MAX_MANIFEST, "manifest")
+            .await?;
         document::check(raw, content_type.as_deref(), dcd.as_deref(), expected)
     }
 
@@ -401,16 +403,30 @@ fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<St
         .map(str::to_owned)
 }
 
-/// Reads a whole body, refusing more than `cap` bytes; `what` names it in the error.
-pub(crate) async fn read_capped(
+impl Client {
+    /// Reads a whole body, refusing more than `cap` bytes and a transfer below the speed
+    /// limit; `what` names it in the error.
+    pub(crate) async fn read_capped(
+        &self,
+        response: reqwest::Response,
+        cap: usize,
+        what: &'static str,
+    ) -> Result<Vec<u8>, OciError> {
+        read_capped(self.pace(), response, cap, what).await
+    }
+}
+
+async fn read_capped(
+    mut pace: crate::http::Pace,
     mut response: reqwest::Response,
     cap: usize,
     what: &'static str,
 ) -> Result<Vec<u8>, OciError> {
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+    while let Some(chunk) = pace
+        .chunk(&mut response)
         .await
+        .map_err(OciError::Fetch)?
         .map_err(|e| OciError::Fetch(crate::FetchError::from_reqwest(e)))?
     {
         if body.len() + chunk.len() > cap {

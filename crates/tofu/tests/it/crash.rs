@@ -65,8 +65,8 @@ fn sigkill_at_any_moment_leaves_nothing_that_looks_complete() {
     w.configure(&w.home(), "");
     let want = tool_digest_bytes(&payload());
     let ca = w.ca.root_pem.to_str().unwrap().to_owned();
-    // Half the trials fetch at full speed (killed while hashing, signing or writing), half
-    // from the throttled location (killed mid-body).
+    // Half the trials fetch at full speed (killed anywhere from start-up to writing the
+    // transcript, or after it), half from the throttled location (killed mid-body).
     let urls = [
         w.nginx.https_url("file.bin"),
         w.nginx.https_url("slow/file.bin"),
@@ -103,13 +103,40 @@ fn sigkill_at_any_moment_leaves_nothing_that_looks_complete() {
             .spawn()
             .unwrap();
         let started = Instant::now();
+        let throttled = trial % 2 == 1;
+        if throttled {
+            // A throttled download takes half a minute: wait until its body has begun (its
+            // payload file exists, under a temporary name), so the kill lands mid-body.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !std::fs::read_dir(dir.join("keep"))
+                .unwrap()
+                .any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".part"))
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "trial {trial}: no body after 30 s"
+                );
+                assert!(
+                    child.try_wait().unwrap().is_none(),
+                    "trial {trial} ended early"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         std::thread::sleep(delay);
-        let finished = child.try_wait().unwrap().is_some();
-        // A throttled download takes half a minute: it is always killed mid-body.
-        assert!(!(finished && trial % 2 == 1), "trial {trial} ended early");
+        let status = child.try_wait().unwrap();
+        assert!(
+            !(throttled && status.is_some()),
+            "trial {trial} ended early"
+        );
+        if let Some(status) = status {
+            // A run that ended before the kill ended well: a signed transcript.
+            assert!(status.success(), "trial {trial}: {status}");
+            assert!(minisign_verifies(&dir.join("run.json"), &w.pub_key()));
+        }
         let _ = child.kill();
         let _ = child.wait();
-        outcomes[usize::from(finished)] += 1;
+        outcomes[usize::from(status.is_some())] += 1;
         let context = format!("trial {trial} ({url}, killed at {:?})", started.elapsed());
         assert_nothing_half_done(&w, &dir, &want, &context);
     }
