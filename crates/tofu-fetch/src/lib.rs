@@ -1,6 +1,7 @@
 //! Everything in tofu that touches the network: transports (direct, SOCKS5, a bound
-//! interface), HTTP(S) downloads with streaming digests, and what they observed as
-//! tofu-record types. No other tofu crate opens a socket.
+//! interface, the embedded Tor client), HTTP(S) downloads with streaming digests and a speed
+//! limit, OCI registry pulls, Homebrew bottles through the Homebrew API, exit probes, and what
+//! they observed as tofu-record types. No other tofu crate opens a socket.
 
 mod artifact;
 mod digest;

@@ -71,8 +71,9 @@ pub struct FetchArgs {
     pub force: bool,
 
     /// How to reach the network: direct, socks5h://[USER:PASS@]HOST:PORT (the proxy resolves
-    /// names), socks5://… (names resolved locally: leaks DNS), or iface:NAME (bind to a
-    /// network interface such as a VPN tunnel). Proxy environment variables are ignored.
+    /// names), socks5://… (names resolved locally: leaks DNS), iface:NAME (bind to a network
+    /// interface such as a VPN tunnel), tor (the Tor client built into tofu), or tor:CC (an
+    /// exit in country CC). Proxy environment variables are ignored.
     #[arg(long, value_name = "VIA", default_value = "direct")]
     pub via: String,
 
