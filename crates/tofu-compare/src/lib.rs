@@ -41,10 +41,13 @@ pub struct Options {
     pub min_gap_hours: Option<f64>,
 }
 
+/// Fewest runs for an agreement unless the user asks for more: 3TOFU's three.
+pub const MIN_RUNS: usize = 3;
+
 impl Default for Options {
     fn default() -> Self {
         Options {
-            min_runs: 3,
+            min_runs: MIN_RUNS,
             require: Rule::ALL.into_iter().collect(),
             min_gap_hours: None,
         }

@@ -183,7 +183,7 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 pub struct JudgeArgs {
     /// Fewest distinct runs needed to agree.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = tofu_compare::MIN_RUNS as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub min_runs: u64,
 
     /// Diversity rules that must hold, comma-separated: distinct-days, distinct-hosts,

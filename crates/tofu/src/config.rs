@@ -104,13 +104,15 @@ impl Default for VantageConfig {
 }
 
 impl Default for FetchConfig {
+    /// The library's defaults: one source for each, in tofu-fetch.
     fn default() -> Self {
+        let client = tofu_fetch::ClientOptions::default();
         FetchConfig {
-            connect_timeout_secs: 30,
-            read_timeout_secs: 60,
-            speed_limit: 1024,
-            speed_time_secs: 60,
-            max_size: 64 << 30,
+            connect_timeout_secs: client.connect_timeout.as_secs(),
+            read_timeout_secs: client.read_timeout.as_secs(),
+            speed_limit: client.speed_limit.bytes_per_sec,
+            speed_time_secs: client.speed_limit.window.as_secs(),
+            max_size: tofu_fetch::FetchOptions::default().max_size,
             ca_certs: Vec::new(),
         }
     }
