@@ -52,13 +52,15 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
             ));
         }
     }
+    // The same ISO 3166-1 check as tor:CC and the exit probes: a made-up code (XX, EU) is
+    // refused, not recorded.
     let claimed_country = match &args.country {
-        Some(cc) if cc.len() == 2 && cc.bytes().all(|b| b.is_ascii_alphabetic()) => {
+        Some(cc) if tofu_record::evidence::is_country_code(&cc.to_ascii_uppercase()) => {
             Some(cc.to_ascii_uppercase())
         }
         Some(cc) => {
             return Err(Failure::new(
-                anyhow!("--country {cc:?} is not a two-letter country code"),
+                anyhow!("--country {cc:?} is not an ISO 3166-1 alpha-2 country code"),
                 "use an ISO 3166-1 alpha-2 code such as DE, CA or JP".to_owned(),
             ));
         }

@@ -155,6 +155,14 @@ fn usage_errors_exit_2_and_write_nothing() {
         ),
         (vec!["fetch", "-o", "x.json", url, url], "given twice"),
         (
+            vec!["fetch", "-o", "x.json", "--country", "XX", url],
+            "not an ISO 3166-1",
+        ),
+        (
+            vec!["fetch", "-o", "x.json", "--country", "EU", url],
+            "not an ISO 3166-1",
+        ),
+        (
             vec!["fetch", "-o", "x.json", "--ca-cert", "nope.pem", url],
             "nope.pem",
         ),
