@@ -284,12 +284,7 @@ fn parse_formula(
         .map_err(OciError::BadManifest)?;
     // A host that does not read as a registry name (no `.` or `:`, not `localhost`) would
     // become a Docker Hub path: the image must be on root_url's own host.
-    let normalized = if host == "index.docker.io" {
-        "docker.io"
-    } else {
-        &host
-    };
-    if reference.registry != normalized {
+    if reference.registry != crate::oci::reference::canonical_registry(&host) {
         return Err(OciError::BadManifest(format!(
             "root_url names the host {host:?}, which does not read as a registry name"
         )));

@@ -56,15 +56,15 @@ impl Client {
 
     async fn probe_into(&self, url: &Url, probe: &mut Probe) -> Result<(), (&'static str, String)> {
         let fetch_err = |e: FetchError| (e.code(), e.to_string());
+        // (No head deadline of its own: the whole lookup has one, in `probe`.)
         let mut response = self
-            .send(
-                self.http
-                    .get(url.clone())
-                    .header(header::ACCEPT, "application/json")
-                    .header(header::ACCEPT_ENCODING, "identity"),
-            )
+            .http
+            .get(url.clone())
+            .header(header::ACCEPT, "application/json")
+            .header(header::ACCEPT_ENCODING, "identity")
+            .send()
             .await
-            .map_err(fetch_err)?;
+            .map_err(|e| fetch_err(FetchError::from_reqwest(e)))?;
         probe.response_at = Some(Utc::now());
         probe.status = Some(response.status().as_u16());
         probe.server_date = response

@@ -408,35 +408,27 @@ impl Client {
     /// limit; `what` names it in the error.
     pub(crate) async fn read_capped(
         &self,
-        response: reqwest::Response,
+        mut response: reqwest::Response,
         cap: usize,
         what: &'static str,
     ) -> Result<Vec<u8>, OciError> {
-        read_capped(self.pace(), response, cap, what).await
-    }
-}
-
-async fn read_capped(
-    mut pace: crate::http::Pace,
-    mut response: reqwest::Response,
-    cap: usize,
-    what: &'static str,
-) -> Result<Vec<u8>, OciError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = pace
-        .chunk(&mut response)
-        .await
-        .map_err(OciError::Fetch)?
-        .map_err(|e| OciError::Fetch(crate::FetchError::from_reqwest(e)))?
-    {
-        if body.len() + chunk.len() > cap {
-            return Err(if what == "manifest" {
-                OciError::ManifestTooLarge { limit: cap }
-            } else {
-                OciError::TooLarge { what, limit: cap }
-            });
+        let mut pace = self.pace();
+        let mut body = Vec::new();
+        while let Some(chunk) = pace
+            .chunk(&mut response)
+            .await
+            .map_err(OciError::Fetch)?
+            .map_err(|e| OciError::Fetch(crate::FetchError::from_reqwest(e)))?
+        {
+            if body.len() + chunk.len() > cap {
+                return Err(if what == "manifest" {
+                    OciError::ManifestTooLarge { limit: cap }
+                } else {
+                    OciError::TooLarge { what, limit: cap }
+                });
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
+        Ok(body)
     }
-    Ok(body)
 }

@@ -130,11 +130,7 @@ impl Reference {
                 "{registry:?} is not a valid registry (HOST[:PORT])"
             )));
         }
-        let registry = if registry == "index.docker.io" {
-            "docker.io".to_owned()
-        } else {
-            registry
-        };
+        let registry = canonical_registry(&registry).to_owned();
         let repository = if registry == "docker.io" && !path.contains('/') {
             format!("library/{path}")
         } else {
@@ -199,6 +195,15 @@ fn valid_tag(tag: &str) -> bool {
     matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric() || b == b'_')
         && tag.len() <= 128
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// The name a registry is recorded under: Docker Hub's API host is `docker.io`.
+pub(crate) fn canonical_registry(host: &str) -> &str {
+    if host == "index.docker.io" {
+        "docker.io"
+    } else {
+        host
+    }
 }
 
 /// docker's `domain`: `HOST[:PORT]`, the host dot-separated labels of letters, digits and

@@ -55,9 +55,7 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
     // The same ISO 3166-1 check as tor:CC and the exit probes: a made-up code (XX, EU) is
     // refused, not recorded.
     let claimed_country = match &args.country {
-        Some(cc) if tofu_record::evidence::is_country_code(&cc.to_ascii_uppercase()) => {
-            Some(cc.to_ascii_uppercase())
-        }
+        Some(cc) if tofu_record::evidence::is_country_code(cc) => Some(cc.to_ascii_uppercase()),
         Some(cc) => {
             return Err(Failure::new(
                 anyhow!("--country {cc:?} is not an ISO 3166-1 alpha-2 country code"),

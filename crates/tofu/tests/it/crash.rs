@@ -96,14 +96,14 @@ fn sigkill_at_any_moment_leaves_nothing_that_looks_complete() {
         let delay = Duration::from_millis(state % 600);
         let dir = w.path(&format!("trial{trial}"));
         std::fs::create_dir_all(dir.join("keep")).unwrap();
-        let url = &urls[(trial % 2) as usize];
+        let throttled = trial % 2 == 1;
+        let url = &urls[usize::from(throttled)];
         let mut child = fetch_in(&dir, url)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let started = Instant::now();
-        let throttled = trial % 2 == 1;
         if throttled {
             // A throttled download takes half a minute: wait until its body has begun (its
             // payload file exists, under a temporary name), so the kill lands mid-body.

@@ -124,7 +124,6 @@ fn every_hostile_server_ends_in_a_clear_record_and_never_in_agreement() {
         String::from_utf8(img.registry.skopeo_raw(&format!("{REPO}@{}", img.amd64))).unwrap();
     let index = String::from_utf8(img.registry.skopeo_raw(&format!("{REPO}:1.0"))).unwrap();
 
-    let mut false_agreements = Vec::new();
     for (i, case) in CATALOGUE.iter().enumerate() {
         let out_name = format!("case{i}.json");
         let quiet_whoami = plain.url("/whoami/SE");
@@ -258,18 +257,12 @@ fn every_hostile_server_ends_in_a_clear_record_and_never_in_agreement() {
         }
 
         let (verdict, report) = compare(&w, case, honest, &out_name);
-        if verdict == 0 {
-            false_agreements.push(case.name);
-        }
+        // Checked apart from the catalogue's row, so a row that expected agreement fails too.
+        assert_ne!(verdict, 0, "a false agreement: {context}: {report}");
         assert_eq!(verdict, case.compare_exit, "{context}: {report}");
     }
-    assert!(
-        false_agreements.is_empty(),
-        "false agreements: {false_agreements:?}"
-    );
     eprintln!(
-        "hostile catalogue: {} cases tried, {} false agreements",
-        CATALOGUE.len(),
-        false_agreements.len()
+        "hostile catalogue: {} cases tried, 0 false agreements",
+        CATALOGUE.len()
     );
 }
