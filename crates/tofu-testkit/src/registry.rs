@@ -274,34 +274,24 @@ fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
             default_type {content_type};
         }}"#
         ),
-        RegistryLie::ReplaceBlob { repo, digest, bytes } => {
-            let file = dir.join("blob");
-            std::fs::write(&file, bytes).unwrap();
-            format!(
-                r#"location = /v2/{repo}/blobs/{digest} {{
-            default_type application/octet-stream;
-            alias {};
-        }}"#,
-                file.display()
-            )
-        }
+        RegistryLie::ReplaceBlob { repo, digest, bytes } => serve_file(
+            dir,
+            &format!("/v2/{repo}/blobs/{digest}"),
+            bytes,
+            "application/octet-stream",
+            "",
+        ),
         RegistryLie::Trickle {
             path,
             bytes,
             content_type,
-        } => {
-            let file = dir.join("trickled");
-            std::fs::write(&file, bytes).unwrap();
-            format!(
-                r#"location = {path} {{
-            default_type {content_type};
-            limit_rate_after 400;
-            limit_rate 100;
-            alias {};
-        }}"#,
-                file.display()
-            )
-        }
+        } => serve_file(
+            dir,
+            path,
+            bytes,
+            content_type,
+            "limit_rate_after 400; limit_rate 100;",
+        ),
         RegistryLie::RealmElsewhere => r#"location = /v2/ {
             proxy_pass BACKEND;
             proxy_hide_header WWW-Authenticate;
@@ -317,17 +307,15 @@ fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
         }}"#
             ),
         RegistryLie::OversizedManifest { repo, tag } => {
-            let file = dir.join("big.json");
             let mut big = String::from(r#"{"schemaVersion":2,"manifests":[],"padding":""#);
             big.push_str(&" ".repeat(5 << 20));
             big.push_str("\"}");
-            std::fs::write(&file, big).unwrap();
-            format!(
-                r#"location = /v2/{repo}/manifests/{tag} {{
-            default_type application/vnd.oci.image.index.v1+json;
-            alias {};
-        }}"#,
-                file.display()
+            serve_file(
+                dir,
+                &format!("/v2/{repo}/manifests/{tag}"),
+                big.as_bytes(),
+                "application/vnd.oci.image.index.v1+json",
+                "",
             )
         }
         RegistryLie::ServeDocument {
@@ -335,23 +323,40 @@ fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
             reference,
             body,
             content_type,
-        } => {
-            let file = dir.join("document.json");
-            std::fs::write(&file, body).unwrap();
-            format!(
-                r#"location = /v2/{repo}/manifests/{reference} {{
-            default_type {content_type};
-            alias {};
-        }}"#,
-                file.display()
-            )
-        }
+        } => serve_file(
+            dir,
+            &format!("/v2/{repo}/manifests/{reference}"),
+            body.as_bytes(),
+            content_type,
+            "",
+        ),
         RegistryLie::MoveTag { repo, tag, to } => format!(
             r#"location = /v2/{repo}/manifests/{tag} {{
             proxy_pass {backend}/v2/{repo}/manifests/{to};
         }}"#
         ),
     }
+}
+
+/// An nginx location that answers `path` with `bytes` (written into `dir`) as
+/// `content_type`, with `directives` (e.g. a rate limit) added.
+fn serve_file(
+    dir: &Path,
+    path: &str,
+    bytes: &[u8],
+    content_type: &str,
+    directives: &str,
+) -> String {
+    let file = dir.join("served");
+    std::fs::write(&file, bytes).unwrap();
+    format!(
+        r#"location = {path} {{
+            default_type {content_type};
+            {directives}
+            alias {};
+        }}"#,
+        file.display()
+    )
 }
 
 /// Starts docker-registry on 127.0.0.1:`port` with token auth at `realm` and blob
