@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use similar::TextDiff;
-use tofu_record::{Artifact, Content, INTEGRITY_ERRORS};
+use tofu_record::{Artifact, Content};
 
 use crate::{ArtifactReport, ArtifactVerdict, Cell, Group, Input, RunSummary};
 
@@ -54,14 +54,12 @@ pub(crate) fn compare_artifact(
                             .collect(),
                     },
                     (None, Some(e)) => Cell::Failed {
-                        code: e.code.clone(),
+                        code: e.code,
                         message: e.message.clone(),
                     },
-                    // check() makes this impossible; treat it as a failure, never as content.
-                    (None, None) => Cell::Failed {
-                        code: "invalid".to_owned(),
-                        message: "neither content nor error".to_owned(),
-                    },
+                    // check() makes this impossible; were it to happen, the run counts as
+                    // not having the artifact: never as content, so never as agreement.
+                    (None, None) => Cell::Absent,
                 }
             }
         })
@@ -115,9 +113,7 @@ pub(crate) fn compare_artifact(
     let tampered: Vec<usize> = cells
         .iter()
         .enumerate()
-        .filter(|(_, c)| {
-            matches!(c, Cell::Failed { code, .. } if INTEGRITY_ERRORS.contains(&code.as_str()))
-        })
+        .filter(|(_, c)| matches!(c, Cell::Failed { code, .. } if code.is_integrity()))
         .map(|(i, _)| i + 1)
         .collect();
     let artifact_of = |run: usize| by_id[run - 1].get(id).copied();

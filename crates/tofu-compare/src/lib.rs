@@ -130,7 +130,7 @@ pub enum Cell {
     /// Recorded as failed.
     Failed {
         /// The stable error code.
-        code: String,
+        code: tofu_record::ErrorCode,
         /// The message.
         message: String,
     },

@@ -2,7 +2,7 @@
 //! one is fetched, and the artifact has content only when all delivered the same bytes. A
 //! disagreement between mirrors inside one run is a finding, recorded as `mirror-mismatch`.
 
-use tofu_record::{Artifact, ArtifactError};
+use tofu_record::{Artifact, ArtifactError, ErrorCode};
 use url::Url;
 
 use crate::http::FetchOptions;
@@ -48,29 +48,23 @@ impl Client {
 fn combine(
     fetches: &[tofu_record::Fetch],
 ) -> (Option<tofu_record::Content>, Option<ArtifactError>) {
-    let failed: Vec<&tofu_record::Fetch> = fetches.iter().filter(|f| f.error.is_some()).collect();
     if let [only] = fetches {
         return (only.content.clone(), only.error.clone());
     }
-    if !failed.is_empty() {
+    let failed: Vec<(&tofu_record::Fetch, &ArtifactError)> = fetches
+        .iter()
+        .filter_map(|f| f.error.as_ref().map(|e| (f, e)))
+        .collect();
+    if let [(_, first), ..] = failed[..] {
         // The code of the first failure, so scripts see why; the message names each one.
-        let first = failed[0]
-            .error
-            .as_ref()
-            .map(|e| e.code.clone())
-            .unwrap_or_default();
         let detail: Vec<String> = failed
             .iter()
-            .filter_map(|f| {
-                f.error
-                    .as_ref()
-                    .map(|e| format!("{}: {}", f.url, e.message))
-            })
+            .map(|(f, e)| format!("{}: {}", f.url, e.message))
             .collect();
         return (
             None,
             Some(ArtifactError {
-                code: first,
+                code: first.code,
                 message: format!(
                     "{} of {} mirrors failed: {}",
                     failed.len(),
@@ -95,7 +89,7 @@ fn combine(
     (
         None,
         Some(ArtifactError {
-            code: "mirror-mismatch".to_owned(),
+            code: ErrorCode::MirrorMismatch,
             message: format!("mirrors disagree: {}", detail.join("; ")),
         }),
     )

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use tofu_record::ErrorCode;
+
 /// The transport the user asked for cannot be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -85,20 +87,20 @@ pub enum FetchError {
 
 impl FetchError {
     /// The stable code recorded in transcripts.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            FetchError::Connect(_) => "connect",
-            FetchError::Tls(_) => "tls",
-            FetchError::Timeout(_) => "timeout",
-            FetchError::Http(_) => "http",
-            FetchError::Status { .. } => "http-status",
-            FetchError::InsecureRedirect { .. } => "insecure-redirect",
-            FetchError::BadRedirect(_) => "bad-redirect",
-            FetchError::TooManyRedirects(_) => "too-many-redirects",
-            FetchError::SizeLimit { .. } => "size-limit",
-            FetchError::Truncated { .. } => "truncated",
-            FetchError::Stalled { .. } => "stalled",
-            FetchError::Keep { .. } => "keep",
+            FetchError::Connect(_) => ErrorCode::Connect,
+            FetchError::Tls(_) => ErrorCode::Tls,
+            FetchError::Timeout(_) => ErrorCode::Timeout,
+            FetchError::Http(_) => ErrorCode::Http,
+            FetchError::Status { .. } => ErrorCode::HttpStatus,
+            FetchError::InsecureRedirect { .. } => ErrorCode::InsecureRedirect,
+            FetchError::BadRedirect(_) => ErrorCode::BadRedirect,
+            FetchError::TooManyRedirects(_) => ErrorCode::TooManyRedirects,
+            FetchError::SizeLimit { .. } => ErrorCode::SizeLimit,
+            FetchError::Truncated { .. } => ErrorCode::Truncated,
+            FetchError::Stalled { .. } => ErrorCode::Stalled,
+            FetchError::Keep { .. } => ErrorCode::Keep,
         }
     }
 
@@ -130,6 +132,16 @@ impl FetchError {
             FetchError::Connect(message)
         } else {
             FetchError::Http(message)
+        }
+    }
+}
+
+/// The error as a transcript records it: the stable code and the message.
+impl From<&FetchError> for tofu_record::ArtifactError {
+    fn from(e: &FetchError) -> Self {
+        tofu_record::ArtifactError {
+            code: e.code(),
+            message: e.to_string(),
         }
     }
 }

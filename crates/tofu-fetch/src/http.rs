@@ -82,10 +82,7 @@ impl Client {
                 small_body = body.small;
             }
             Err(e) => {
-                fetch.error = Some(ArtifactError {
-                    code: e.code().to_owned(),
-                    message: e.to_string(),
-                });
+                fetch.error = Some(ArtifactError::from(&e));
             }
         }
         fetch.http = exchange.into_record();

@@ -5,7 +5,7 @@
 use chrono::Utc;
 use reqwest::header;
 use tofu_record::redact::redact_url;
-use tofu_record::{ArtifactError, Exit, Probe};
+use tofu_record::{ArtifactError, ErrorCode, Exit, Probe};
 use url::Url;
 
 use crate::error::FetchError;
@@ -41,20 +41,17 @@ impl Client {
         let outcome = match tokio::time::timeout(limit, self.probe_into(url, &mut probe)).await {
             Ok(outcome) => outcome,
             Err(_) => Err((
-                "timeout",
+                ErrorCode::Timeout,
                 format!("no complete answer within {} s", limit.as_secs()),
             )),
         };
         if let Err((code, message)) = outcome {
-            probe.error = Some(ArtifactError {
-                code: code.to_owned(),
-                message,
-            });
+            probe.error = Some(ArtifactError { code, message });
         }
         probe
     }
 
-    async fn probe_into(&self, url: &Url, probe: &mut Probe) -> Result<(), (&'static str, String)> {
+    async fn probe_into(&self, url: &Url, probe: &mut Probe) -> Result<(), (ErrorCode, String)> {
         let fetch_err = |e: FetchError| (e.code(), e.to_string());
         // (No head deadline of its own: the whole lookup has one, in `probe`.)
         let mut response = self
@@ -83,7 +80,7 @@ impl Client {
                 body.truncate(MAX_ANSWER);
                 probe.answer = Some(String::from_utf8_lossy(&body).into_owned());
                 return Err((
-                    "whoami-answer",
+                    ErrorCode::WhoamiAnswer,
                     format!("the answer is longer than {MAX_ANSWER} bytes"),
                 ));
             }
@@ -91,11 +88,11 @@ impl Client {
         probe.answer = Some(String::from_utf8_lossy(&body).into_owned());
         if !response.status().is_success() {
             return Err((
-                "http-status",
+                ErrorCode::HttpStatus,
                 format!("the endpoint answered {}", response.status()),
             ));
         }
-        let (ip, country) = parse_answer(&body).map_err(|m| ("whoami-answer", m))?;
+        let (ip, country) = parse_answer(&body).map_err(|m| (ErrorCode::WhoamiAnswer, m))?;
         probe.ip = Some(ip);
         probe.country = country;
         Ok(())

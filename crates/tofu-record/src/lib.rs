@@ -2,6 +2,7 @@
 //! signed off with minisign. This crate never touches the network and depends on no other
 //! tofu crate.
 
+mod code;
 pub mod digest;
 mod error;
 pub mod evidence;
@@ -12,5 +13,6 @@ pub mod redact;
 pub mod sign;
 pub mod transcript;
 
+pub use code::ErrorCode;
 pub use error::{KeyError, ReadError, SignError, VerifyError, WriteError};
 pub use transcript::*;

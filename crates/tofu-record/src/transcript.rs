@@ -474,25 +474,10 @@ pub struct TlsRecord {
 #[serde(deny_unknown_fields)]
 pub struct ArtifactError {
     /// Stable kebab-case code, e.g. `http-status`, `truncated`, `insecure-redirect`.
-    pub code: String,
+    pub code: crate::ErrorCode,
     /// What happened, for people.
     pub message: String,
 }
-
-/// Error codes that mean the served bytes contradict what they claim (a digest, a size, a
-/// media type, another mirror): evidence of tampering, not a mere failure. compare counts an
-/// artifact that failed with one of these as a disagreement, not as missing.
-pub const INTEGRITY_ERRORS: &[&str] = &[
-    "mirror-mismatch",
-    "digest-mismatch",
-    "digest-header-mismatch",
-    "content-type-mismatch",
-    "ambiguous-manifest",
-    "descriptor-mismatch",
-    "blob-size-mismatch",
-    "blob-digest-mismatch",
-    "homebrew-mismatch",
-];
 
 /// A structural problem that makes a transcript unusable even though it parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]

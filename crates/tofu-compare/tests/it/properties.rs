@@ -13,23 +13,24 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tofu_compare::{Cell, Input, Options, Rule, Verdict};
-use tofu_record::{INTEGRITY_ERRORS, Transcript};
+use tofu_record::{ErrorCode, Transcript};
 
 /// Error codes a run may record: transport failures, then every integrity failure.
 fn codes() -> Vec<&'static str> {
     let transport = [
-        "connect",
-        "timeout",
-        "stalled",
-        "http-status",
-        "truncated",
-        "size-limit",
-        "insecure-redirect",
-        "bad-manifest",
+        ErrorCode::Connect,
+        ErrorCode::Timeout,
+        ErrorCode::Stalled,
+        ErrorCode::HttpStatus,
+        ErrorCode::Truncated,
+        ErrorCode::SizeLimit,
+        ErrorCode::InsecureRedirect,
+        ErrorCode::BadManifest,
     ];
     transport
         .into_iter()
-        .chain(INTEGRITY_ERRORS.iter().copied())
+        .chain(ErrorCode::ALL.iter().copied().filter(|c| c.is_integrity()))
+        .map(ErrorCode::as_str)
         .collect()
 }
 
@@ -325,7 +326,7 @@ proptest! {
                 })
                 .collect();
             let lied_to = a.cells.iter().any(|c| {
-                matches!(c, Cell::Failed { code, .. } if INTEGRITY_ERRORS.contains(&code.as_str()))
+                matches!(c, Cell::Failed { code, .. } if code.is_integrity())
             });
             if contents.len() > 1 || lied_to {
                 prop_assert_eq!(report.verdict, Verdict::Disagree, "{}: {:?}", a.id, report.reasons);

@@ -1,5 +1,7 @@
 //! Why an OCI pull failed, with the stable codes recorded in transcripts.
 
+use tofu_record::ErrorCode;
+
 use crate::error::FetchError;
 
 /// An OCI pull failed.
@@ -81,27 +83,37 @@ pub enum OciError {
 
 impl OciError {
     /// The stable code recorded in transcripts.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             OciError::Fetch(e) => e.code(),
-            OciError::Auth(_) => "registry-auth",
-            OciError::TokenRealm { .. } => "token-realm",
-            OciError::Token { .. } => "token",
-            OciError::ManifestTooLarge { .. } => "manifest-too-large",
-            OciError::TooLarge { .. } | OciError::BlobTooLarge { .. } => "size-limit",
-            OciError::DigestMismatch { .. } => "digest-mismatch",
-            OciError::DigestHeaderMismatch { .. } => "digest-header-mismatch",
-            OciError::ContentTypeMismatch { .. } => "content-type-mismatch",
-            OciError::Ambiguous => "ambiguous-manifest",
-            OciError::Schema1 => "schema1-unsupported",
-            OciError::BadManifest(_) => "bad-manifest",
-            OciError::DescriptorMismatch { .. } => "descriptor-mismatch",
-            OciError::BlobSize { .. } => "blob-size-mismatch",
-            OciError::BlobDigest { .. } => "blob-digest-mismatch",
-            OciError::NoPlatform { .. } => "no-matching-platform",
-            OciError::NoBottle(_) => "no-such-bottle",
-            OciError::Homebrew(_) => "homebrew-mismatch",
-            OciError::Keep(_) => "keep",
+            OciError::Auth(_) => ErrorCode::RegistryAuth,
+            OciError::TokenRealm { .. } => ErrorCode::TokenRealm,
+            OciError::Token { .. } => ErrorCode::Token,
+            OciError::ManifestTooLarge { .. } => ErrorCode::ManifestTooLarge,
+            OciError::TooLarge { .. } | OciError::BlobTooLarge { .. } => ErrorCode::SizeLimit,
+            OciError::DigestMismatch { .. } => ErrorCode::DigestMismatch,
+            OciError::DigestHeaderMismatch { .. } => ErrorCode::DigestHeaderMismatch,
+            OciError::ContentTypeMismatch { .. } => ErrorCode::ContentTypeMismatch,
+            OciError::Ambiguous => ErrorCode::AmbiguousManifest,
+            OciError::Schema1 => ErrorCode::Schema1Unsupported,
+            OciError::BadManifest(_) => ErrorCode::BadManifest,
+            OciError::DescriptorMismatch { .. } => ErrorCode::DescriptorMismatch,
+            OciError::BlobSize { .. } => ErrorCode::BlobSizeMismatch,
+            OciError::BlobDigest { .. } => ErrorCode::BlobDigestMismatch,
+            OciError::NoPlatform { .. } => ErrorCode::NoMatchingPlatform,
+            OciError::NoBottle(_) => ErrorCode::NoSuchBottle,
+            OciError::Homebrew(_) => ErrorCode::HomebrewMismatch,
+            OciError::Keep(_) => ErrorCode::Keep,
+        }
+    }
+}
+
+/// The error as a transcript records it: the stable code and the message.
+impl From<&OciError> for tofu_record::ArtifactError {
+    fn from(e: &OciError) -> Self {
+        tofu_record::ArtifactError {
+            code: e.code(),
+            message: e.to_string(),
         }
     }
 }

@@ -145,13 +145,7 @@ impl<'a> Pull<'a> {
         self.record.redirect_hosts = self.redirect_hosts.iter().cloned().collect();
         let (content, error) = match outcome {
             Ok(content) => (Some(content), None),
-            Err(e) => (
-                None,
-                Some(ArtifactError {
-                    code: e.code().to_owned(),
-                    message: e.to_string(),
-                }),
-            ),
+            Err(e) => (None, Some(ArtifactError::from(&e))),
         };
         Artifact {
             tor_exits: Vec::new(),
@@ -176,10 +170,7 @@ pub(crate) fn failed_artifact(id: String, e: &OciError) -> Artifact {
         openpgp: None,
         oci: None,
         homebrew: None,
-        error: Some(ArtifactError {
-            code: e.code().to_owned(),
-            message: e.to_string(),
-        }),
+        error: Some(ArtifactError::from(e)),
     }
 }
 

@@ -71,7 +71,7 @@ fn structural_rules_are_enforced() {
     assert!(dup.check().unwrap_err().0.contains("appears twice"));
     let mut both = t.clone();
     both.artifacts[0].error = Some(tofu_record::ArtifactError {
-        code: "x".into(),
+        code: tofu_record::ErrorCode::Connect,
         message: "y".into(),
     });
     assert!(both.check().is_err());

@@ -189,7 +189,7 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
             };
             artifact.tor_exits = client.tor_exits();
             if let Some(error) = &mut artifact.error
-                && error.code == "connect"
+                && error.code == tofu_record::ErrorCode::Connect
             {
                 let reasons = client.tor_errors();
                 if !reasons.is_empty() {

@@ -277,7 +277,7 @@ fn compare_and_status_exit_with_the_verdict() {
         if n == 3 {
             let artifact = &mut t.artifacts[0];
             let error = tofu_record::ArtifactError {
-                code: "connect".to_owned(),
+                code: tofu_record::ErrorCode::Connect,
                 message: "connection refused".to_owned(),
             };
             artifact.content = None;
@@ -301,7 +301,7 @@ fn a_lone_integrity_failure_is_a_disagreement() {
             let mut lone = t.artifacts[0].clone();
             lone.id = "mirror.test/library/debian:bookworm".to_owned();
             let error = tofu_record::ArtifactError {
-                code: "blob-digest-mismatch".to_owned(),
+                code: tofu_record::ErrorCode::BlobDigestMismatch,
                 message: "a layer's bytes do not match its digest".to_owned(),
             };
             lone.content = None;
