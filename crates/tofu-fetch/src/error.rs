@@ -110,20 +110,8 @@ impl FetchError {
         let is_timeout = e.is_timeout();
         let is_connect = e.is_connect();
         let e = e.without_url();
-        let mut message = e.to_string();
-        let mut tls = false;
-        let mut source = std::error::Error::source(&e);
-        while let Some(cause) = source {
-            if cause.is::<rustls::Error>() {
-                tls = true;
-            }
-            let text = cause.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = cause.source();
-        }
+        let message = error_chain(&e);
+        let tls = causes(&e).any(|cause| cause.is::<rustls::Error>());
         if is_timeout {
             FetchError::Timeout(message)
         } else if tls || message.contains("certificate") || message.contains("tls handshake") {
@@ -134,6 +122,27 @@ impl FetchError {
             FetchError::Http(message)
         }
     }
+}
+
+/// An error and its causes, outermost first.
+fn causes<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |e| e.source())
+}
+
+/// An error with its causes, as one line; a cause whose text is already in the line (many
+/// errors repeat their source's) is not repeated.
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    for cause in causes(e).skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// The error as a transcript records it: the stable code and the message.

@@ -36,13 +36,20 @@ pub struct FetchOptions {
     pub max_size: u64,
     /// Keep payloads in this directory.
     pub keep_dir: Option<PathBuf>,
+    /// The Homebrew JSON API, ending in `/`: `brew:FORMULA` reads `<api>formula/FORMULA.json`.
+    /// The bottle registry comes from each formula's `bottle.stable.root_url`.
+    pub homebrew_api: Url,
 }
+
+/// Homebrew's own JSON API.
+const HOMEBREW_API: &str = "https://formulae.brew.sh/api/";
 
 impl Default for FetchOptions {
     fn default() -> Self {
         FetchOptions {
             max_size: 64 << 30,
             keep_dir: None,
+            homebrew_api: Url::parse(HOMEBREW_API).expect("a constant URL parses"),
         }
     }
 }

@@ -13,12 +13,14 @@ mod json_mutation;
 mod keep;
 pub mod oci;
 mod openpgp;
+mod target;
 mod tls;
 pub mod tor;
-pub mod transport;
+mod transport;
 mod vantage;
 
 pub use error::{FetchError, TransportError};
 pub use homebrew::BrewTarget;
 pub use http::{FetchOptions, INSPECT_LIMIT, MAX_REDIRECTS};
-pub use transport::{Client, ClientOptions, SpeedLimit, Via};
+pub use target::{Fetched, Source, Target, TargetError};
+pub use transport::{Client, ClientOptions, Route, SpeedLimit, Via};

@@ -24,6 +24,9 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use tofu_record::TorRelay;
 use tofu_record::digest::sha256_hex;
+use tofu_record::evidence::Country;
+
+use crate::error::error_chain;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tor_geoip::GeoipDb;
@@ -42,9 +45,6 @@ const CONNECT_ATTEMPTS: u32 = 3;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TorError {
-    /// `--via tor:CC` names no country.
-    #[error("{0:?} is not an ISO 3166-1 alpha-2 country code")]
-    UnknownCountry(String),
     /// The `[tor]` settings are unusable.
     #[error("the [tor] settings are unusable: {0}")]
     Config(String),
@@ -85,10 +85,8 @@ pub struct TorOptions {
     pub geoip: Geoip,
     /// How long bootstrapping may take.
     pub bootstrap_timeout: Duration,
-    /// The exit country asked for, uppercase.
-    pub exit_country: Option<String>,
-    /// How long one stream may take to open, retries included.
-    pub connect_timeout: Duration,
+    /// The exit country asked for (`--via tor:CC`).
+    pub exit_country: Option<Country>,
 }
 
 /// A geoip database: the one built into tofu, or C tor's legacy format from files.
@@ -199,15 +197,17 @@ impl Drop for Tor {
 
 impl Tor {
     /// Starts arti, bootstraps it (reporting progress through `progress`), checks that an exit
-    /// in the country asked for exists, and opens the bridge. Must run inside a tokio runtime.
-    pub async fn start(options: TorOptions, progress: fn(&str)) -> Result<Tor, TorError> {
+    /// in the country asked for exists, and opens the bridge, whose streams may take
+    /// `connect_timeout` to open, retries included. Must run inside a tokio runtime.
+    pub async fn start(
+        options: TorOptions,
+        connect_timeout: Duration,
+        progress: fn(&str),
+    ) -> Result<Tor, TorError> {
         let exit_country = match &options.exit_country {
-            Some(cc) => Some(
-                Some(cc)
-                    .filter(|cc| tofu_record::evidence::is_country_code(cc))
-                    .and_then(|cc| cc.parse::<CountryCode>().ok())
-                    .ok_or_else(|| TorError::UnknownCountry(cc.clone()))?,
-            ),
+            Some(cc) => Some(cc.as_str().parse::<CountryCode>().map_err(|e| {
+                TorError::Config(format!("arti does not take the country {cc}: {e}"))
+            })?),
             None => None,
         };
         // arti's relay TLS uses rustls and needs a process-wide provider: ring, as everywhere
@@ -305,7 +305,7 @@ impl Tor {
             secret: hex::encode(secret),
             geoip: options.geoip.clone(),
             exit_country,
-            connect_timeout: options.connect_timeout,
+            connect_timeout,
             tokens: Mutex::new(BTreeMap::new()),
             streams: Mutex::new(BTreeMap::new()),
         });
@@ -601,21 +601,6 @@ fn note_error(shared: &Shared, key: &str, message: String) {
     if !errors.contains(&message) {
         errors.push(message);
     }
-}
-
-/// An error with its causes, as one line.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = cause.source();
-    }
-    out
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -5,28 +5,38 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
+use tofu_record::Transport;
 use tofu_record::redact::without_credentials;
-use tofu_record::{TorRelay, Transport};
 use url::Url;
 
 use crate::error::TransportError;
-use crate::tor::{Tor, TorOptions};
+use crate::tor::{Streams, Tor, TorOptions};
 use tofu_record::digest::sha256_hex;
+use tofu_record::evidence::Country;
 
-/// The transport a run uses, as the user chose it.
+/// The transport a run uses, as the user chose it (`--via`).
 #[derive(Clone, PartialEq, Eq)]
 pub enum Via {
+    /// A route through the network: see [`Client::connect`].
+    Route(Route),
+    /// The embedded Tor client, with an exit in this country when given: see
+    /// [`Client::connect_tor`].
+    Tor { country: Option<Country> },
+}
+
+/// A route through the network that needs no client of its own to start.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Route {
     /// The operating system's route.
     Direct,
     /// A SOCKS5 proxy; `remote_dns` is true for `socks5h://`.
     Socks5 { url: Url, remote_dns: bool },
     /// Sockets bound to a network interface.
     Interface(String),
-    /// The embedded Tor client, with an exit in this country when given (uppercase).
-    Tor { country: Option<String> },
 }
 
 impl std::fmt::Debug for Via {
@@ -36,14 +46,29 @@ impl std::fmt::Debug for Via {
     }
 }
 
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print proxy credentials.
+        f.write_str(&self.to_string())
+    }
+}
+
 impl std::fmt::Display for Via {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Via::Direct => f.write_str("direct"),
-            Via::Socks5 { url, .. } => f.write_str(&without_credentials(url)),
-            Via::Interface(name) => write!(f, "iface:{name}"),
+            Via::Route(route) => route.fmt(f),
             Via::Tor { country: None } => f.write_str("tor"),
             Via::Tor { country: Some(cc) } => write!(f, "tor:{cc}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Route::Direct => f.write_str("direct"),
+            Route::Socks5 { url, .. } => f.write_str(&without_credentials(url)),
+            Route::Interface(name) => write!(f, "iface:{name}"),
         }
     }
 }
@@ -53,70 +78,74 @@ impl std::str::FromStr for Via {
 
     fn from_str(s: &str) -> Result<Via, TransportError> {
         if s == "direct" {
-            return Ok(Via::Direct);
+            return Ok(Via::Route(Route::Direct));
         }
         if s == "tor" {
             return Ok(Via::Tor { country: None });
         }
         if let Some(cc) = s.strip_prefix("tor:") {
-            if !tofu_record::evidence::is_country_code(cc) {
-                return Err(TransportError::UnknownCountry(cc.to_owned()));
-            }
+            let country =
+                Country::parse(cc).ok_or_else(|| TransportError::UnknownCountry(cc.to_owned()))?;
             return Ok(Via::Tor {
-                country: Some(cc.to_ascii_uppercase()),
+                country: Some(country),
             });
         }
         if let Some(name) = s.strip_prefix("iface:") {
             if name.is_empty() || name.len() > 15 || name.contains(['/', '\0']) {
                 return Err(TransportError::NoInterface(name.to_owned()));
             }
-            return Ok(Via::Interface(name.to_owned()));
+            return Ok(Via::Route(Route::Interface(name.to_owned())));
         }
-        let remote_dns = if s.starts_with("socks5h://") {
-            true
-        } else if s.starts_with("socks5://") {
-            false
-        } else {
-            // Another scheme may carry a password too (`http://user:pw@proxy:8080`): what
-            // comes before an '@' is never echoed.
-            let shown = match s.rsplit_once('@') {
-                Some((_, rest)) => format!("…@{rest}"),
-                None => s.to_owned(),
-            };
-            return Err(TransportError::UnknownVia(shown));
-        };
-        let bad = |reason: &str| TransportError::BadProxy {
-            // Parse errors must not echo a password either.
-            url: Url::parse(s)
-                .map(|u| without_credentials(&u))
-                .unwrap_or_else(|_| "(unparsable)".to_owned()),
-            reason: reason.to_owned(),
-        };
-        let url = Url::parse(s).map_err(|e| bad(&e.to_string()))?;
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(bad("no proxy host"));
-        }
-        if url.port().is_none() {
-            return Err(bad("no proxy port (e.g. socks5h://127.0.0.1:1080)"));
-        }
-        if url.path() != "" && url.path() != "/" || url.query().is_some() {
-            return Err(bad("a proxy URL has no path or query"));
-        }
-        let has_user = !url.username().is_empty();
-        if has_user != url.password().is_some() {
-            return Err(bad("give both a username and a password, or neither"));
-        }
-        Ok(Via::Socks5 { url, remote_dns })
+        parse_socks5(s).map(Via::Route)
     }
+}
+
+/// `socks5h://[USER:PASS@]HOST:PORT` or `socks5://…`; no error ever echoes a password.
+fn parse_socks5(s: &str) -> Result<Route, TransportError> {
+    let remote_dns = if s.starts_with("socks5h://") {
+        true
+    } else if s.starts_with("socks5://") {
+        false
+    } else {
+        // Another scheme may carry a password too (`http://user:pw@proxy:8080`): what
+        // comes before an '@' is never echoed.
+        let shown = match s.rsplit_once('@') {
+            Some((_, rest)) => format!("…@{rest}"),
+            None => s.to_owned(),
+        };
+        return Err(TransportError::UnknownVia(shown));
+    };
+    let bad = |reason: &str| TransportError::BadProxy {
+        // Parse errors must not echo a password either.
+        url: Url::parse(s)
+            .map(|u| without_credentials(&u))
+            .unwrap_or_else(|_| "(unparsable)".to_owned()),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(s).map_err(|e| bad(&e.to_string()))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no proxy host"));
+    }
+    if url.port().is_none() {
+        return Err(bad("no proxy port (e.g. socks5h://127.0.0.1:1080)"));
+    }
+    if url.path() != "" && url.path() != "/" || url.query().is_some() {
+        return Err(bad("a proxy URL has no path or query"));
+    }
+    let has_user = !url.username().is_empty();
+    if has_user != url.password().is_some() {
+        return Err(bad("give both a username and a password, or neither"));
+    }
+    Ok(Route::Socks5 { url, remote_dns })
 }
 
 impl Via {
     /// Things the user should know about this choice.
     pub fn warnings(&self) -> Vec<String> {
         match self {
-            Via::Socks5 {
+            Via::Route(Route::Socks5 {
                 remote_dns: false, ..
-            } => vec![
+            }) => vec![
                 "socks5:// resolves names locally, so every host name leaks to the local \
                  resolver and the answer comes from this network, not the proxy's; use \
                  socks5h:// to let the proxy resolve them"
@@ -204,6 +233,9 @@ pub struct Client {
     key: String,
     /// The proxy answered as a Tor SocksPort.
     tor_daemon: bool,
+    /// Targets fetched so far by this client and every client isolated from it: each gets
+    /// isolation key `artifact-N`.
+    pub(crate) targets: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Client {
@@ -213,78 +245,58 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Builds the HTTP client of a run for a transport that needs no start-up (not Tor).
-    pub fn new(via: Via, options: &ClientOptions) -> Result<Client, TransportError> {
-        if matches!(via, Via::Tor { .. }) {
-            return Err(TransportError::Client(
-                "the Tor transport is started with Client::connect".to_owned(),
-            ));
-        }
-        let mut roots = Vec::new();
-        for path in &options.ca_certs {
-            roots.extend(load_pem_roots(path)?);
-        }
-        Client::build(via, options.clone(), roots, Isolation::None, "run", false)
-    }
-
-    /// Builds the client of a run: starts the embedded Tor client for `--via tor`
-    /// (configured by `tor`, reporting bootstrap progress through `progress`), and asks a
-    /// SOCKS5 proxy whether it is Tor. Its own streams (the exit probes) use isolation key
-    /// `vantage`; [`Client::isolated`] gives each artifact its own. `tor` is needed only
-    /// for [`Via::Tor`].
-    pub async fn connect(
-        via: Via,
-        options: &ClientOptions,
-        tor: Option<TorOptions>,
-        progress: fn(&str),
-    ) -> Result<Client, TransportError> {
-        let mut roots = Vec::new();
-        for path in &options.ca_certs {
-            roots.extend(load_pem_roots(path)?);
-        }
-        let (isolation, tor_daemon) = match &via {
-            Via::Tor { country } => {
-                let tor = tor.ok_or_else(|| {
-                    TransportError::Client("the Tor transport needs its settings".to_owned())
-                })?;
-                let tor = Tor::start(
-                    TorOptions {
-                        exit_country: country.clone(),
-                        connect_timeout: options.connect_timeout,
-                        ..tor
-                    },
-                    progress,
-                )
-                .await?;
-                (Isolation::Embedded(Arc::new(tor)), false)
-            }
-            Via::Socks5 { url, .. } => {
-                if is_tor_socks_port(url, options.connect_timeout).await {
-                    let isolation = if url.username().is_empty() {
-                        let mut secret = [0u8; 12];
-                        getrandom::fill(&mut secret)
-                            .map_err(|e| TransportError::Client(e.to_string()))?;
-                        Isolation::TorDaemon {
-                            secret: hex::encode(secret),
-                        }
-                    } else {
-                        // The user's own credentials decide the isolation.
-                        Isolation::None
-                    };
-                    (isolation, true)
+    /// Builds the client of a run over a network route. A SOCKS5 proxy is asked whether it
+    /// is a Tor daemon's SocksPort; if so, the run's streams get credentials of their own so
+    /// that the daemon keeps them off every other program's circuits. Its own streams (the
+    /// exit probes) use isolation key `vantage`; [`Client::fetch`] gives each target its own.
+    pub async fn connect(route: Route, options: &ClientOptions) -> Result<Client, TransportError> {
+        let roots = load_roots(options)?;
+        let (isolation, tor_daemon) = match &route {
+            Route::Socks5 { url, .. } if is_tor_socks_port(url, options.connect_timeout).await => {
+                let isolation = if url.username().is_empty() {
+                    let mut secret = [0u8; 12];
+                    getrandom::fill(&mut secret)
+                        .map_err(|e| TransportError::Client(e.to_string()))?;
+                    Isolation::TorDaemon {
+                        secret: hex::encode(secret),
+                    }
                 } else {
-                    (Isolation::None, false)
-                }
+                    // The user's own credentials decide the isolation.
+                    Isolation::None
+                };
+                (isolation, true)
             }
             _ => (Isolation::None, false),
         };
         Client::build(
-            via,
+            Via::Route(route),
             options.clone(),
             roots,
             isolation,
             "vantage",
             tor_daemon,
+        )
+    }
+
+    /// Builds the client of a run over the embedded Tor client: starts it as `tor` says
+    /// (reporting bootstrap progress through `progress`), with streams that may take
+    /// `options.connect_timeout` to open, retries included. Streams are isolated as with
+    /// [`Client::connect`]; over Tor, isolated streams never share a circuit.
+    pub async fn connect_tor(
+        tor: TorOptions,
+        options: &ClientOptions,
+        progress: fn(&str),
+    ) -> Result<Client, TransportError> {
+        let roots = load_roots(options)?;
+        let country = tor.exit_country.clone();
+        let tor = Tor::start(tor, options.connect_timeout, progress).await?;
+        Client::build(
+            Via::Tor { country },
+            options.clone(),
+            roots,
+            Isolation::Embedded(Arc::new(tor)),
+            "vantage",
+            false,
         )
     }
 
@@ -303,16 +315,19 @@ impl Client {
                 isolation: self.isolation.clone(),
                 key: key.to_owned(),
                 tor_daemon: self.tor_daemon,
+                targets: Arc::clone(&self.targets),
             });
         }
-        Client::build(
+        let mut client = Client::build(
             self.via.clone(),
             self.options.clone(),
             self.roots.clone(),
             self.isolation.clone(),
             key,
             self.tor_daemon,
-        )
+        )?;
+        client.targets = Arc::clone(&self.targets);
+        Ok(client)
     }
 
     fn build(
@@ -350,14 +365,14 @@ impl Client {
                     "the Tor transport has no Tor client".to_owned(),
                 ));
             }
-            (Via::Socks5 { url, .. }, Isolation::TorDaemon { secret }) => {
+            (Via::Route(Route::Socks5 { url, .. }), Isolation::TorDaemon { secret }) => {
                 let mut url = url.clone();
                 url.set_username(&format!("tofu-{secret}"))
                     .and_then(|()| url.set_password(Some("x")))
                     .map_err(|()| TransportError::Client("cannot set SOCKS credentials".into()))?;
                 Some(url)
             }
-            (Via::Socks5 { url, .. }, _) => Some(url.clone()),
+            (Via::Route(Route::Socks5 { url, .. }), _) => Some(url.clone()),
             _ => None,
         };
         if let Some(url) = &proxy {
@@ -368,14 +383,11 @@ impl Client {
                 })?;
             builder = builder.proxy(proxy);
         }
-        match &via {
-            Via::Direct | Via::Socks5 { .. } | Via::Tor { .. } => {}
-            Via::Interface(name) => {
-                if !std::path::Path::new("/sys/class/net").join(name).exists() {
-                    return Err(TransportError::NoInterface(name.clone()));
-                }
-                builder = builder.interface(name);
+        if let Via::Route(Route::Interface(name)) = &via {
+            if !std::path::Path::new("/sys/class/net").join(name).exists() {
+                return Err(TransportError::NoInterface(name.clone()));
             }
+            builder = builder.interface(name);
         }
         let http = builder
             .build()
@@ -390,21 +402,22 @@ impl Client {
             isolation,
             key: key.to_owned(),
             tor_daemon,
+            targets: Arc::new(AtomicUsize::new(0)),
         })
     }
 
     /// What the transcript records about the transport (without credentials).
     pub fn record(&self) -> Transport {
         match &self.via {
-            Via::Direct => Transport::Direct,
-            Via::Socks5 { url, remote_dns } => Transport::Socks5 {
+            Via::Route(Route::Direct) => Transport::Direct,
+            Via::Route(Route::Socks5 { url, remote_dns }) => Transport::Socks5 {
                 proxy: without_credentials(url),
                 remote_dns: *remote_dns,
                 authenticated: !url.username().is_empty()
                     || matches!(self.isolation, Isolation::TorDaemon { .. }),
                 tor_daemon: self.tor_daemon,
             },
-            Via::Interface(name) => Transport::Interface { name: name.clone() },
+            Via::Route(Route::Interface(name)) => Transport::Interface { name: name.clone() },
             Via::Tor { country } => {
                 let (valid_after, geoip) = match &self.isolation {
                     Isolation::Embedded(tor) => {
@@ -413,45 +426,21 @@ impl Client {
                     _ => (None, String::new()),
                 };
                 Transport::Tor {
-                    exit_country: country.clone(),
+                    exit_country: country.as_ref().map(|c| c.as_str().to_owned()),
                     consensus_valid_after: valid_after,
                     geoip,
-                    exits: self.tor_exits(),
+                    exits: self.tor_streams().exits,
                 }
             }
         }
     }
 
-    /// The exit relays this client's streams used so far (embedded Tor only).
-    pub fn tor_exits(&self) -> Vec<TorRelay> {
+    /// What the embedded Tor client saw of this client's streams so far: their exit relays,
+    /// circuits, retries and failures. Empty for every other transport.
+    pub fn tor_streams(&self) -> Streams {
         match &self.isolation {
-            Isolation::Embedded(tor) => tor.streams(&self.key).exits,
-            _ => Vec::new(),
-        }
-    }
-
-    /// The circuits this client's streams used so far (embedded Tor only; arti's ids,
-    /// meaningful within this process).
-    pub fn tor_circuits(&self) -> Vec<String> {
-        match &self.isolation {
-            Isolation::Embedded(tor) => tor.streams(&self.key).circuits,
-            _ => Vec::new(),
-        }
-    }
-
-    /// Why some of this client's streams were moved to a new circuit (embedded Tor only).
-    pub fn tor_retries(&self) -> Vec<String> {
-        match &self.isolation {
-            Isolation::Embedded(tor) => tor.streams(&self.key).retries,
-            _ => Vec::new(),
-        }
-    }
-
-    /// Why Tor could not open this client's streams, when it could not.
-    pub fn tor_errors(&self) -> Vec<String> {
-        match &self.isolation {
-            Isolation::Embedded(tor) => tor.streams(&self.key).errors,
-            _ => Vec::new(),
+            Isolation::Embedded(tor) => tor.streams(&self.key),
+            _ => Streams::default(),
         }
     }
 
@@ -464,6 +453,15 @@ impl Client {
     pub fn extra_roots(&self) -> &[String] {
         &self.extra_roots
     }
+}
+
+/// The extra trusted roots of `--ca-cert`, every file read.
+fn load_roots(options: &ClientOptions) -> Result<Vec<CertificateDer<'static>>, TransportError> {
+    let mut roots = Vec::new();
+    for path in &options.ca_certs {
+        roots.extend(load_pem_roots(path)?);
+    }
+    Ok(roots)
 }
 
 fn load_pem_roots(
@@ -542,12 +540,31 @@ mod tests {
         let v: Via = "socks5h://alice:s3cret@127.0.0.1:1080".parse().unwrap();
         assert_eq!(v.to_string(), "socks5h://127.0.0.1:1080");
         assert_eq!(format!("{v:?}"), "socks5h://127.0.0.1:1080");
+        let Via::Route(route) = v.clone() else {
+            panic!("{v} is not a route")
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // Nothing listens on port 1; the proxy is not asked anything else.
+        let route = match route {
+            Route::Socks5 {
+                mut url,
+                remote_dns,
+            } => {
+                url.set_port(Some(1)).unwrap();
+                Route::Socks5 { url, remote_dns }
+            }
+            other => other,
+        };
         assert_eq!(
-            Client::new(v.clone(), &ClientOptions::default())
+            runtime
+                .block_on(Client::connect(route, &ClientOptions::default()))
                 .unwrap()
                 .record(),
             Transport::Socks5 {
-                proxy: "socks5h://127.0.0.1:1080".into(),
+                proxy: "socks5h://127.0.0.1:1".into(),
                 remote_dns: true,
                 authenticated: true,
                 tor_daemon: false,
@@ -556,15 +573,15 @@ mod tests {
         assert!(v.warnings().is_empty());
         let v: Via = "socks5://127.0.0.1:1080".parse().unwrap();
         assert_eq!(v.warnings().len(), 1);
-        assert_eq!("direct".parse::<Via>().unwrap(), Via::Direct);
+        assert_eq!("direct".parse::<Via>().unwrap(), Via::Route(Route::Direct));
         assert_eq!(
             "iface:wg0".parse::<Via>().unwrap(),
-            Via::Interface("wg0".into())
+            Via::Route(Route::Interface("wg0".into()))
         );
         assert_eq!(
             "tor:de".parse::<Via>().unwrap(),
             Via::Tor {
-                country: Some("DE".into())
+                country: Country::parse("DE")
             }
         );
         assert_eq!("tor".parse::<Via>().unwrap().to_string(), "tor");
@@ -635,17 +652,17 @@ mod properties {
                 return Ok(());
             };
             match &via {
-                Via::Direct => prop_assert_eq!(text.as_str(), "direct"),
+                Via::Route(Route::Direct) => prop_assert_eq!(text.as_str(), "direct"),
                 Via::Tor { country: None } => prop_assert_eq!(text.as_str(), "tor"),
                 Via::Tor { country: Some(cc) } => {
-                    prop_assert!(is_country_code(cc));
-                    prop_assert_eq!(cc.to_ascii_uppercase(), cc.clone());
+                    prop_assert!(is_country_code(cc.as_str()));
+                    prop_assert_eq!(cc.as_str().to_ascii_uppercase(), cc.as_str());
                 }
-                Via::Interface(name) => {
+                Via::Route(Route::Interface(name)) => {
                     prop_assert!((1..=15).contains(&name.len()));
                     prop_assert!(!name.contains(['/', '\0']));
                 }
-                Via::Socks5 { url, remote_dns } => {
+                Via::Route(Route::Socks5 { url, remote_dns }) => {
                     prop_assert_eq!(url.scheme(), if *remote_dns { "socks5h" } else { "socks5" });
                     prop_assert!(url.host_str().is_some_and(|h| !h.is_empty()));
                     prop_assert!(url.port().is_some());
@@ -656,7 +673,10 @@ mod properties {
             let printed = via.to_string();
             let again: Via = printed.parse().unwrap_or_else(|e| panic!("{printed:?}: {e}"));
             match (&via, &again) {
-                (Via::Socks5 { url: a, .. }, Via::Socks5 { url: b, .. }) => {
+                (
+                    Via::Route(Route::Socks5 { url: a, .. }),
+                    Via::Route(Route::Socks5 { url: b, .. }),
+                ) => {
                     prop_assert_eq!(a.host_str(), b.host_str());
                     prop_assert_eq!(a.port(), b.port());
                     prop_assert!(b.username().is_empty() && b.password().is_none());
@@ -681,7 +701,7 @@ mod properties {
         fn tor_countries_are_iso_codes(cc in "[A-Za-z0-9]{0,3}") {
             let got = format!("tor:{cc}").parse::<Via>();
             if is_country_code(&cc) {
-                prop_assert_eq!(got.unwrap(), Via::Tor { country: Some(cc.to_ascii_uppercase()) });
+                prop_assert_eq!(got.unwrap(), Via::Tor { country: Country::parse(&cc) });
             } else {
                 prop_assert!(matches!(got, Err(TransportError::UnknownCountry(_))));
             }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use tofu_fetch::tor::{Geoip, TorOptions};
-use tofu_fetch::{Client, ClientOptions, FetchOptions, Via};
+use tofu_fetch::{Client, ClientOptions, FetchOptions};
 use tofu_testkit::{Nginx, TestCa, TorNet};
 use url::Url;
 
@@ -28,7 +28,6 @@ fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
         geoip: Geoip::from_files(Some(&dir.path().join("geoip")), None).unwrap(),
         bootstrap_timeout: Duration::from_secs(120),
         exit_country: None,
-        connect_timeout: Duration::from_secs(60),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -36,17 +35,16 @@ fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let client = Client::connect(
-            Via::Tor { country: None },
-            &ClientOptions::default(),
-            Some(tor),
-            |_| {},
-        )
-        .await
-        .unwrap();
+        let client_options = ClientOptions {
+            connect_timeout: Duration::from_secs(60),
+            ..ClientOptions::default()
+        };
+        let client = Client::connect_tor(tor, &client_options, |_| {})
+            .await
+            .unwrap();
         let options = FetchOptions {
             max_size: 1 << 20,
-            keep_dir: None,
+            ..FetchOptions::default()
         };
         let a = client.isolated("a").unwrap();
         let b = client.isolated("b").unwrap();
@@ -58,15 +56,15 @@ fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
                 artifact.error.is_none(),
                 "{:?}; Tor said: {:?}; retries: {:?}; logs in {}",
                 artifact.error,
-                client.tor_errors(),
-                client.tor_retries(),
+                client.tor_streams().errors,
+                client.tor_streams().retries,
                 net.dir.display()
             );
         }
         // Key "a" used one circuit for its two fetches, key "b" another one (a stream the
         // bridge had to move to a new circuit may add one, and says why).
-        let (circ_a, circ_b) = (a.tor_circuits(), b.tor_circuits());
-        let (retries_a, retries_b) = (a.tor_retries(), b.tor_retries());
+        let (circ_a, circ_b) = (a.tor_streams().circuits, b.tor_streams().circuits);
+        let (retries_a, retries_b) = (a.tor_streams().retries, b.tor_streams().retries);
         assert!(
             (1..=1 + retries_a.len()).contains(&circ_a.len()),
             "{circ_a:?} {retries_a:?}"
@@ -89,21 +87,26 @@ fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
             artifact.error.is_none(),
             "{:?}; Tor said: {:?}",
             artifact.error,
-            a_again.tor_errors()
+            a_again.tor_streams().errors
         );
         // (Unless a retry moved it, in which case the reason is shown.)
-        let again = a_again.tor_circuits();
-        if a_again.tor_retries() == retries_a {
+        let again = a_again.tor_streams().circuits;
+        if a_again.tor_streams().retries == retries_a {
             assert_eq!(again.last(), circ_a.last(), "{again:?} {circ_a:?}");
         } else {
             assert!(
                 again.iter().all(|c| !circ_b.contains(c)),
                 "{again:?} {:?}",
-                a_again.tor_retries()
+                a_again.tor_streams().retries
             );
         }
         // Each recorded exit is a node of the network.
-        for relay in a.tor_exits().iter().chain(b.tor_exits().iter()) {
+        for relay in a
+            .tor_streams()
+            .exits
+            .iter()
+            .chain(b.tor_streams().exits.iter())
+        {
             let ip = relay.addresses[0]
                 .parse::<std::net::SocketAddr>()
                 .unwrap()

@@ -56,6 +56,30 @@ pub fn is_country_code(cc: &str) -> bool {
             .any(|known| known.eq_ignore_ascii_case(cc))
 }
 
+/// An ISO 3166-1 alpha-2 country code, checked and uppercase: what `--via tor:CC`,
+/// `--country` and the exit probes accept. A made-up code (`XX`, `EU`, `T1`) has no value of
+/// this type.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Country(String);
+
+impl Country {
+    /// The code, when `cc` (any case) is an assigned ISO 3166-1 alpha-2 code.
+    pub fn parse(cc: &str) -> Option<Country> {
+        is_country_code(cc).then(|| Country(cc.to_ascii_uppercase()))
+    }
+
+    /// The code, uppercase.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Country {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

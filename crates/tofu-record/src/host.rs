@@ -4,28 +4,43 @@
 
 use std::path::Path;
 
-use crate::KeyError;
+use std::path::PathBuf;
+
 use crate::io::write_atomic;
 use crate::key::create_private_dir;
 
 const SALT_FILE: &str = "host-salt";
 
+/// The host fingerprint cannot be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// The salt (or the directory holding it) cannot be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The salt file is too short to be one tofu wrote.
+    #[error("{0}: the host salt is shorter than 32 bytes; delete it to make a new one")]
+    ShortSalt(PathBuf),
+}
+
 /// The fingerprint for this machine, creating the salt in `config_dir` on first use.
-pub fn fingerprint(config_dir: &Path) -> Result<String, KeyError> {
+pub fn fingerprint(config_dir: &Path) -> Result<String, HostError> {
     let salt_path = config_dir.join(SALT_FILE);
     let salt = match std::fs::read(&salt_path) {
         Ok(salt) if salt.len() >= 32 => salt,
         Ok(_) => {
-            return Err(KeyError::Malformed {
-                path: salt_path,
-                message: "the host salt is shorter than 32 bytes; delete it to make a new one"
-                    .to_owned(),
-            });
+            return Err(HostError::ShortSalt(salt_path));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            create_private_dir(config_dir)?;
+            create_private_dir(config_dir).map_err(|source| HostError::Io {
+                path: config_dir.to_owned(),
+                source,
+            })?;
             let mut salt = vec![0u8; 32];
-            getrandom::fill(&mut salt).map_err(|e| KeyError::Io {
+            getrandom::fill(&mut salt).map_err(|e| HostError::Io {
                 path: salt_path.clone(),
                 source: std::io::Error::other(e.to_string()),
             })?;
@@ -33,13 +48,13 @@ pub fn fingerprint(config_dir: &Path) -> Result<String, KeyError> {
                 Ok(()) => salt,
                 // Another tofu made it first: use theirs.
                 Err(crate::WriteError::Exists(_)) => {
-                    std::fs::read(&salt_path).map_err(|source| KeyError::Io {
+                    std::fs::read(&salt_path).map_err(|source| HostError::Io {
                         path: salt_path.clone(),
                         source,
                     })?
                 }
                 Err(crate::WriteError::Io { source, .. }) => {
-                    return Err(KeyError::Io {
+                    return Err(HostError::Io {
                         path: salt_path,
                         source,
                     });
@@ -47,7 +62,7 @@ pub fn fingerprint(config_dir: &Path) -> Result<String, KeyError> {
             }
         }
         Err(source) => {
-            return Err(KeyError::Io {
+            return Err(HostError::Io {
                 path: salt_path,
                 source,
             });

@@ -71,7 +71,10 @@ impl SigningKey {
             }
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_private_dir(dir)?;
+            create_private_dir(dir).map_err(|source| KeyError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
         }
         let comment = format!("tofu secret key {}", self.key_id());
         let sk_text = self
@@ -165,11 +168,7 @@ fn write_error(path: &Path, e: crate::WriteError) -> KeyError {
 }
 
 /// Creates a directory (and parents) that only its owner can enter, when it is missing.
-pub fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io {
-        path: dir.to_owned(),
-        source,
-    };
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -177,7 +176,7 @@ pub fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(io)
+    builder.create(dir)
 }
 
 #[cfg(unix)]

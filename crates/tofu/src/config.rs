@@ -61,8 +61,10 @@ pub struct HomebrewConfig {
 
 impl Default for HomebrewConfig {
     fn default() -> Self {
+        // The library's default, as the config writes it: without the final slash.
+        let api = tofu_fetch::FetchOptions::default().homebrew_api;
         HomebrewConfig {
-            api: "https://formulae.brew.sh/api".to_owned(),
+            api: api.as_str().trim_end_matches('/').to_owned(),
         }
     }
 }
@@ -143,7 +145,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, Failure> {
 pub fn parse(path: &Path, text: &str) -> Result<Config, Failure> {
     toml::from_str(text).map_err(|e| {
         Failure::new(
-            anyhow!("{}", crate::plan::toml_error(path, text, &e)),
+            anyhow!("{}", crate::toml_error::describe(path, text, &e)),
             "configs/tofu.example.toml lists every key".to_owned(),
         )
     })

@@ -14,8 +14,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Deserialize;
-use tofu_fetch::BrewTarget;
 use tofu_fetch::oci::{Platforms, Reference};
+use tofu_fetch::{BrewTarget, Source, Target};
 use toml::Spanned;
 use url::Url;
 
@@ -28,24 +28,6 @@ pub struct Plan {
     pub sha256: String,
     /// The artifacts, in file order.
     pub artifacts: Vec<Target>,
-}
-
-/// One artifact to fetch, from a plan or the command line: an id and where it comes from.
-#[derive(Clone, Debug)]
-pub struct Target {
-    pub id: String,
-    pub source: Source,
-}
-
-/// Where an artifact comes from.
-#[derive(Clone, Debug)]
-pub enum Source {
-    /// A file at these URLs (mirrors; all must agree).
-    Urls(Vec<Url>),
-    /// An image, and the platforms to pull.
-    Oci(Reference, Platforms),
-    /// A Homebrew formula's bottles.
-    Homebrew(BrewTarget),
 }
 
 #[derive(Deserialize)]
@@ -84,12 +66,13 @@ pub fn load(path: &Path) -> Result<Plan, PlanError> {
 }
 
 fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
-    let raw: RawPlan = toml::from_str(text).map_err(|e| PlanError(toml_error(path, text, &e)))?;
+    let raw: RawPlan =
+        toml::from_str(text).map_err(|e| PlanError(crate::toml_error::describe(path, text, &e)))?;
     let at = |span: std::ops::Range<usize>, message: String| {
         PlanError(format!(
             "{}:{}: {message}",
             path.display(),
-            line_of(text, span.start)
+            crate::toml_error::line_of(text, span.start)
         ))
     };
     if raw.name.get_ref().trim().is_empty() {
@@ -147,8 +130,8 @@ fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
             }
             (None, Some(oci), None) => {
                 let reference = Reference::parse(oci.get_ref()).map_err(|e| at(oci.span(), e))?;
-                let platforms = crate::commands::fetch::parse_platforms(&entry.platforms)
-                    .map_err(|f| at(entry.id.span(), format!("artifact {id:?}: {:#}", f.error)))?;
+                let platforms = Platforms::parse(&entry.platforms)
+                    .map_err(|e| at(entry.id.span(), format!("artifact {id:?}: {e}")))?;
                 Source::Oci(reference, platforms)
             }
             _ => {
@@ -195,21 +178,6 @@ fn parse_urls(
         parsed.push(url);
     }
     Ok(parsed)
-}
-
-/// The 1-based line of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-/// A TOML error as `FILE:LINE: message`.
-pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> String {
-    let line = e.span().map(|s| line_of(text, s.start));
-    let message = e.message();
-    match line {
-        Some(line) => format!("{}:{line}: {message}", path.display()),
-        None => format!("{}: {message}", path.display()),
-    }
 }
 
 #[cfg(test)]

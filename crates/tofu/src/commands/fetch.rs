@@ -5,42 +5,140 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use chrono::Utc;
-use tofu_fetch::oci::{Platforms, Reference};
+use chrono::{DateTime, Utc};
+use tofu_fetch::oci::Platforms;
 use tofu_fetch::tor::{Geoip, TorOptions};
-use tofu_fetch::{BrewTarget, Client, ClientOptions, FetchOptions, SpeedLimit, Via};
+use tofu_fetch::{
+    Client, ClientOptions, FetchOptions, Fetched, Route, Source, SpeedLimit, Target, Via,
+};
+use tofu_record::evidence::Country;
 use tofu_record::key::SigningKey;
 use tofu_record::redact::redact_url;
-use tofu_record::{Host, PlanRef, Run, Signer, Tool, Transcript, Vantage, io, sign};
+use tofu_record::{Artifact, Host, PlanRef, Run, Signer, Tool, Transcript, Vantage, io, sign};
 use url::Url;
 
 use crate::cli::FetchArgs;
-use crate::plan::{Source, Target};
+use crate::config::Config;
+use crate::failure::Hint;
 use crate::{Exit, Failure, output, paths};
 
+/// `tofu fetch`, ripgrep-style: resolve every argument (all checks before the network),
+/// observe over the transport, assemble the transcript, write and sign it.
 pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure> {
     let config = crate::config::load(config_path)?;
-    let (targets, plan) = match &args.plan {
-        Some(path) => {
-            let plan = crate::plan::load(path).map_err(|e| {
-                Failure::new(
-                    anyhow!("{e}"),
-                    "configs/ holds working plans to start from".to_owned(),
-                )
-            })?;
-            let targets = plan.artifacts.clone();
-            let plan_ref = PlanRef {
-                name: plan.name.clone(),
-                sha256: plan.sha256.clone(),
-            };
-            (targets, Some(plan_ref))
-        }
-        None => (
-            parse_targets(&args.targets, &parse_platforms(&args.platforms)?)?,
-            None,
-        ),
+    let resolved = resolve(&args, &config)?;
+    let started_at = Utc::now();
+    let observed = observe(&resolved)?;
+    let transcript = assemble(&args, &resolved, observed, started_at)?;
+    write(&args, &resolved.signing_key, &transcript)
+}
+
+/// Everything a run needs, checked before anything is asked of the network.
+struct Resolved {
+    targets: Vec<Target>,
+    plan: Option<PlanRef>,
+    claimed_country: Option<Country>,
+    whoami: Vec<Url>,
+    transport: Transport,
+    client_options: ClientOptions,
+    fetch_options: FetchOptions,
+    signing_key: SigningKey,
+    fingerprint: String,
+}
+
+/// How the run's client is built: `--via`, with `[tor]` for the embedded Tor client.
+enum Transport {
+    Route(Route),
+    Tor(TorOptions),
+}
+
+/// What the run saw over its transport.
+struct Observed {
+    client: Client,
+    exit: tofu_record::Exit,
+    artifacts: Vec<Artifact>,
+    finished_at: DateTime<Utc>,
+}
+
+/// Reads and checks every argument and setting, loads the key, and refuses to overwrite a
+/// transcript: a run that cannot be recorded does not start.
+fn resolve(args: &FetchArgs, config: &Config) -> Result<Resolved, Failure> {
+    let (targets, plan) = targets(args)?;
+    warn_plain_http(&targets);
+    // The same ISO 3166-1 check as tor:CC and the exit probes: a made-up code (XX, EU) is
+    // refused, not recorded.
+    let claimed_country = match &args.country {
+        Some(cc) => Some(Country::parse(cc).ok_or_else(|| {
+            Failure::new(
+                anyhow!("--country {cc:?} is not an ISO 3166-1 alpha-2 country code"),
+                "use an ISO 3166-1 alpha-2 code such as DE, CA or JP".to_owned(),
+            )
+        })?),
+        None => None,
     };
-    for target in &targets {
+    let whoami = whoami_endpoints(args, config)?;
+    let homebrew_api = Url::parse(&format!("{}/", config.homebrew.api.trim_end_matches('/')))
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| {
+            anyhow!(
+                "[homebrew] api {:?} is not an http(s) URL",
+                config.homebrew.api
+            )
+        })?;
+    refuse_to_overwrite(args)?;
+    let via: Via = args
+        .via
+        .parse()
+        .map_err(|e: tofu_fetch::TransportError| Failure::from(e).context("--via"))?;
+    for warning in via.warnings() {
+        output::warn(&warning);
+    }
+    let transport = match via {
+        Via::Tor { country } => Transport::Tor(tor_options(&config.tor, country)?),
+        Via::Route(route) => Transport::Route(route),
+    };
+    let signing_key = load_or_create_key(args.key.as_deref())?;
+    let fingerprint = tofu_record::host::fingerprint(&paths::config_dir()?)
+        .hint("check that tofu's config directory is writable")?;
+    if let Some(dir) = &args.keep {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create --keep directory {}", dir.display()))?;
+    }
+    Ok(Resolved {
+        targets,
+        plan,
+        claimed_country,
+        whoami,
+        transport,
+        client_options: client_options(args, config),
+        fetch_options: FetchOptions {
+            max_size: args.max_size.unwrap_or(config.fetch.max_size),
+            keep_dir: args.keep.clone(),
+            homebrew_api,
+        },
+        signing_key,
+        fingerprint,
+    })
+}
+
+/// The targets: the plan's, or the command line's; with the plan's name and digest.
+fn targets(args: &FetchArgs) -> Result<(Vec<Target>, Option<PlanRef>), Failure> {
+    let Some(path) = &args.plan else {
+        let platforms = Platforms::parse(&args.platforms)?;
+        return Ok((parse_targets(&args.targets, &platforms)?, None));
+    };
+    let plan = crate::plan::load(path).hint("configs/ holds working plans to start from")?;
+    let plan_ref = PlanRef {
+        name: plan.name,
+        sha256: plan.sha256,
+    };
+    Ok((plan.artifacts, Some(plan_ref)))
+}
+
+/// Says which URLs are plain http: anyone on the path can alter them.
+fn warn_plain_http(targets: &[Target]) {
+    for target in targets {
         let Source::Urls(urls) = &target.source else {
             continue;
         };
@@ -52,183 +150,117 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
             ));
         }
     }
-    // The same ISO 3166-1 check as tor:CC and the exit probes: a made-up code (XX, EU) is
-    // refused, not recorded.
-    let claimed_country = match &args.country {
-        Some(cc) if tofu_record::evidence::is_country_code(cc) => Some(cc.to_ascii_uppercase()),
-        Some(cc) => {
-            return Err(Failure::new(
-                anyhow!("--country {cc:?} is not an ISO 3166-1 alpha-2 country code"),
-                "use an ISO 3166-1 alpha-2 code such as DE, CA or JP".to_owned(),
-            ));
-        }
-        None => None,
-    };
-    let whoami = whoami_endpoints(&args, &config)?;
-    let homebrew_api = Url::parse(&format!("{}/", config.homebrew.api.trim_end_matches('/')))
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| {
-            Failure::new(
-                anyhow!(
-                    "[homebrew] api {:?} is not an http(s) URL",
-                    config.homebrew.api
-                ),
-                None,
-            )
-        })?;
-    let sig_path = sign::signature_path(&args.output);
-    if !args.force {
-        for p in [&args.output, &sig_path] {
-            if p.exists() {
-                return Err(Failure::new(
-                    anyhow!("{} already exists", p.display()),
-                    "give another --output (one transcript per run), or pass --force to \
-                     replace it"
-                        .to_owned(),
-                ));
-            }
-        }
-    }
-    let via: Via = args.via.parse().map_err(|e| {
-        Failure::new(
-            anyhow!("--via: {e}"),
-            "use direct, socks5h://HOST:PORT, socks5h://USER:PASS@HOST:PORT, iface:NAME, tor, \
-             or tor:CC with an ISO 3166-1 country code such as tor:DE"
-                .to_owned(),
-        )
-    })?;
-    for warning in via.warnings() {
-        output::warn(&warning);
-    }
-    let signing_key = load_or_create_key(args.key.as_deref())?;
-    let config_dir = paths::config_dir()?;
-    let fingerprint = tofu_record::host::fingerprint(&config_dir).map_err(|e| {
-        Failure::new(
-            e,
-            "check that tofu's config directory is writable".to_owned(),
-        )
-    })?;
+}
 
-    let mut ca_certs = config.fetch.ca_certs.clone();
+/// Refuses to replace a transcript or its signature unless `--force`.
+fn refuse_to_overwrite(args: &FetchArgs) -> Result<(), Failure> {
+    if args.force {
+        return Ok(());
+    }
+    for p in [&args.output, &sign::signature_path(&args.output)] {
+        if p.exists() {
+            return Err(anyhow!("{} already exists", p.display())).hint(
+                "give another --output (one transcript per run), or pass --force to replace it",
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The client's limits: the command line's, else the config's.
+fn client_options(args: &FetchArgs, config: &Config) -> ClientOptions {
+    let fetch = &config.fetch;
+    let mut ca_certs = fetch.ca_certs.clone();
     ca_certs.extend(args.ca_certs.iter().cloned());
-    let client_options = ClientOptions {
+    ClientOptions {
         connect_timeout: Duration::from_secs(
-            args.connect_timeout
-                .unwrap_or(config.fetch.connect_timeout_secs),
+            args.connect_timeout.unwrap_or(fetch.connect_timeout_secs),
         ),
-        read_timeout: Duration::from_secs(
-            args.read_timeout.unwrap_or(config.fetch.read_timeout_secs),
-        ),
+        read_timeout: Duration::from_secs(args.read_timeout.unwrap_or(fetch.read_timeout_secs)),
         speed_limit: SpeedLimit {
-            bytes_per_sec: args.speed_limit.unwrap_or(config.fetch.speed_limit),
-            window: Duration::from_secs(
-                args.speed_time
-                    .unwrap_or(config.fetch.speed_time_secs)
-                    .max(1),
-            ),
+            bytes_per_sec: args.speed_limit.unwrap_or(fetch.speed_limit),
+            window: Duration::from_secs(args.speed_time.unwrap_or(fetch.speed_time_secs).max(1)),
         },
         ca_certs,
-    };
-    let tor_options = match via {
-        Via::Tor { .. } => Some(tor_options(&config.tor)?),
-        _ => None,
-    };
-    if let Some(dir) = &args.keep {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create --keep directory {}", dir.display()))?;
     }
-    let options = FetchOptions {
-        max_size: args.max_size.unwrap_or(config.fetch.max_size),
-        keep_dir: args.keep.clone(),
-    };
+}
 
-    let started_at = Utc::now();
+/// Builds the transport, probes the exit, and fetches every target on streams of its own.
+fn observe(resolved: &Resolved) -> Result<Observed, Failure> {
     // Tor relays' cryptography and the downloads' TLS share the runtime: give it both cores.
-    let runtime = if matches!(via, Via::Tor { .. }) {
-        tokio::runtime::Builder::new_multi_thread()
+    let runtime = match resolved.transport {
+        Transport::Tor(_) => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
+            .build(),
+        Transport::Route(_) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .build()
+            .build(),
     }
     .context("cannot start the async runtime")?;
-    let (client, exit, artifacts) = runtime.block_on(async {
-        let client = Client::connect(via, &client_options, tor_options, output::note)
-            .await
-            .map_err(transport_failure)?;
-        let exit = client.probe_exit(&whoami).await;
-        report_exit(&exit, whoami.is_empty());
-        let mut artifacts = Vec::new();
-        for (index, target) in targets.iter().enumerate() {
+    runtime.block_on(async {
+        let options = &resolved.client_options;
+        let client = match &resolved.transport {
+            Transport::Tor(tor) => Client::connect_tor(tor.clone(), options, output::note).await?,
+            Transport::Route(route) => Client::connect(route.clone(), options).await?,
+        };
+        let exit = client.probe_exit(&resolved.whoami).await;
+        report_exit(&exit, resolved.whoami.is_empty());
+        let mut artifacts = Vec::with_capacity(resolved.targets.len());
+        for target in &resolved.targets {
             output::note(&format!("fetching {} via {}", target.id, client.via()));
-            // Each artifact's streams are isolated from every other's (over Tor: their own
-            // circuits).
-            let client = client
-                .isolated(&format!("artifact-{index}"))
-                .map_err(transport_failure)?;
-            let mut artifact = match &target.source {
-                Source::Urls(urls) => {
-                    client
-                        .fetch_artifact(target.id.clone(), urls, &options)
-                        .await
-                }
-                Source::Oci(reference, platforms) => {
-                    client
-                        .fetch_oci(target.id.clone(), reference, platforms, &options)
-                        .await
-                }
-                Source::Homebrew(brew) => {
-                    client
-                        .fetch_homebrew(target.id.clone(), brew, &homebrew_api, &options)
-                        .await
-                }
-            };
-            artifact.tor_exits = client.tor_exits();
-            if let Some(error) = &mut artifact.error
-                && error.code == tofu_record::ErrorCode::Connect
-            {
-                let reasons = client.tor_errors();
-                if !reasons.is_empty() {
-                    error.message = format!("{} (Tor: {})", error.message, reasons.join("; "));
-                }
-            }
-            for reason in client.tor_retries() {
-                output::note(&format!(
-                    "  Tor: a stream moved to a new circuit ({reason})"
-                ));
-            }
-            for exit in &artifact.tor_exits {
-                output::note(&format!("  Tor exit: {}", describe_relay(exit)));
-            }
-            let kept: Vec<&str> = artifact
-                .fetches
-                .iter()
-                .filter_map(|f| f.kept_as.as_deref())
-                .collect();
-            match (&artifact.content, &artifact.error) {
-                (Some(c), None) => output::note(&format!(
-                    "  ok: {} bytes, sha256 {}{}",
-                    c.size,
-                    c.sha256,
-                    if kept.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", kept as {}", kept.join(", "))
-                    }
-                )),
-                (_, Some(e)) => output::note(&format!("  FAILED ({}): {}", e.code, e.message)),
-                (None, None) => {}
-            }
-            artifacts.push(artifact);
+            let fetched = client.fetch(target, &resolved.fetch_options).await?;
+            report_artifact(&fetched);
+            artifacts.push(fetched.artifact);
         }
-        Ok::<_, Failure>((client, exit, artifacts))
-    })?;
-    let finished_at = Utc::now();
+        Ok(Observed {
+            client,
+            exit,
+            artifacts,
+            finished_at: Utc::now(),
+        })
+    })
+}
 
+/// Says on stderr how one target went: Tor's retries and exits, then the outcome.
+fn report_artifact(fetched: &Fetched) {
+    for reason in &fetched.tor.retries {
+        output::note(&format!(
+            "  Tor: a stream moved to a new circuit ({reason})"
+        ));
+    }
+    let artifact = &fetched.artifact;
+    for exit in &artifact.tor_exits {
+        output::note(&format!("  Tor exit: {}", describe_relay(exit)));
+    }
+    let kept: Vec<&str> = artifact
+        .fetches
+        .iter()
+        .filter_map(|f| f.kept_as.as_deref())
+        .collect();
+    match (&artifact.content, &artifact.error) {
+        (Some(c), None) => output::note(&format!(
+            "  ok: {} bytes, sha256 {}{}",
+            c.size,
+            c.sha256,
+            if kept.is_empty() {
+                String::new()
+            } else {
+                format!(", kept as {}", kept.join(", "))
+            }
+        )),
+        (_, Some(e)) => output::note(&format!("  FAILED ({}): {}", e.code, e.message)),
+        (None, None) => {}
+    }
+}
+
+/// The transcript of the run, checked: one we could not read back is a bug, never signed.
+fn assemble(
+    args: &FetchArgs,
+    resolved: &Resolved,
+    observed: Observed,
+    started_at: DateTime<Utc>,
+) -> Result<Transcript, Failure> {
     let transcript = Transcript {
         format: tofu_record::FORMAT.to_owned(),
         tool: Tool {
@@ -239,35 +271,45 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
             id: tofu_record::new_run_id().context("cannot read random bytes")?,
             label: args.label.clone(),
             started_at,
-            finished_at,
+            finished_at: observed.finished_at,
             host: Host {
                 os: std::env::consts::OS.to_owned(),
                 arch: std::env::consts::ARCH.to_owned(),
-                fingerprint,
+                fingerprint: resolved.fingerprint.clone(),
             },
         },
-        plan,
+        plan: resolved.plan.clone(),
         vantage: Vantage {
-            transport: client.record(),
-            extra_roots: client.extra_roots().to_vec(),
-            exit,
-            claimed_country,
+            transport: observed.client.record(),
+            extra_roots: observed.client.extra_roots().to_vec(),
+            exit: observed.exit,
+            claimed_country: resolved
+                .claimed_country
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
         },
         signer: Signer {
-            public_key: signing_key.public().to_base64(),
-            key_id: signing_key.key_id(),
+            public_key: resolved.signing_key.public().to_base64(),
+            key_id: resolved.signing_key.key_id(),
         },
-        artifacts,
+        artifacts: observed.artifacts,
     };
-    // A transcript we cannot read back is a bug; refuse to sign it.
     transcript
         .check()
         .map_err(|e| anyhow!("internal error: the transcript is invalid: {}", e.0))?;
-    let bytes = io::to_canonical_json(&transcript);
-    io::write_atomic(&args.output, &bytes, args.force).map_err(|e| Failure::new(e, None))?;
-    sign::sign_file(&signing_key, &transcript, &args.output, &bytes, args.force)
-        .map_err(|e| Failure::new(e, None))?;
+    Ok(transcript)
+}
 
+/// Writes the transcript and its signature atomically, and says how many targets failed.
+fn write(
+    args: &FetchArgs,
+    signing_key: &SigningKey,
+    transcript: &Transcript,
+) -> Result<Exit, Failure> {
+    let bytes = io::to_canonical_json(transcript);
+    io::write_atomic(&args.output, &bytes, args.force).map_err(anyhow::Error::from)?;
+    sign::sign_file(signing_key, transcript, &args.output, &bytes, args.force)
+        .map_err(anyhow::Error::from)?;
     let failed = transcript
         .artifacts
         .iter()
@@ -276,7 +318,7 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
     output::note(&format!(
         "wrote {} and {} (signed by key {}); {} of {} target(s) fetched",
         args.output.display(),
-        sig_path.display(),
+        sign::signature_path(&args.output).display(),
         signing_key.key_id(),
         transcript.artifacts.len() - failed,
         transcript.artifacts.len()
@@ -288,8 +330,11 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure>
     })
 }
 
-/// The embedded Tor client's settings from `[tor]`.
-fn tor_options(config: &crate::config::TorConfig) -> Result<TorOptions, Failure> {
+/// The embedded Tor client's settings from `[tor]`, with the exit country of `--via tor:CC`.
+fn tor_options(
+    config: &crate::config::TorConfig,
+    exit_country: Option<Country>,
+) -> Result<TorOptions, Failure> {
     let data_dir = if config.data_dir.as_os_str().is_empty() {
         paths::data_dir()?.join("tor")
     } else {
@@ -300,14 +345,7 @@ fn tor_options(config: &crate::config::TorConfig) -> Result<TorOptions, Failure>
     }
     let geoip = match (file(&config.geoip_ipv4), file(&config.geoip_ipv6)) {
         (None, None) => Geoip::embedded(),
-        (v4, v6) => Geoip::from_files(v4, v6).map_err(|e| {
-            Failure::new(
-                e,
-                "[tor] geoip_ipv4 / geoip_ipv6 name C tor's geoip files; leave them empty for \
-                 the database built into tofu"
-                    .to_owned(),
-            )
-        })?,
+        (v4, v6) => Geoip::from_files(v4, v6).map_err(tofu_fetch::TransportError::Tor)?,
     };
     Ok(TorOptions {
         state_dir: data_dir.join("state"),
@@ -315,40 +353,8 @@ fn tor_options(config: &crate::config::TorConfig) -> Result<TorOptions, Failure>
         arti: config.arti.clone(),
         geoip,
         bootstrap_timeout: Duration::from_secs(config.bootstrap_timeout_secs),
-        // Both set by Client::connect, from --via and the run's connect timeout.
-        exit_country: None,
-        connect_timeout: Duration::ZERO,
+        exit_country,
     })
-}
-
-/// A transport that cannot be set up, with what to do about it.
-fn transport_failure(e: tofu_fetch::TransportError) -> Failure {
-    use tofu_fetch::tor::TorError;
-    let hint = match &e {
-        tofu_fetch::TransportError::Tor(TorError::Bootstrap(_)) => Some(
-            "check that this machine can reach the Tor network (or the network named in \
-             [tor.arti]); raise [tor] bootstrap_timeout_secs on a slow link"
-                .to_owned(),
-        ),
-        tofu_fetch::TransportError::Tor(TorError::State { dir, .. }) => Some(format!(
-            "move {} away (or set another [tor] data_dir): tofu starts a fresh one; nothing \
-             in it is needed but the guard choices",
-            dir.display()
-        )),
-        tofu_fetch::TransportError::Tor(TorError::Permissions { dir, .. }) => Some(format!(
-            "make {} and every directory above it writable by you alone (chmod go-w), or set \
-             another [tor] data_dir",
-            dir.display()
-        )),
-        tofu_fetch::TransportError::Tor(TorError::NoExitIn { .. }) => {
-            Some("choose another country, or use --via tor for any exit".to_owned())
-        }
-        tofu_fetch::TransportError::Tor(TorError::Config(_)) => {
-            Some("[tor.arti] takes arti's own settings, as in an arti.toml".to_owned())
-        }
-        _ => None,
-    };
-    Failure::new(e, hint)
 }
 
 /// A Tor relay for the terminal: nickname, fingerprint, address, country.
@@ -417,122 +423,40 @@ fn report_exit(exit: &tofu_record::Exit, skipped: bool) {
     }
 }
 
-/// `--platform` values: `all`, or `os/arch[/variant]` (repeatable); linux/amd64 when none.
-pub(crate) fn parse_platforms(raw: &[String]) -> Result<Platforms, Failure> {
-    if raw.is_empty() {
-        return Ok(Platforms::default_selection());
-    }
-    if raw.iter().any(|p| p == "all") {
-        return Ok(Platforms::All);
-    }
-    for p in raw {
-        let parts: Vec<&str> = p.split('/').collect();
-        let ok = (2..=3).contains(&parts.len())
-            && parts.iter().all(|x| {
-                !x.is_empty()
-                    && x.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
-            });
-        if !ok {
-            return Err(Failure::new(
-                anyhow!("--platform {p:?} is not os/arch[/variant]"),
-                "e.g. --platform linux/amd64, --platform linux/arm64/v8, or --platform all"
-                    .to_owned(),
-            ));
-        }
-    }
-    Ok(Platforms::Only(raw.to_vec()))
-}
-
-/// Every target, parsed once: an http(s) URL is a file, anything else an image reference;
-/// each at most once.
+/// Every target, parsed once: an http(s) URL is a file, `brew:` a formula's bottles,
+/// anything else an image reference; each at most once.
 fn parse_targets(raw: &[String], platforms: &Platforms) -> Result<Vec<Target>, Failure> {
     let mut seen = BTreeSet::new();
     let mut targets = Vec::new();
     for target in raw {
-        let parsed = if target.starts_with("http://") || target.starts_with("https://") {
-            let url = Url::parse(target)
-                .ok()
-                .filter(|u| u.host_str().is_some())
-                .ok_or_else(|| {
-                    Failure::new(
-                        anyhow!("{target:?} is not a valid URL"),
-                        "give the full URL, e.g. https://tails.net/tails-signing.key".to_owned(),
-                    )
-                })?;
-            Target {
-                id: redact_url(&url),
-                source: Source::Urls(vec![url]),
-            }
-        } else if let Some(spec) = target.strip_prefix("brew:") {
-            let brew = BrewTarget::parse(spec).map_err(|e| {
-                Failure::new(
-                    anyhow!("{target:?}: {e}"),
-                    "write brew:FORMULA or brew:FORMULA@BOTTLE_TAG, e.g. brew:wget@arm64_sonoma"
-                        .to_owned(),
-                )
-            })?;
-            Target {
-                id: target.clone(),
-                source: Source::Homebrew(brew),
-            }
-        } else {
-            let reference = Reference::parse(target).map_err(|e| {
-                Failure::new(
-                    anyhow!("{e}"),
-                    "a target is an http:// or https:// URL or an image reference such as \
-                     debian:bookworm or ghcr.io/homebrew/core/wget:1.24.5"
-                        .to_owned(),
-                )
-            })?;
-            Target {
-                id: reference.to_string(),
-                source: Source::Oci(reference, platforms.clone()),
-            }
-        };
+        let parsed = Target::parse(target, platforms)?;
         if !seen.insert(parsed.id.clone()) {
-            return Err(Failure::new(
-                anyhow!("{} is given twice", parsed.id),
-                "give each target once".to_owned(),
-            ));
+            return Err(anyhow!("{} is given twice", parsed.id)).hint("give each target once");
         }
         targets.push(parsed);
     }
     Ok(targets)
 }
 
+/// The signing key: `--key FILE`, else the default one, created on first use.
 fn load_or_create_key(explicit: Option<&Path>) -> Result<SigningKey, Failure> {
-    let key_hint = |e: &tofu_record::KeyError| match e {
-        tofu_record::KeyError::Permissions { path, .. } => {
-            Some(format!("run: chmod 600 {}", path.display()))
-        }
-        tofu_record::KeyError::Encrypted(_) => {
-            Some("create an unencrypted key with `tofu keygen --key FILE`".to_owned())
-        }
-        _ => None,
-    };
     if let Some(path) = explicit {
         return SigningKey::load(path).map_err(|e| {
-            let hint = key_hint(&e).or_else(|| {
-                Some(format!(
-                    "create it with `tofu keygen --key {}`",
-                    path.display()
-                ))
+            let failure = Failure::from(e);
+            let hint = failure.hint.clone().unwrap_or_else(|| {
+                format!("create it with `tofu keygen --key {}`", path.display())
             });
-            Failure::new(e, hint)
+            Failure::new(failure.error, hint)
         });
     }
     let path = paths::default_key()?;
     if path.exists() {
-        return SigningKey::load(&path).map_err(|e| {
-            let hint = key_hint(&e);
-            Failure::new(e, hint)
-        });
+        return Ok(SigningKey::load(&path)?);
     }
-    let signing_key = SigningKey::generate().map_err(|e| Failure::new(e, None))?;
+    let signing_key = SigningKey::generate().map_err(anyhow::Error::from)?;
     let pub_path = signing_key
         .save(&path, false)
-        .map_err(|e| Failure::new(e, None))?;
+        .map_err(anyhow::Error::from)?;
     output::note(&format!(
         "created signing key {} (key id {}); share {} with whoever compares your runs",
         path.display(),

@@ -1,0 +1,208 @@
+//! What to fetch: a target (an id and where it comes from), parsed from the command line or
+//! built by a plan, and [`Client::fetch`], which turns one into a complete artifact.
+
+use std::sync::atomic::Ordering;
+
+use tofu_record::redact::redact_url;
+use tofu_record::{Artifact, ErrorCode};
+use url::Url;
+
+use crate::TransportError;
+use crate::homebrew::BrewTarget;
+use crate::http::FetchOptions;
+use crate::oci::{Platforms, Reference};
+use crate::tor::Streams;
+use crate::transport::Client;
+
+/// One artifact to fetch: an id and where it comes from.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The artifact's id in the transcript, unique within a run.
+    pub id: String,
+    /// Where it comes from.
+    pub source: Source,
+}
+
+/// Where an artifact comes from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A file at these URLs (mirrors; all must agree).
+    Urls(Vec<Url>),
+    /// An image, and the platforms to pull.
+    Oci(Reference, Platforms),
+    /// A Homebrew formula's bottles.
+    Homebrew(BrewTarget),
+}
+
+/// A command-line target that is none of the known forms.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TargetError {
+    /// It starts like a URL but does not parse as one with a host.
+    #[error("{0:?} is not a valid URL")]
+    Url(String),
+    /// `brew:…` that is not `FORMULA[@BOTTLE_TAG]`.
+    #[error("{target:?}: {reason}")]
+    Homebrew { target: String, reason: String },
+    /// Neither a URL nor `brew:` nor an image reference.
+    #[error("{0}")]
+    Reference(String),
+    /// A `--platform` that is not `all` or `os/arch[/variant]`.
+    #[error("--platform {0:?} is not os/arch[/variant]")]
+    Platform(String),
+}
+
+impl Target {
+    /// A target as given on the command line: an http(s) URL is a file, `brew:FORMULA[@TAG]`
+    /// a formula's bottles, anything else an image reference (pulled for `platforms`).
+    pub fn parse(raw: &str, platforms: &Platforms) -> Result<Target, TargetError> {
+        if raw.starts_with("http://") || raw.starts_with("https://") {
+            let url = Url::parse(raw)
+                .ok()
+                .filter(|u| u.host_str().is_some())
+                .ok_or_else(|| TargetError::Url(raw.to_owned()))?;
+            return Ok(Target {
+                id: redact_url(&url),
+                source: Source::Urls(vec![url]),
+            });
+        }
+        if let Some(spec) = raw.strip_prefix("brew:") {
+            let brew = BrewTarget::parse(spec).map_err(|reason| TargetError::Homebrew {
+                target: raw.to_owned(),
+                reason,
+            })?;
+            return Ok(Target {
+                id: raw.to_owned(),
+                source: Source::Homebrew(brew),
+            });
+        }
+        let reference = Reference::parse(raw).map_err(TargetError::Reference)?;
+        Ok(Target {
+            id: reference.to_string(),
+            source: Source::Oci(reference, platforms.clone()),
+        })
+    }
+}
+
+impl Platforms {
+    /// `--platform` values (or a plan's `platforms`): `all`, or `os/arch[/variant]`
+    /// (several); linux/amd64 when none.
+    pub fn parse(raw: &[String]) -> Result<Platforms, TargetError> {
+        if raw.is_empty() {
+            return Ok(Platforms::default_selection());
+        }
+        if raw.iter().any(|p| p == "all") {
+            return Ok(Platforms::All);
+        }
+        for p in raw {
+            let parts: Vec<&str> = p.split('/').collect();
+            let ok = (2..=3).contains(&parts.len())
+                && parts.iter().all(|x| {
+                    !x.is_empty()
+                        && x.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+                });
+            if !ok {
+                return Err(TargetError::Platform(p.clone()));
+            }
+        }
+        Ok(Platforms::Only(raw.to_vec()))
+    }
+}
+
+/// A fetched target: the complete artifact, and what Tor saw of its streams (empty for other
+/// transports), for progress reports.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The artifact, as the transcript records it.
+    pub artifact: Artifact,
+    /// Over the embedded Tor client: the exits, circuits, retries and failures of the
+    /// artifact's streams.
+    pub tor: Streams,
+}
+
+impl Client {
+    /// Fetches a target on streams of its own (over Tor: circuits no other target or probe
+    /// shares) and returns the complete artifact: content or error, the evidence of every
+    /// request, and the Tor exits its streams used. Why Tor could not open a stream is added
+    /// to a connect error's message. Fails only when the isolated client cannot be built.
+    pub async fn fetch(
+        &self,
+        target: &Target,
+        options: &FetchOptions,
+    ) -> Result<Fetched, TransportError> {
+        let index = self.targets.fetch_add(1, Ordering::Relaxed);
+        let client = self.isolated(&format!("artifact-{index}"))?;
+        let id = target.id.clone();
+        let mut artifact = match &target.source {
+            Source::Urls(urls) => client.fetch_artifact(id, urls, options).await,
+            Source::Oci(reference, platforms) => {
+                client.fetch_oci(id, reference, platforms, options).await
+            }
+            Source::Homebrew(brew) => {
+                client
+                    .fetch_homebrew(id, brew, &options.homebrew_api, options)
+                    .await
+            }
+        };
+        let tor = client.tor_streams();
+        artifact.tor_exits = tor.exits.clone();
+        if let Some(error) = &mut artifact.error
+            && error.code == ErrorCode::Connect
+            && !tor.errors.is_empty()
+        {
+            error.message = format!("{} (Tor: {})", error.message, tor.errors.join("; "));
+        }
+        Ok(Fetched { artifact, tor })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platforms() {
+        let parse = |raw: &[&str]| {
+            Platforms::parse(&raw.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+        };
+        assert_eq!(parse(&[]).unwrap(), Platforms::default_selection());
+        assert_eq!(parse(&["linux/arm64", "all"]).unwrap(), Platforms::All);
+        assert_eq!(
+            parse(&["linux/arm64/v8"]).unwrap(),
+            Platforms::Only(vec!["linux/arm64/v8".to_owned()])
+        );
+        for bad in ["linux", "linux/", "/amd64", "a/b/c/d", "linux/amd 64"] {
+            assert!(
+                matches!(parse(&[bad]), Err(TargetError::Platform(p)) if p == bad),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn targets() {
+        let all = Platforms::All;
+        let t = Target::parse("https://user:pw@example.test/a.iso", &all).unwrap();
+        assert!(matches!(t.source, Source::Urls(ref u) if u.len() == 1));
+        assert!(!t.id.contains("pw"), "{}", t.id);
+        let t = Target::parse("brew:wget@arm64_sonoma", &all).unwrap();
+        assert_eq!(t.id, "brew:wget@arm64_sonoma");
+        assert!(matches!(t.source, Source::Homebrew(_)));
+        let t = Target::parse("debian:bookworm", &all).unwrap();
+        assert_eq!(t.id, "docker.io/library/debian:bookworm");
+        assert!(matches!(t.source, Source::Oci(_, Platforms::All)));
+        assert!(matches!(
+            Target::parse("https://", &all),
+            Err(TargetError::Url(_))
+        ));
+        assert!(matches!(
+            Target::parse("brew:", &all),
+            Err(TargetError::Homebrew { .. })
+        ));
+        assert!(matches!(
+            Target::parse("Not A Reference", &all),
+            Err(TargetError::Reference(_))
+        ));
+    }
+}
