@@ -16,6 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 
+use crate::output::run_ok;
 use crate::process::{Guard, free_port, require_program, wait_for_port};
 use crate::{Nginx, TestCa};
 
@@ -136,23 +137,17 @@ impl Registry {
     /// Pushes `oci:LAYOUT:TAG` to `repo:TAG` with skopeo (`--all --preserve-digests`).
     pub fn push(&self, layout: &Path, tag: &str, repo: &str) {
         let dest = format!("docker://127.0.0.1:{}/{repo}:{tag}", self.honest_backend.0);
-        let out = self
-            .skopeo()
-            .args([
-                "copy",
-                "--all",
-                "--preserve-digests",
-                "--dest-tls-verify=false",
-            ])
-            .args(["--dest-registry-token", &self.token])
-            .arg(format!("oci:{}:{tag}", layout.display()))
-            .arg(&dest)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "skopeo copy to {dest}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            self.skopeo()
+                .args([
+                    "copy",
+                    "--all",
+                    "--preserve-digests",
+                    "--dest-tls-verify=false",
+                ])
+                .args(["--dest-registry-token", &self.token])
+                .arg(format!("oci:{}:{tag}", layout.display()))
+                .arg(&dest),
         );
     }
 
@@ -162,24 +157,18 @@ impl Registry {
             "docker://127.0.0.1:{}/{repo_and_ref}",
             self.honest_backend.0
         );
-        let out = self
-            .skopeo()
-            .args([
-                "inspect",
-                "--raw",
-                "--tls-verify=false",
-                "--registry-token",
-                &self.token,
-            ])
-            .arg(&src)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "skopeo inspect {src}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        run_ok(
+            self.skopeo()
+                .args([
+                    "inspect",
+                    "--raw",
+                    "--tls-verify=false",
+                    "--registry-token",
+                    &self.token,
+                ])
+                .arg(&src),
+        )
+        .stdout
     }
 
     /// skopeo, with its home, policy and caches inside the fixture directory.

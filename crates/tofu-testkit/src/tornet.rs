@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::output::run_ok;
 use crate::process::{Guard, free_port, require_program};
 
 /// One node of the network.
@@ -112,14 +113,13 @@ impl TorNet {
                     .find_map(|l| l.strip_prefix("fingerprint "))
                     .map(|f| f.trim().to_owned());
             }
-            let out = Command::new(&tor)
-                .args(["--ignore-missing-torrc", "-f", "/dev/null", "--orport", "1"])
-                .arg("--datadirectory")
-                .arg(&node_dir)
-                .args(["--list-fingerprint", "--quiet"])
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "tor --list-fingerprint failed");
+            run_ok(
+                Command::new(&tor)
+                    .args(["--ignore-missing-torrc", "-f", "/dev/null", "--orport", "1"])
+                    .arg("--datadirectory")
+                    .arg(&node_dir)
+                    .args(["--list-fingerprint", "--quiet"]),
+            );
             let second_field = |file: &str| {
                 std::fs::read_to_string(node_dir.join(file))
                     .unwrap()
