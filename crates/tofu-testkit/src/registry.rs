@@ -234,9 +234,27 @@ impl Registry {
     }
 }
 
+/// The nginx locations of a front that tells `lie`: in front of `backend`, with what the lie
+/// serves itself written into `dir`.
 fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
     match lie {
         RegistryLie::None => String::new(),
+        RegistryLie::SubstitutePinned { .. }
+        | RegistryLie::WrongDigestHeader { .. }
+        | RegistryLie::WrongContentType { .. }
+        | RegistryLie::RealmElsewhere
+        | RegistryLie::MoveTag { .. } => proxied_lie(lie, backend),
+        RegistryLie::ReplaceBlob { .. }
+        | RegistryLie::Trickle { .. }
+        | RegistryLie::OversizedManifest { .. }
+        | RegistryLie::ServeDocument { .. } => served_lie(lie, dir),
+    }
+}
+
+/// The locations of a lie told about what the backend serves: another manifest, a wrong
+/// header, a moved tag, a token realm elsewhere.
+fn proxied_lie(lie: &RegistryLie, backend: &str) -> String {
+    match lie {
         RegistryLie::SubstitutePinned { repo, pinned, served } => format!(
             r#"location = /v2/{repo}/manifests/{pinned} {{
             proxy_pass {backend}/v2/{repo}/manifests/{served};
@@ -263,7 +281,38 @@ fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
             default_type {content_type};
         }}"#
         ),
-        RegistryLie::ReplaceBlob { repo, digest, bytes } => serve_file(
+        RegistryLie::RealmElsewhere => r#"location = /v2/ {
+            proxy_pass BACKEND;
+            proxy_hide_header WWW-Authenticate;
+            add_header WWW-Authenticate 'Bearer realm="https://127.0.0.2:1/token",service="tofu-test-registry"' always;
+        }"#
+        .replace("BACKEND", backend)
+            + &format!(
+                r#"
+        location ~ ^/v2/.+/manifests/ {{
+            proxy_pass {backend};
+            proxy_hide_header WWW-Authenticate;
+            add_header WWW-Authenticate 'Bearer realm="https://127.0.0.2:1/token",service="tofu-test-registry"' always;
+        }}"#
+            ),
+        RegistryLie::MoveTag { repo, tag, to } => format!(
+            r#"location = /v2/{repo}/manifests/{tag} {{
+            proxy_pass {backend}/v2/{repo}/manifests/{to};
+        }}"#
+        ),
+        _ => unreachable!("lie_locations sends only the proxied lies here"),
+    }
+}
+
+/// The location of a lie served from a file: a replaced blob, an oversized index, any
+/// document, or honest bytes a trickle at a time.
+fn served_lie(lie: &RegistryLie, dir: &Path) -> String {
+    match lie {
+        RegistryLie::ReplaceBlob {
+            repo,
+            digest,
+            bytes,
+        } => serve_file(
             dir,
             &format!("/v2/{repo}/blobs/{digest}"),
             bytes,
@@ -281,20 +330,6 @@ fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
             content_type,
             "limit_rate_after 400; limit_rate 100;",
         ),
-        RegistryLie::RealmElsewhere => r#"location = /v2/ {
-            proxy_pass BACKEND;
-            proxy_hide_header WWW-Authenticate;
-            add_header WWW-Authenticate 'Bearer realm="https://127.0.0.2:1/token",service="tofu-test-registry"' always;
-        }"#
-        .replace("BACKEND", backend)
-            + &format!(
-                r#"
-        location ~ ^/v2/.+/manifests/ {{
-            proxy_pass {backend};
-            proxy_hide_header WWW-Authenticate;
-            add_header WWW-Authenticate 'Bearer realm="https://127.0.0.2:1/token",service="tofu-test-registry"' always;
-        }}"#
-            ),
         RegistryLie::OversizedManifest { repo, tag } => {
             let mut big = String::from(r#"{"schemaVersion":2,"manifests":[],"padding":""#);
             big.push_str(&" ".repeat(5 << 20));
@@ -319,11 +354,7 @@ fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
             content_type,
             "",
         ),
-        RegistryLie::MoveTag { repo, tag, to } => format!(
-            r#"location = /v2/{repo}/manifests/{tag} {{
-            proxy_pass {backend}/v2/{repo}/manifests/{to};
-        }}"#
-        ),
+        _ => unreachable!("lie_locations sends only the served lies here"),
     }
 }
 
