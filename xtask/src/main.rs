@@ -1,15 +1,17 @@
 //! Developer tasks, run as `cargo xtask <task>`:
 //!
 //! - `test`: install the test services (Debian packages) when missing, then the format
-//!   check, clippy with warnings denied, the codegen check and every test. `.ci/run` calls
-//!   exactly this. It ends with a smoke run of the benchmarks (`bench --quick`).
-//! - `test --fast`: the tier for while you work: format, clippy, codegen check, unit tests
-//!   (property tests included) and the whole-process CLI tests that start no service
+//!   check, `lint`, clippy with warnings denied, the codegen check and every test. `.ci/run`
+//!   calls exactly this. It ends with a smoke run of the benchmarks (`bench --quick`).
+//! - `test --fast`: the tier for while you work: format, `lint`, clippy, codegen check, unit
+//!   tests (property tests included) and the whole-process CLI tests that start no service
 //!   (`crates/tofu/tests/cli`). Installs nothing.
 //! - `fuzz --minutes N [--cases C]`: the property tests (every test named `properties::…`)
 //!   from fresh random seeds, C cases a property a round (default 5,000), round after round
 //!   for N minutes; prints the rounds and cases run. A failure stops it, and proptest keeps
 //!   the failing case in the crate's `proptest-regressions/` (commit it).
+//! - `lint`: source checks clippy does not make (`lint.rs`): no function body over 70 lines
+//!   unless the comment above it says why, with `Long because: …`.
 //! - `codegen [--check]`: write (or check) generated files: docs/transcript.schema.json.
 //! - `deps`: only install the test services.
 //! - `testnet start DIR` / `testnet stop DIR`: a private Tor network of tor daemons on
@@ -28,6 +30,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 mod bench;
+mod lint;
 mod transcripts;
 
 /// Programs the tests run, and the Debian package of each.
@@ -56,6 +59,7 @@ fn main() -> Result<()> {
         Some("test") => test(&root, args.iter().any(|a| a == "--fast")),
         Some("fuzz") => fuzz(&args[1..]),
         Some("deps") => install_missing(),
+        Some("lint") => lint::run(&root),
         Some("codegen") => codegen(&root, args.iter().any(|a| a == "--check")),
         Some("testnet") => {
             install_missing()?;
@@ -71,7 +75,7 @@ fn main() -> Result<()> {
         _ => {
             eprintln!(
                 "usage: cargo xtask <test [--fast] | fuzz --minutes N [--cases C] | deps | \
-                 codegen [--check] | bench [--quick] | testnet start|stop DIR>"
+                 lint | codegen [--check] | bench [--quick] | testnet start|stop DIR>"
             );
             std::process::exit(2);
         }
@@ -99,6 +103,8 @@ fn test(root: &Path, fast: bool) -> Result<()> {
     }
     run(Command::new("cargo").args(["fmt", "--all", "--check"]))
         .context("formatting differs: run `cargo fmt --all`")?;
+    // Before clippy: it needs no build, so it fails fast.
+    lint::run(root)?;
     run(Command::new("cargo").args([
         "clippy",
         "--workspace",

@@ -679,6 +679,9 @@ fn hold(stop: &AtomicBool, deadline: Instant) {
     }
 }
 
+/// Answers one request: reads its path and stages the misbehaviour the path names (an
+/// honest answer with `body` for any other path). Each group below says whether the path
+/// was its own.
 fn serve(
     conn: &mut (impl Read + Write),
     body: &[u8],
@@ -688,27 +691,53 @@ fn serve(
     let Some(path) = read_path(conn) else {
         return Ok(());
     };
-    let ok_head = |len: usize, extra: &str| {
-        format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n{extra}\r\n")
-    };
-    let redirect = |location: Option<&str>| {
-        let location = location
-            .map(|l| format!("Location: {l}\r\n"))
-            .unwrap_or_default();
-        format!("HTTP/1.1 302 Found\r\n{location}Content-Length: 0\r\nConnection: close\r\n\r\n")
-    };
-    let json = |text: &str| {
-        format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{text}",
-            text.len()
-        )
-    };
-    let second = Duration::from_secs(1);
-    match path.as_str() {
+    let path = path.as_str();
+    let served = serve_slow(conn, path, body, stop, deadline)?
+        || serve_bad_body(conn, path, body)?
+        || serve_bad_head(conn, path, body)?
+        || serve_redirect(conn, path)?
+        || serve_whoami(conn, path, stop, deadline)?;
+    if !served {
+        conn.write_all(ok_head(body.len(), "").as_bytes())?;
+        conn.write_all(body)?;
+    }
+    conn.flush()
+}
+
+/// The head of a 200 answer with `len` bytes of body and the `extra` header lines.
+fn ok_head(len: usize, extra: &str) -> String {
+    format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n{extra}\r\n")
+}
+
+/// A whole JSON answer.
+fn json(text: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{text}",
+        text.len()
+    )
+}
+
+/// Answers that take too long: a head that never ends, a body that stalls, trickles or
+/// never ends.
+fn serve_slow(
+    conn: &mut impl Write,
+    path: &str,
+    body: &[u8],
+    stop: &AtomicBool,
+    deadline: Instant,
+) -> std::io::Result<bool> {
+    match path {
         "/slowloris" => {
             conn.write_all(b"HTTP/1.1 200 OK\r\nX-Slow: ")?;
-            trickle(conn, &[b'a'; 120], 1, second, stop, deadline)?;
+            trickle(
+                conn,
+                &[b'a'; 120],
+                1,
+                Duration::from_secs(1),
+                stop,
+                deadline,
+            )?;
         }
         "/stall" => {
             conn.write_all(ok_head(body.len(), "").as_bytes())?;
@@ -719,14 +748,6 @@ fn serve(
         "/trickle" => {
             conn.write_all(ok_head(body.len(), "").as_bytes())?;
             trickle(conn, body, 20, Duration::from_millis(100), stop, deadline)?;
-        }
-        "/longer" => {
-            conn.write_all(ok_head(body.len().saturating_sub(1000), "").as_bytes())?;
-            conn.write_all(body)?;
-        }
-        "/shorter" => {
-            conn.write_all(ok_head(body.len(), "").as_bytes())?;
-            conn.write_all(&body[..body.len().saturating_sub(1000)])?;
         }
         "/chunked-endless" => {
             conn.write_all(
@@ -743,22 +764,21 @@ fn serve(
                 conn.write_all(b"\r\n")?;
             }
         }
-        "/loop" => conn.write_all(redirect(Some("/loop")).as_bytes())?,
-        "/to-file" => conn.write_all(redirect(Some("file:///etc/passwd")).as_bytes())?,
-        "/to-ftp" => conn.write_all(redirect(Some("ftp://127.0.0.1/file.bin")).as_bytes())?,
-        "/to-http" => conn.write_all(redirect(Some("http://127.0.0.1:9/file.bin")).as_bytes())?,
-        "/no-location" => conn.write_all(redirect(None).as_bytes())?,
-        "/huge-header" => {
-            let big = "a".repeat(1 << 20);
-            conn.write_all(ok_head(body.len(), &format!("X-Big: {big}\r\n")).as_bytes())?;
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Answers whose body disagrees with its head, or that are no HTTP at all.
+fn serve_bad_body(conn: &mut impl Write, path: &str, body: &[u8]) -> std::io::Result<bool> {
+    match path {
+        "/longer" => {
+            conn.write_all(ok_head(body.len().saturating_sub(1000), "").as_bytes())?;
             conn.write_all(body)?;
         }
-        "/many-headers" => {
-            let many: String = (0..5000)
-                .map(|i| format!("X-Header-{i}: {i}\r\n"))
-                .collect();
-            conn.write_all(ok_head(body.len(), &many).as_bytes())?;
-            conn.write_all(body)?;
+        "/shorter" => {
+            conn.write_all(ok_head(body.len(), "").as_bytes())?;
+            conn.write_all(&body[..body.len().saturating_sub(1000)])?;
         }
         "/partial" => {
             let part = &body[..body.len().min(1000)];
@@ -781,6 +801,26 @@ fn serve(
         }
         "/garbage" => conn.write_all(b"HELLO I AM NOT HTTP\r\n\r\n")?,
         "/close" => {}
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Answers whose head is too big or contradicts itself.
+fn serve_bad_head(conn: &mut impl Write, path: &str, body: &[u8]) -> std::io::Result<bool> {
+    match path {
+        "/huge-header" => {
+            let big = "a".repeat(1 << 20);
+            conn.write_all(ok_head(body.len(), &format!("X-Big: {big}\r\n")).as_bytes())?;
+            conn.write_all(body)?;
+        }
+        "/many-headers" => {
+            let many: String = (0..5000)
+                .map(|i| format!("X-Header-{i}: {i}\r\n"))
+                .collect();
+            conn.write_all(ok_head(body.len(), &many).as_bytes())?;
+            conn.write_all(body)?;
+        }
         "/bad-length" => {
             conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\nConnection: close\r\n\r\n")?;
             conn.write_all(body)?;
@@ -797,6 +837,40 @@ fn serve(
             )?;
             conn.write_all(body)?;
         }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Redirects that loop, leave HTTP(S), downgrade to HTTP, or lead nowhere.
+fn serve_redirect(conn: &mut impl Write, path: &str) -> std::io::Result<bool> {
+    let location = match path {
+        "/loop" => Some("/loop"),
+        "/to-file" => Some("file:///etc/passwd"),
+        "/to-ftp" => Some("ftp://127.0.0.1/file.bin"),
+        "/to-http" => Some("http://127.0.0.1:9/file.bin"),
+        "/no-location" => None,
+        _ => return Ok(false),
+    };
+    let location = location
+        .map(|l| format!("Location: {l}\r\n"))
+        .unwrap_or_default();
+    conn.write_all(
+        format!("HTTP/1.1 302 Found\r\n{location}Content-Length: 0\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )?;
+    Ok(true)
+}
+
+/// "What is my IP" answers: too big, too slow, not JSON, or honest-looking with the
+/// country the path names.
+fn serve_whoami(
+    conn: &mut impl Write,
+    path: &str,
+    stop: &AtomicBool,
+    deadline: Instant,
+) -> std::io::Result<bool> {
+    match path {
         "/whoami-huge" => {
             let text = format!(
                 "{{\"ip\":\"192.0.2.77\",\"pad\":\"{}\"}}",
@@ -812,7 +886,14 @@ fn serve(
             let head = &text[..text.len() - answer.len()];
             conn.write_all(head.as_bytes())?;
             conn.flush()?;
-            trickle(conn, answer.as_bytes(), 1, second, stop, deadline)?;
+            trickle(
+                conn,
+                answer.as_bytes(),
+                1,
+                Duration::from_secs(1),
+                stop,
+                deadline,
+            )?;
         }
         "/whoami-garbage" => {
             let page = "<html><body>Your IP is 192.0.2.77</body></html>";
@@ -838,12 +919,9 @@ fn serve(
                 json(&format!("{{\"ip\":\"{ip}\",\"country_iso\":\"{cc}\"}}")).as_bytes(),
             )?;
         }
-        _ => {
-            conn.write_all(ok_head(body.len(), "").as_bytes())?;
-            conn.write_all(body)?;
-        }
+        _ => return Ok(false),
     }
-    conn.flush()
+    Ok(true)
 }
 
 /// `bytes` as one gzip member.

@@ -70,43 +70,13 @@ impl Drop for LyingProxy {
     }
 }
 
+/// One SOCKS5 connection: the handshake, a connection to the target (loopback only; the
+/// lie may divert it), then both directions relayed, the lie applied to what the server
+/// sends.
 fn serve(mut client: TcpStream, lie: Lie) -> std::io::Result<()> {
-    // Greeting: VER NMETHODS METHODS…; we accept "no authentication".
-    let mut head = [0u8; 2];
-    client.read_exact(&mut head)?;
-    let mut methods = vec![0u8; usize::from(head[1])];
-    client.read_exact(&mut methods)?;
-    if head[0] != 5 || !methods.contains(&0) {
-        client.write_all(&[5, 0xff])?;
+    let Some((host, port)) = read_request(&mut client)? else {
         return Ok(());
-    }
-    client.write_all(&[5, 0])?;
-    // Request: VER CMD RSV ATYP DST.ADDR DST.PORT.
-    let mut req = [0u8; 4];
-    client.read_exact(&mut req)?;
-    let host: String = match req[3] {
-        1 => {
-            let mut a = [0u8; 4];
-            client.read_exact(&mut a)?;
-            Ipv4Addr::from(a).to_string()
-        }
-        3 => {
-            let mut len = [0u8; 1];
-            client.read_exact(&mut len)?;
-            let mut name = vec![0u8; usize::from(len[0])];
-            client.read_exact(&mut name)?;
-            String::from_utf8_lossy(&name).into_owned()
-        }
-        4 => {
-            let mut a = [0u8; 16];
-            client.read_exact(&mut a)?;
-            Ipv6Addr::from(a).to_string()
-        }
-        _ => return Ok(()),
     };
-    let mut port = [0u8; 2];
-    client.read_exact(&mut port)?;
-    let port = u16::from_be_bytes(port);
     let target = match lie {
         Lie::Divert(addr) => addr,
         _ => match (host.as_str(), port).to_socket_addrs()?.next() {
@@ -140,6 +110,48 @@ fn serve(mut client: TcpStream, lie: Lie) -> std::io::Result<()> {
     let _ = up_read.shutdown(Shutdown::Both);
     let _ = to_server.join();
     Ok(())
+}
+
+/// The SOCKS5 greeting (answered: "no authentication") and the CONNECT request: returns the
+/// host and port asked for, or None when the client offers no method we take (refused) or
+/// names an unknown address type.
+fn read_request(client: &mut TcpStream) -> std::io::Result<Option<(String, u16)>> {
+    // Greeting: VER NMETHODS METHODS…; we accept "no authentication".
+    let mut head = [0u8; 2];
+    client.read_exact(&mut head)?;
+    let mut methods = vec![0u8; usize::from(head[1])];
+    client.read_exact(&mut methods)?;
+    if head[0] != 5 || !methods.contains(&0) {
+        client.write_all(&[5, 0xff])?;
+        return Ok(None);
+    }
+    client.write_all(&[5, 0])?;
+    // Request: VER CMD RSV ATYP DST.ADDR DST.PORT.
+    let mut req = [0u8; 4];
+    client.read_exact(&mut req)?;
+    let host: String = match req[3] {
+        1 => {
+            let mut a = [0u8; 4];
+            client.read_exact(&mut a)?;
+            Ipv4Addr::from(a).to_string()
+        }
+        3 => {
+            let mut len = [0u8; 1];
+            client.read_exact(&mut len)?;
+            let mut name = vec![0u8; usize::from(len[0])];
+            client.read_exact(&mut name)?;
+            String::from_utf8_lossy(&name).into_owned()
+        }
+        4 => {
+            let mut a = [0u8; 16];
+            client.read_exact(&mut a)?;
+            Ipv6Addr::from(a).to_string()
+        }
+        _ => return Ok(None),
+    };
+    let mut port = [0u8; 2];
+    client.read_exact(&mut port)?;
+    Ok(Some((host, u16::from_be_bytes(port))))
 }
 
 /// Copies server → client, applying the lie to the bytes after the first blank line.

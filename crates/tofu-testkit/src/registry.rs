@@ -16,6 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 
+use crate::output::run_ok;
 use crate::process::{Guard, free_port, require_program, wait_for_port};
 use crate::{Nginx, TestCa};
 
@@ -136,23 +137,17 @@ impl Registry {
     /// Pushes `oci:LAYOUT:TAG` to `repo:TAG` with skopeo (`--all --preserve-digests`).
     pub fn push(&self, layout: &Path, tag: &str, repo: &str) {
         let dest = format!("docker://127.0.0.1:{}/{repo}:{tag}", self.honest_backend.0);
-        let out = self
-            .skopeo()
-            .args([
-                "copy",
-                "--all",
-                "--preserve-digests",
-                "--dest-tls-verify=false",
-            ])
-            .args(["--dest-registry-token", &self.token])
-            .arg(format!("oci:{}:{tag}", layout.display()))
-            .arg(&dest)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "skopeo copy to {dest}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            self.skopeo()
+                .args([
+                    "copy",
+                    "--all",
+                    "--preserve-digests",
+                    "--dest-tls-verify=false",
+                ])
+                .args(["--dest-registry-token", &self.token])
+                .arg(format!("oci:{}:{tag}", layout.display()))
+                .arg(&dest),
         );
     }
 
@@ -162,24 +157,18 @@ impl Registry {
             "docker://127.0.0.1:{}/{repo_and_ref}",
             self.honest_backend.0
         );
-        let out = self
-            .skopeo()
-            .args([
-                "inspect",
-                "--raw",
-                "--tls-verify=false",
-                "--registry-token",
-                &self.token,
-            ])
-            .arg(&src)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "skopeo inspect {src}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        run_ok(
+            self.skopeo()
+                .args([
+                    "inspect",
+                    "--raw",
+                    "--tls-verify=false",
+                    "--registry-token",
+                    &self.token,
+                ])
+                .arg(&src),
+        )
+        .stdout
     }
 
     /// skopeo, with its home, policy and caches inside the fixture directory.
@@ -245,9 +234,27 @@ impl Registry {
     }
 }
 
+/// The nginx locations of a front that tells `lie`: in front of `backend`, with what the lie
+/// serves itself written into `dir`.
 fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
     match lie {
         RegistryLie::None => String::new(),
+        RegistryLie::SubstitutePinned { .. }
+        | RegistryLie::WrongDigestHeader { .. }
+        | RegistryLie::WrongContentType { .. }
+        | RegistryLie::RealmElsewhere
+        | RegistryLie::MoveTag { .. } => proxied_lie(lie, backend),
+        RegistryLie::ReplaceBlob { .. }
+        | RegistryLie::Trickle { .. }
+        | RegistryLie::OversizedManifest { .. }
+        | RegistryLie::ServeDocument { .. } => served_lie(lie, dir),
+    }
+}
+
+/// The locations of a lie told about what the backend serves: another manifest, a wrong
+/// header, a moved tag, a token realm elsewhere.
+fn proxied_lie(lie: &RegistryLie, backend: &str) -> String {
+    match lie {
         RegistryLie::SubstitutePinned { repo, pinned, served } => format!(
             r#"location = /v2/{repo}/manifests/{pinned} {{
             proxy_pass {backend}/v2/{repo}/manifests/{served};
@@ -274,7 +281,38 @@ fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
             default_type {content_type};
         }}"#
         ),
-        RegistryLie::ReplaceBlob { repo, digest, bytes } => serve_file(
+        RegistryLie::RealmElsewhere => r#"location = /v2/ {
+            proxy_pass BACKEND;
+            proxy_hide_header WWW-Authenticate;
+            add_header WWW-Authenticate 'Bearer realm="https://127.0.0.2:1/token",service="tofu-test-registry"' always;
+        }"#
+        .replace("BACKEND", backend)
+            + &format!(
+                r#"
+        location ~ ^/v2/.+/manifests/ {{
+            proxy_pass {backend};
+            proxy_hide_header WWW-Authenticate;
+            add_header WWW-Authenticate 'Bearer realm="https://127.0.0.2:1/token",service="tofu-test-registry"' always;
+        }}"#
+            ),
+        RegistryLie::MoveTag { repo, tag, to } => format!(
+            r#"location = /v2/{repo}/manifests/{tag} {{
+            proxy_pass {backend}/v2/{repo}/manifests/{to};
+        }}"#
+        ),
+        _ => unreachable!("lie_locations sends only the proxied lies here"),
+    }
+}
+
+/// The location of a lie served from a file: a replaced blob, an oversized index, any
+/// document, or honest bytes a trickle at a time.
+fn served_lie(lie: &RegistryLie, dir: &Path) -> String {
+    match lie {
+        RegistryLie::ReplaceBlob {
+            repo,
+            digest,
+            bytes,
+        } => serve_file(
             dir,
             &format!("/v2/{repo}/blobs/{digest}"),
             bytes,
@@ -292,20 +330,6 @@ fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
             content_type,
             "limit_rate_after 400; limit_rate 100;",
         ),
-        RegistryLie::RealmElsewhere => r#"location = /v2/ {
-            proxy_pass BACKEND;
-            proxy_hide_header WWW-Authenticate;
-            add_header WWW-Authenticate 'Bearer realm="https://127.0.0.2:1/token",service="tofu-test-registry"' always;
-        }"#
-        .replace("BACKEND", backend)
-            + &format!(
-                r#"
-        location ~ ^/v2/.+/manifests/ {{
-            proxy_pass {backend};
-            proxy_hide_header WWW-Authenticate;
-            add_header WWW-Authenticate 'Bearer realm="https://127.0.0.2:1/token",service="tofu-test-registry"' always;
-        }}"#
-            ),
         RegistryLie::OversizedManifest { repo, tag } => {
             let mut big = String::from(r#"{"schemaVersion":2,"manifests":[],"padding":""#);
             big.push_str(&" ".repeat(5 << 20));
@@ -330,11 +354,7 @@ fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
             content_type,
             "",
         ),
-        RegistryLie::MoveTag { repo, tag, to } => format!(
-            r#"location = /v2/{repo}/manifests/{tag} {{
-            proxy_pass {backend}/v2/{repo}/manifests/{to};
-        }}"#
-        ),
+        _ => unreachable!("lie_locations sends only the served lies here"),
     }
 }
 

@@ -60,51 +60,12 @@ impl Nginx {
             &["localhost", "127.0.0.1", addr],
         );
         let (http_port, https_port) = (free_port(), free_port());
-        let d = dir.path().display();
-        let conf = format!(
-            r#"daemon off;
-master_process off;
-worker_processes 1;
-error_log {d}/error.log warn;
-pid {d}/nginx.pid;
-events {{ worker_connections 256; }}
-http {{
-    log_format tofu '$request $status auth=$http_authorization';
-    access_log {d}/access.log tofu;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    types {{ application/octet-stream bin iso; text/plain txt; application/pgp-keys key asc; }}
-    default_type application/octet-stream;
-    # The whoami service: the caller's address and a country from a small table.
-    map $remote_addr $whoami_country {{
-{table}        default ZZ;
-    }}
-    server {{
-        listen {addr}:{http_port};
-        listen {addr}:{https_port} ssl;
-        server_name localhost;
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-        root {root};
-        location = /whoami {{
-            default_type application/json;
-            return 200 '{{"ip":"$remote_addr","country_iso":"$whoami_country"}}';
-        }}
-        {extra}
-    }}
-}}
-"#,
-            cert = cert.display(),
-            key = key.display(),
-            root = docroot.display(),
-            extra = extra(http_port, https_port),
-            table = WHOAMI_COUNTRIES
-                .iter()
-                .map(|(ip, cc)| format!("        {ip} {cc};\n"))
-                .collect::<String>(),
+        let conf = nginx_conf(
+            dir.path(),
+            (addr, http_port, https_port),
+            (&cert, &key),
+            docroot,
+            &extra(http_port, https_port),
         );
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();
@@ -165,6 +126,63 @@ http {{
             path.trim_start_matches('/')
         )
     }
+}
+
+/// The configuration of an nginx whose files (pid, logs, temporary files) live in `dir`,
+/// listening on `addr` for HTTP and HTTPS with `cert` and `key`, serving `docroot`, with the
+/// whoami location and the `extra` directives.
+fn nginx_conf(
+    dir: &Path,
+    (addr, http_port, https_port): (&str, u16, u16),
+    (cert, key): (&Path, &Path),
+    docroot: &Path,
+    extra: &str,
+) -> String {
+    let d = dir.display();
+    format!(
+        r#"daemon off;
+master_process off;
+worker_processes 1;
+error_log {d}/error.log warn;
+pid {d}/nginx.pid;
+events {{ worker_connections 256; }}
+http {{
+    log_format tofu '$request $status auth=$http_authorization';
+    access_log {d}/access.log tofu;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    types {{ application/octet-stream bin iso; text/plain txt; application/pgp-keys key asc; }}
+    default_type application/octet-stream;
+    # The whoami service: the caller's address and a country from a small table.
+    map $remote_addr $whoami_country {{
+{table}        default ZZ;
+    }}
+    server {{
+        listen {addr}:{http_port};
+        listen {addr}:{https_port} ssl;
+        server_name localhost;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        root {root};
+        location = /whoami {{
+            default_type application/json;
+            return 200 '{{"ip":"$remote_addr","country_iso":"$whoami_country"}}';
+        }}
+        {extra}
+    }}
+}}
+"#,
+        cert = cert.display(),
+        key = key.display(),
+        root = docroot.display(),
+        table = WHOAMI_COUNTRIES
+            .iter()
+            .map(|(ip, cc)| format!("        {ip} {cc};\n"))
+            .collect::<String>(),
+    )
 }
 
 /// microsocks, an honest SOCKS5 proxy, on 127.0.0.1.

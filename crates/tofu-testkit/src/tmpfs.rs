@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::output::run_ok;
+
 /// A mounted tmpfs.
 pub struct Tmpfs {
     /// Where it is mounted.
@@ -14,18 +16,13 @@ impl Tmpfs {
     /// Mounts a tmpfs of `bytes` bytes on `dir` (created if missing).
     pub fn mount(dir: &Path, bytes: u64) -> Tmpfs {
         std::fs::create_dir_all(dir).unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o"])
-            .arg(format!("size={bytes},mode=0755"))
-            .arg("tmpfs")
-            .arg(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "cannot mount a tmpfs on {} (the tests run as root): {}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr)
+        // mount says so when the tests do not run as root.
+        run_ok(
+            Command::new("mount")
+                .args(["-t", "tmpfs", "-o"])
+                .arg(format!("size={bytes},mode=0755"))
+                .arg("tmpfs")
+                .arg(dir),
         );
         Tmpfs {
             dir: dir.to_owned(),

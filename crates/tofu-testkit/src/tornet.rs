@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::output::run_ok;
 use crate::process::{Guard, free_port, require_program};
 
 /// One node of the network.
@@ -66,147 +67,14 @@ impl TorNet {
             "at most {NODE_ADDRESSES} nodes have an address with a country"
         );
         std::fs::create_dir_all(dir).unwrap();
-        let mut nodes = Vec::new();
-        for i in 0..authorities + relays {
-            let is_auth = i < authorities;
-            let nickname = format!("test{i:03}{}", if is_auth { 'a' } else { 'r' });
-            let address = node_address(i);
-            let node_dir = dir.join(&nickname);
-            std::fs::create_dir_all(node_dir.join("keys")).unwrap();
-            set_private(&node_dir);
-            let or_port = free_port();
-            let dir_port = is_auth.then(free_port);
-            let mut v3ident = None;
-            if let Some(dp) = dir_port {
-                let mut child = Command::new(&gencert)
-                    .args([
-                        "--create-identity-key",
-                        "--passphrase-fd",
-                        "0",
-                        "-m",
-                        "12",
-                        "-a",
-                    ])
-                    .arg(format!("{address}:{dp}"))
-                    .arg("-i")
-                    .arg(node_dir.join("keys/authority_identity_key"))
-                    .arg("-s")
-                    .arg(node_dir.join("keys/authority_signing_key"))
-                    .arg("-c")
-                    .arg(node_dir.join("keys/authority_certificate"))
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap();
-                {
-                    use std::io::Write;
-                    let mut stdin = child.stdin.take().unwrap();
-                    stdin.write_all(b"\n").unwrap();
-                }
-                assert!(child.wait().unwrap().success(), "tor-gencert failed");
-                let cert =
-                    std::fs::read_to_string(node_dir.join("keys/authority_certificate")).unwrap();
-                v3ident = cert
-                    .lines()
-                    .find_map(|l| l.strip_prefix("fingerprint "))
-                    .map(|f| f.trim().to_owned());
-            }
-            let out = Command::new(&tor)
-                .args(["--ignore-missing-torrc", "-f", "/dev/null", "--orport", "1"])
-                .arg("--datadirectory")
-                .arg(&node_dir)
-                .args(["--list-fingerprint", "--quiet"])
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "tor --list-fingerprint failed");
-            let second_field = |file: &str| {
-                std::fs::read_to_string(node_dir.join(file))
-                    .unwrap()
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap()
-                    .to_owned()
-            };
-            nodes.push(Node {
-                rsa_fingerprint: second_field("fingerprint"),
-                ed_identity: second_field("fingerprint-ed25519"),
-                nickname,
-                address,
-                dir: node_dir,
-                or_port,
-                dir_port,
-                v3ident,
-            });
-        }
-        let dir_authorities: String = nodes
-            .iter()
-            .filter_map(|n| {
-                Some(format!(
-                    "DirAuthority {} orport={} no-v2 v3ident={} {}:{} {}\n",
-                    n.nickname,
-                    n.or_port,
-                    n.v3ident.as_ref()?,
-                    n.address,
-                    n.dir_port?,
-                    n.rsa_fingerprint
-                ))
-            })
+        let nodes: Vec<Node> = (0..authorities + relays)
+            .map(|i| Node::create(&tor, &gencert, dir, i, i < authorities))
             .collect();
-        let mut guards = Vec::new();
-        for node in &nodes {
-            let mut torrc = format!(
-                "TestingTorNetwork 1
-PathsNeededToBuildCircuits 0.67
-TestingDirAuthVoteExit *
-TestingDirAuthVoteGuard *
-TestingDirAuthVoteHSDir *
-TestingMinExitFlagThreshold 0
-V3AuthNIntervalsValid 2
-DataDirectory {d}
-Nickname {nick}
-RunAsDaemon 0
-SocksPort 0
-ControlPort 0
-OrPort {addr}:{or}
-Address {addr}
-AssumeReachable 1
-ContactInfo {nick}@test.invalid
-Log notice file {d}/notice.log
-SafeLogging 0
-ProtocolWarnings 1
-ShutdownWaitLength 0
-Sandbox 0
-ServerDNSDetectHijacking 0
-ServerDNSTestAddresses
-ServerDNSResolvConfFile /dev/null
-ExitRelay 1
-ExitPolicyRejectPrivate 0
-ExitPolicy accept 127.0.0.0/8:*
-ExitPolicy accept *:*
-{dir_authorities}",
-                d = node.dir.display(),
-                nick = node.nickname,
-                or = node.or_port,
-                addr = node.address,
-            );
-            if let Some(dp) = node.dir_port {
-                torrc.push_str(&format!(
-                    "DirPort {addr}:{dp}
-AuthoritativeDirectory 1
-V3AuthoritativeDirectory 1
-TestingV3AuthInitialVotingInterval 5
-TestingV3AuthInitialVoteDelay 2
-TestingV3AuthInitialDistDelay 2
-V3AuthVotingInterval 10
-V3AuthVoteDelay 2
-V3AuthDistDelay 2
-",
-                    addr = node.address
-                ));
-            }
-            guards.push(start_tor(&tor, &node.dir, &torrc));
-        }
+        let dir_authorities = dir_authority_lines(&nodes);
+        let guards = nodes
+            .iter()
+            .map(|node| start_tor(&tor, &node.dir, &node_torrc(node, &dir_authorities)))
+            .collect();
         let mut net = TorNet {
             dir: dir.to_owned(),
             nodes,
@@ -224,12 +92,20 @@ V3AuthDistDelay 2
         // (every one is an exit and may be a middle) holds a consensus listing every node.
         net.wait_for_every_node_to_know_every_node(Duration::from_secs(90));
         if client {
-            let client_dir = dir.join("client");
-            std::fs::create_dir_all(&client_dir).unwrap();
-            set_private(&client_dir);
-            let port = free_port();
-            let torrc = format!(
-                "TestingTorNetwork 1
+            net.start_client(&tor, &dir_authorities);
+        }
+        net
+    }
+
+    /// Starts a C tor client with a SocksPort on 127.0.0.1 (in `DIR/client`) and waits
+    /// until it has bootstrapped.
+    fn start_client(&mut self, tor: &Path, dir_authorities: &str) {
+        let client_dir = self.dir.join("client");
+        std::fs::create_dir_all(&client_dir).unwrap();
+        set_private(&client_dir);
+        let port = free_port();
+        let torrc = format!(
+            "TestingTorNetwork 1
 DataDirectory {d}
 RunAsDaemon 0
 SocksPort 127.0.0.1:{port} IsolateSOCKSAuth
@@ -240,17 +116,15 @@ ShutdownWaitLength 0
 Sandbox 0
 ClientRejectInternalAddresses 0
 {dir_authorities}",
-                d = client_dir.display(),
-            );
-            net.guards.push(start_tor(&tor, &client_dir, &torrc));
-            wait_for_log(
-                &client_dir.join("notice.log"),
-                "Bootstrapped 100%",
-                Duration::from_secs(90),
-            );
-            net.socks_port = Some(port);
-        }
-        net
+            d = client_dir.display(),
+        );
+        self.guards.push(start_tor(tor, &client_dir, &torrc));
+        wait_for_log(
+            &client_dir.join("notice.log"),
+            "Bootstrapped 100%",
+            Duration::from_secs(90),
+        );
+        self.socks_port = Some(port);
     }
 
     /// Waits until an authority serves a consensus listing every node as a running exit.
@@ -419,6 +293,157 @@ impl Drop for TorNet {
             );
         }
     }
+}
+
+impl Node {
+    /// Makes node `i` in `dir`: its data directory, its ports, its keys (an authority's with
+    /// `tor-gencert` first), and reads back the identities tor made.
+    fn create(tor: &Path, gencert: &Path, dir: &Path, i: usize, is_auth: bool) -> Node {
+        let nickname = format!("test{i:03}{}", if is_auth { 'a' } else { 'r' });
+        let address = node_address(i);
+        let node_dir = dir.join(&nickname);
+        std::fs::create_dir_all(node_dir.join("keys")).unwrap();
+        set_private(&node_dir);
+        let or_port = free_port();
+        let dir_port = is_auth.then(free_port);
+        let v3ident = dir_port.and_then(|dp| authority_key(gencert, &node_dir, &address, dp));
+        run_ok(
+            Command::new(tor)
+                .args(["--ignore-missing-torrc", "-f", "/dev/null", "--orport", "1"])
+                .arg("--datadirectory")
+                .arg(&node_dir)
+                .args(["--list-fingerprint", "--quiet"]),
+        );
+        let second_field = |file: &str| {
+            std::fs::read_to_string(node_dir.join(file))
+                .unwrap()
+                .split_whitespace()
+                .nth(1)
+                .unwrap()
+                .to_owned()
+        };
+        Node {
+            rsa_fingerprint: second_field("fingerprint"),
+            ed_identity: second_field("fingerprint-ed25519"),
+            nickname,
+            address,
+            dir: node_dir,
+            or_port,
+            dir_port,
+            v3ident,
+        }
+    }
+}
+
+/// Makes an authority's identity key, signing key and certificate in `node_dir/keys` with
+/// `tor-gencert` (empty passphrase, for `address:dir_port`), and returns the v3 identity
+/// the certificate names.
+fn authority_key(gencert: &Path, node_dir: &Path, address: &str, dir_port: u16) -> Option<String> {
+    let mut child = Command::new(gencert)
+        .args([
+            "--create-identity-key",
+            "--passphrase-fd",
+            "0",
+            "-m",
+            "12",
+            "-a",
+        ])
+        .arg(format!("{address}:{dir_port}"))
+        .arg("-i")
+        .arg(node_dir.join("keys/authority_identity_key"))
+        .arg("-s")
+        .arg(node_dir.join("keys/authority_signing_key"))
+        .arg("-c")
+        .arg(node_dir.join("keys/authority_certificate"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"\n").unwrap();
+    }
+    assert!(child.wait().unwrap().success(), "tor-gencert failed");
+    let cert = std::fs::read_to_string(node_dir.join("keys/authority_certificate")).unwrap();
+    cert.lines()
+        .find_map(|l| l.strip_prefix("fingerprint "))
+        .map(|f| f.trim().to_owned())
+}
+
+/// The `DirAuthority` lines naming the network's authorities, for every torrc.
+fn dir_authority_lines(nodes: &[Node]) -> String {
+    nodes
+        .iter()
+        .filter_map(|n| {
+            Some(format!(
+                "DirAuthority {} orport={} no-v2 v3ident={} {}:{} {}\n",
+                n.nickname,
+                n.or_port,
+                n.v3ident.as_ref()?,
+                n.address,
+                n.dir_port?,
+                n.rsa_fingerprint
+            ))
+        })
+        .collect()
+}
+
+/// The torrc of a node: a relay that is guard and exit (for loopback too) in a testing
+/// network with fast voting, plus the directory settings when it is an authority.
+fn node_torrc(node: &Node, dir_authorities: &str) -> String {
+    let mut torrc = format!(
+        "TestingTorNetwork 1
+PathsNeededToBuildCircuits 0.67
+TestingDirAuthVoteExit *
+TestingDirAuthVoteGuard *
+TestingDirAuthVoteHSDir *
+TestingMinExitFlagThreshold 0
+V3AuthNIntervalsValid 2
+DataDirectory {d}
+Nickname {nick}
+RunAsDaemon 0
+SocksPort 0
+ControlPort 0
+OrPort {addr}:{or}
+Address {addr}
+AssumeReachable 1
+ContactInfo {nick}@test.invalid
+Log notice file {d}/notice.log
+SafeLogging 0
+ProtocolWarnings 1
+ShutdownWaitLength 0
+Sandbox 0
+ServerDNSDetectHijacking 0
+ServerDNSTestAddresses
+ServerDNSResolvConfFile /dev/null
+ExitRelay 1
+ExitPolicyRejectPrivate 0
+ExitPolicy accept 127.0.0.0/8:*
+ExitPolicy accept *:*
+{dir_authorities}",
+        d = node.dir.display(),
+        nick = node.nickname,
+        or = node.or_port,
+        addr = node.address,
+    );
+    if let Some(dp) = node.dir_port {
+        torrc.push_str(&format!(
+            "DirPort {addr}:{dp}
+AuthoritativeDirectory 1
+V3AuthoritativeDirectory 1
+TestingV3AuthInitialVotingInterval 5
+TestingV3AuthInitialVoteDelay 2
+TestingV3AuthInitialDistDelay 2
+V3AuthVotingInterval 10
+V3AuthVoteDelay 2
+V3AuthDistDelay 2
+",
+            addr = node.address
+        ));
+    }
+    torrc
 }
 
 /// How many nodes a network can have: one address (and country) each.

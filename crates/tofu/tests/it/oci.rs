@@ -374,18 +374,12 @@ fn socks_and_direct_agree_and_the_kept_layout_round_trips_through_skopeo() {
     assert!(names.iter().all(|n| !n.ends_with(".part")), "{names:?}");
     assert!(names.contains(&img.index[7..].to_owned()));
     let copy = w.path("copied");
-    let out = img
-        .registry
-        .skopeo()
-        .args(["copy", "--all", "--preserve-digests"])
-        .arg(format!("oci:{}:1.0", layout.display()))
-        .arg(format!("oci:{}:1.0", copy.display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    tofu_testkit::output::run_ok(
+        img.registry
+            .skopeo()
+            .args(["copy", "--all", "--preserve-digests"])
+            .arg(format!("oci:{}:1.0", layout.display()))
+            .arg(format!("oci:{}:1.0", copy.display())),
     );
     let index: Value =
         serde_json::from_slice(&std::fs::read(copy.join("index.json")).unwrap()).unwrap();

@@ -11,24 +11,19 @@ use crate::support::*;
 
 fn gpg(home: &Path, args: &[&str]) -> String {
     let program = tofu_testkit::require_program("gpg", "gnupg");
-    let out = Command::new(program)
-        .arg("--homedir")
-        .arg(home)
-        .args([
-            "--batch",
-            "--no-tty",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gpg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = tofu_testkit::output::run_ok(
+        Command::new(program)
+            .arg("--homedir")
+            .arg(home)
+            .args([
+                "--batch",
+                "--no-tty",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
+            .args(args),
     );
     String::from_utf8(out.stdout).unwrap()
 }

@@ -164,8 +164,7 @@ pub fn fetch0(transcript: &Value) -> &Value {
 
 /// Output of an independent tool, e.g. `sha256sum FILE`, first word.
 pub fn tool_digest(tool: &str, file: &Path) -> String {
-    let out = Command::new(tool).arg(file).output().unwrap();
-    assert!(out.status.success(), "{tool} failed");
+    let out = tofu_testkit::output::run_ok(Command::new(tool).arg(file));
     String::from_utf8(out.stdout)
         .unwrap()
         .split_whitespace()
