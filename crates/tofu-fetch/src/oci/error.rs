@@ -1,5 +1,7 @@
 //! Why an OCI pull failed, with the stable codes recorded in transcripts.
 
+use tofu_record::ArtifactError;
+
 use crate::error::FetchError;
 
 /// An OCI pull failed.
@@ -28,7 +30,7 @@ pub enum OciError {
         size: u64,
         limit: u64,
     },
-    /// Another answer (a token, an API document) is larger than its limit.
+    /// Another answer (a token) is larger than its limit.
     #[error("the {what} exceeds {limit} bytes")]
     TooLarge { what: &'static str, limit: usize },
     /// The document's digest is not the one pinned (by the user or by a parent).
@@ -68,12 +70,6 @@ pub enum OciError {
     /// No index entry matches the platforms asked for.
     #[error("no image for {wanted}; the index offers {offered}")]
     NoPlatform { wanted: String, offered: String },
-    /// The Homebrew API lists no bottle for a tag asked for.
-    #[error("{0}")]
-    NoBottle(String),
-    /// The Homebrew API, the bottle index and the bottles disagree.
-    #[error("Homebrew API and registry disagree: {0}")]
-    Homebrew(String),
     /// The image could not be kept on disk.
     #[error("cannot keep the image: {0}")]
     Keep(std::io::Error),
@@ -99,9 +95,15 @@ impl OciError {
             OciError::BlobSize { .. } => "blob-size-mismatch",
             OciError::BlobDigest { .. } => "blob-digest-mismatch",
             OciError::NoPlatform { .. } => "no-matching-platform",
-            OciError::NoBottle(_) => "no-such-bottle",
-            OciError::Homebrew(_) => "homebrew-mismatch",
             OciError::Keep(_) => "keep",
+        }
+    }
+
+    /// The failure as a transcript records it.
+    pub(crate) fn to_record(&self) -> ArtifactError {
+        ArtifactError {
+            code: self.code().to_owned(),
+            message: self.to_string(),
         }
     }
 }
