@@ -11,7 +11,7 @@ use crate::transport::Client;
 impl Client {
     /// Fetches every URL of an artifact and records each fetch. Never fails: failures are
     /// in the artifact's and the fetches' `error`.
-    pub async fn fetch_artifact(
+    pub(crate) async fn fetch_artifact(
         &self,
         id: String,
         urls: &[Url],

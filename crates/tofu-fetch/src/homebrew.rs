@@ -9,13 +9,70 @@ use std::path::PathBuf;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use tofu_record::redact::redact_url;
-use tofu_record::{Artifact, HomebrewBottle, HomebrewRecord};
+use tofu_record::{Artifact, ArtifactError, Content, ErrorCode, HomebrewBottle, HomebrewRecord};
 use url::Url;
 
 use crate::FetchOptions;
-use crate::oci::document::{Descriptor, Expected, Kind};
-use crate::oci::{Digest, OciError, Pull, Reference, failed_artifact};
+use crate::error::FetchError;
+use crate::oci::{Descriptor, Digest, Manifest, OciError, Pull, Reference, failed_artifact};
 use crate::transport::Client;
+
+/// Why a formula's bottles could not be resolved or pulled, with the stable codes recorded
+/// in transcripts. A registry failure keeps its OCI code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HomebrewError {
+    /// The HTTP exchange with the Homebrew API failed (its own codes: `http-status` …).
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The configured API URL cannot name the formula's document.
+    #[error("no formula URL under the Homebrew API {api}: {why}")]
+    BadApiUrl { api: String, why: String },
+    /// The API's answer is larger than its limit.
+    #[error("the Homebrew API answer exceeds {limit} bytes")]
+    TooLarge { limit: usize },
+    /// The API's answer is not a formula tofu can use: not JSON of a formula, a bottle tag
+    /// or digest tofu does not accept, a `root_url` that names no registry image.
+    #[error("the Homebrew API answer is not a usable formula: {0}")]
+    BadFormula(String),
+    /// The API lists no bottle for a tag asked for, or none at all.
+    #[error("{0}")]
+    NoBottle(String),
+    /// The API, the bottle index and the bottles disagree: evidence of tampering.
+    #[error("Homebrew API and registry disagree: {0}")]
+    Mismatch(String),
+    /// The registry pull failed (OCI's codes: `digest-mismatch`, `bad-manifest` …).
+    #[error(transparent)]
+    Oci(#[from] OciError),
+}
+
+impl HomebrewError {
+    /// The stable code recorded in transcripts.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            HomebrewError::Fetch(e) => e.code(),
+            HomebrewError::BadApiUrl { .. } => ErrorCode::BadApiUrl,
+            HomebrewError::TooLarge { .. } => ErrorCode::SizeLimit,
+            HomebrewError::BadFormula(_) => ErrorCode::BadFormula,
+            HomebrewError::NoBottle(_) => ErrorCode::NoSuchBottle,
+            HomebrewError::Mismatch(_) => ErrorCode::HomebrewMismatch,
+            HomebrewError::Oci(e) => e.code(),
+        }
+    }
+}
+
+/// The error as a transcript records it: the stable code and the message.
+impl From<&HomebrewError> for ArtifactError {
+    fn from(e: &HomebrewError) -> Self {
+        ArtifactError {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The most of a Homebrew API answer tofu reads (it is read whole, then parsed).
+const MAX_API_ANSWER: usize = 16 << 20;
 
 /// The formula API document, the fields tofu reads.
 #[derive(Deserialize)]
@@ -84,123 +141,130 @@ impl BrewTarget {
 
 impl Client {
     /// Resolves and pulls a formula's bottles. Never fails: failures are in the artifact.
-    pub async fn fetch_homebrew(
+    pub(crate) async fn fetch_homebrew(
         &self,
         id: String,
         target: &BrewTarget,
-        api: &Url,
         options: &FetchOptions,
     ) -> Artifact {
-        let keep_dir = options.keep_dir.as_ref();
-        let api_url = match api.join(&format!("formula/{}.json", target.formula)) {
-            Ok(u) => u,
-            Err(e) => return failed_artifact(id, &OciError::BadManifest(e.to_string())),
-        };
-        let (record, reference) = match self.resolve_formula(target, &api_url).await {
+        let api = &options.homebrew_api;
+        let (mut record, reference) = match self.resolve_formula(target, api).await {
             Ok(r) => r,
-            Err(e) => return failed_artifact(id, &e),
+            Err(e) => return failed_artifact(id, ArtifactError::from(&e)),
         };
         let tags: Vec<String> = record.bottles.iter().map(|b| b.tag.clone()).collect();
-        let mut record = record;
         let mut pull = match Pull::new(&reference, tags, options.max_size) {
             Ok(pull) => pull,
-            Err(e) => return failed_artifact(id, &e),
+            Err(e) => return failed_artifact(id, ArtifactError::from(&e)),
         };
-        let outcome = self.pull_bottles(&mut pull, &mut record, keep_dir).await;
-        let mut artifact = pull.into_artifact(id, outcome);
+        let outcome = self
+            .pull_bottles(&mut pull, &mut record, options.keep_dir.as_ref())
+            .await;
+        let mut artifact = pull.into_artifact(id, outcome.map_err(|e| ArtifactError::from(&e)));
         artifact.homebrew = Some(record);
         artifact
     }
 
+    /// Asks the API at `api` for the formula's document and reads it.
     async fn resolve_formula(
         &self,
         target: &BrewTarget,
-        api_url: &Url,
-    ) -> Result<(HomebrewRecord, Reference), OciError> {
+        api: &Url,
+    ) -> Result<(HomebrewRecord, Reference), HomebrewError> {
+        let api_url = api
+            .join(&format!("formula/{}.json", target.formula))
+            .map_err(|e| HomebrewError::BadApiUrl {
+                api: redact_url(api),
+                why: e.to_string(),
+            })?;
         let mut hops = Vec::new();
         let (response, _) = self
-            .get_following(api_url, &HeaderMap::new(), None, &mut hops)
+            .get_following(&api_url, &HeaderMap::new(), None, &mut hops)
             .await?;
         if response.status() != reqwest::StatusCode::OK {
-            return Err(OciError::Fetch(crate::FetchError::Status {
+            return Err(HomebrewError::Fetch(FetchError::Status {
                 status: response.status().as_u16(),
             }));
         }
         let body = self
-            .read_capped(response, 16 << 20, "Homebrew API answer")
+            .read_capped(response, MAX_API_ANSWER, |limit| HomebrewError::TooLarge {
+                limit,
+            })
             .await?;
-        parse_formula(&body, target, api_url)
+        parse_formula(&body, target, &api_url)
     }
 
+    /// The bottle index, then each bottle link by link: its index entry (by ref name and
+    /// bottle digest), its manifest (one layer, the API's digest and the index's size),
+    /// its blob; with `--keep`, each bottle is also kept under its Homebrew file name.
     async fn pull_bottles(
         &self,
         pull: &mut Pull<'_>,
         record: &mut HomebrewRecord,
         keep_dir: Option<&PathBuf>,
-    ) -> Result<tofu_record::Content, OciError> {
-        let (top, content) = self.top_document(pull, keep_dir).await?;
-        let Kind::Index(entries) = &top.kind else {
-            return Err(mismatch(format!(
+    ) -> Result<Content, HomebrewError> {
+        let top = self.open(pull, keep_dir).await?;
+        let Some(entries) = top.entries() else {
+            return Err(HomebrewError::Mismatch(format!(
                 "{} is an image manifest, not a bottle index",
-                pull.reference
+                pull.reference()
             )));
         };
-        pull.record.index_entries = entries.iter().map(|e| e.record.clone()).collect();
         for bottle in &mut record.bottles {
             let entry = find_entry(entries, bottle)?;
             bottle.manifest = Some(entry.record.digest.clone());
-            let child = self
-                .manifest(pull, &entry.digest.to_string(), Expected::Described(entry))
-                .await?;
-            self.keep_document(pull, &child)?;
-            let Kind::Manifest { config, layers } = &child.kind else {
-                return Err(mismatch(format!(
+            // Only an image manifest can hold a bottle; nothing else is asked for.
+            if !entry.is_image_manifest() {
+                return Err(HomebrewError::Mismatch(format!(
                     "{} is not an image manifest",
                     entry.record.digest
                 )));
-            };
-            let [layer] = layers.as_slice() else {
-                return Err(mismatch(format!(
-                    "the {} bottle manifest has {} layers, not one",
-                    bottle.tag,
-                    layers.len()
-                )));
-            };
-            if layer.record.digest != format!("sha256:{}", bottle.sha256) {
-                return Err(mismatch(format!(
-                    "the {} bottle manifest's layer is {}, the API says sha256:{}",
-                    bottle.tag, layer.record.digest, bottle.sha256
-                )));
             }
-            let declared_size = entry.record.annotations.get("sh.brew.bottle.size");
-            if let Some(size) = declared_size
-                && size.parse::<u64>().ok() != Some(layer.record.size)
-            {
-                return Err(mismatch(format!(
-                    "the {} bottle is {} bytes in its manifest, {size} in the index",
-                    bottle.tag, layer.record.size
-                )));
-            }
-            pull.record.manifests.push(tofu_record::OciManifest {
-                platform: entry.record.platform.clone(),
-                document: child.record.clone(),
-                config: config.record.clone(),
-                layers: vec![layer.record.clone()],
-            });
-            self.blobs(pull, config, layers).await?;
-            if let (Some(layout), Some(dir)) = (&pull.keep, keep_dir) {
-                layout
-                    .copy_blob_to(&layer.digest, &dir.join(&bottle.file_name))
-                    .map_err(OciError::Keep)?;
+            let layer = self
+                .pull_image(pull, entry, |manifest| {
+                    check_bottle(bottle, entry, manifest)
+                })
+                .await?;
+            if let Some(dir) = keep_dir {
+                pull.copy_kept_blob(&layer, &dir.join(&bottle.file_name))?;
             }
         }
-        if let Some(layout) = &pull.keep {
-            layout
-                .finish(&top, pull.reference)
-                .map_err(OciError::Keep)?;
-        }
-        Ok(content)
+        pull.finish(&top)?;
+        Ok(top.content)
     }
+}
+
+/// A bottle's manifest, before its blobs are asked for: exactly one layer, whose digest is
+/// the API's and whose size is the index entry's `sh.brew.bottle.size` (when given).
+/// Returns the layer's digest.
+fn check_bottle(
+    bottle: &HomebrewBottle,
+    entry: &Descriptor,
+    manifest: &Manifest,
+) -> Result<Digest, HomebrewError> {
+    let [layer] = manifest.layers.as_slice() else {
+        return Err(HomebrewError::Mismatch(format!(
+            "the {} bottle manifest has {} layers, not one",
+            bottle.tag,
+            manifest.layers.len()
+        )));
+    };
+    if layer.record.digest != format!("sha256:{}", bottle.sha256) {
+        return Err(HomebrewError::Mismatch(format!(
+            "the {} bottle manifest's layer is {}, the API says sha256:{}",
+            bottle.tag, layer.record.digest, bottle.sha256
+        )));
+    }
+    let declared_size = entry.record.annotations.get("sh.brew.bottle.size");
+    if let Some(size) = declared_size
+        && size.parse::<u64>().ok() != Some(layer.record.size)
+    {
+        return Err(HomebrewError::Mismatch(format!(
+            "the {} bottle is {} bytes in its manifest, {size} in the index",
+            bottle.tag, layer.record.size
+        )));
+    }
+    Ok(layer.digest.clone())
 }
 
 /// Reads the formula API document `body` (untrusted) for `target`: the bottles asked for,
@@ -209,53 +273,98 @@ fn parse_formula(
     body: &[u8],
     target: &BrewTarget,
     api_url: &Url,
-) -> Result<(HomebrewRecord, Reference), OciError> {
-    let formula: Formula = serde_json::from_slice(body).map_err(|e| {
-        OciError::BadManifest(format!("the Homebrew API answer is not a formula: {e}"))
-    })?;
+) -> Result<(HomebrewRecord, Reference), HomebrewError> {
+    let formula: Formula =
+        serde_json::from_slice(body).map_err(|e| HomebrewError::BadFormula(e.to_string()))?;
     let stable = &formula.bottle.stable;
-    let pkg_version = if formula.revision > 0 {
-        format!("{}_{}", formula.versions.stable, formula.revision)
-    } else {
-        formula.versions.stable.clone()
-    };
-    let image_tag = if stable.rebuild > 0 {
-        format!("{pkg_version}-{}", stable.rebuild)
-    } else {
-        pkg_version.clone()
-    };
+    let names = Names::of(&formula);
+    let bottles = bottles(stable, target, &names)?;
+    let reference = bottle_image(&stable.root_url, &target.formula, &names.image_tag)?;
+    Ok((
+        HomebrewRecord {
+            formula: target.formula.clone(),
+            api_url: redact_url(api_url),
+            version: formula.versions.stable.clone(),
+            revision: formula.revision,
+            rebuild: stable.rebuild,
+            image_tag: names.image_tag,
+            root_url: stable.root_url.clone(),
+            bottles,
+        },
+        reference,
+    ))
+}
+
+/// The names Homebrew derives from a formula's version, revision and rebuild.
+struct Names {
+    /// `version[_revision]`.
+    pkg_version: String,
+    /// The bottle index's tag: `pkg_version[-rebuild]`.
+    image_tag: String,
+    /// `.rebuild` in ref and file names, or nothing.
+    rebuild_suffix: String,
+}
+
+impl Names {
+    fn of(formula: &Formula) -> Names {
+        let rebuild = formula.bottle.stable.rebuild;
+        let pkg_version = if formula.revision > 0 {
+            format!("{}_{}", formula.versions.stable, formula.revision)
+        } else {
+            formula.versions.stable.clone()
+        };
+        let (image_tag, rebuild_suffix) = if rebuild > 0 {
+            (format!("{pkg_version}-{rebuild}"), format!(".{rebuild}"))
+        } else {
+            (pkg_version.clone(), String::new())
+        };
+        Names {
+            pkg_version,
+            image_tag,
+            rebuild_suffix,
+        }
+    }
+}
+
+/// The bottles `target` asks for (every one the API lists when it names no tag), each with
+/// the API's digest, the index entry's ref name and the Homebrew file name.
+fn bottles(
+    stable: &StableBottles,
+    target: &BrewTarget,
+    names: &Names,
+) -> Result<Vec<HomebrewBottle>, HomebrewError> {
     let wanted: Vec<&String> = if target.tags.is_empty() {
         stable.files.keys().collect()
     } else {
         target.tags.iter().collect()
     };
     if wanted.is_empty() {
-        return Err(OciError::NoBottle(format!(
+        return Err(HomebrewError::NoBottle(format!(
             "the API lists no bottle of {}",
             target.formula
         )));
     }
+    let Names {
+        pkg_version,
+        rebuild_suffix,
+        ..
+    } = names;
     let mut bottles = Vec::new();
     for tag in wanted {
         // Tags become file names: letters, digits and `_` only.
         if tag.is_empty() || !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(OciError::BadManifest(format!(
-                "the API names a bottle tag {tag:?} tofu does not accept"
+            return Err(HomebrewError::BadFormula(format!(
+                "it names a bottle tag {tag:?} tofu does not accept"
             )));
         }
         let file = stable.files.get(tag).ok_or_else(|| {
-            OciError::NoBottle(format!(
+            HomebrewError::NoBottle(format!(
                 "the API lists no {tag} bottle of {}; it has {}",
                 target.formula,
                 stable.files.keys().cloned().collect::<Vec<_>>().join(", ")
             ))
         })?;
-        Digest::parse(&format!("sha256:{}", file.sha256)).map_err(OciError::BadManifest)?;
-        let rebuild_suffix = if stable.rebuild > 0 {
-            format!(".{}", stable.rebuild)
-        } else {
-            String::new()
-        };
+        Digest::parse(&format!("sha256:{}", file.sha256)).map_err(HomebrewError::BadFormula)?;
         bottles.push(HomebrewBottle {
             tag: tag.clone(),
             sha256: file.sha256.clone(),
@@ -267,48 +376,45 @@ fn parse_formula(
             ),
         });
     }
-    // root_url is https://HOST/v2/ORG/REPO; the image is ORG/REPO/<formula, @ → /, + → x>.
-    let root = Url::parse(&stable.root_url)
-        .map_err(|e| OciError::BadManifest(format!("bad root_url: {e}")))?;
+    Ok(bottles)
+}
+
+/// The bottle index's reference: `root_url` is `https://HOST/v2/ORG/REPO`; the image is
+/// `ORG/REPO/<formula, @ → /, + → x>`, tagged `image_tag`, on that host and no other.
+fn bottle_image(
+    root_url: &str,
+    formula: &str,
+    image_tag: &str,
+) -> Result<Reference, HomebrewError> {
+    let root = Url::parse(root_url)
+        .map_err(|e| HomebrewError::BadFormula(format!("bad root_url: {e}")))?;
     let prefix = root
         .path()
         .strip_prefix("/v2/")
-        .ok_or_else(|| OciError::BadManifest(format!("root_url {root} is not a /v2/ URL")))?
+        .ok_or_else(|| HomebrewError::BadFormula(format!("root_url {root} is not a /v2/ URL")))?
         .trim_end_matches('/');
-    let image = target.formula.replace('@', "/").replace('+', "x");
+    let image = formula.replace('@', "/").replace('+', "x");
     let host = match root.port() {
         Some(port) => format!("{}:{port}", root.host_str().unwrap_or_default()),
         None => root.host_str().unwrap_or_default().to_owned(),
     };
     let reference = Reference::parse(&format!("{host}/{prefix}/{image}:{image_tag}"))
-        .map_err(OciError::BadManifest)?;
+        .map_err(HomebrewError::BadFormula)?;
     // A host that does not read as a registry name (no `.` or `:`, not `localhost`) would
     // become a Docker Hub path: the image must be on root_url's own host.
     if reference.registry != crate::oci::reference::canonical_registry(&host) {
-        return Err(OciError::BadManifest(format!(
+        return Err(HomebrewError::BadFormula(format!(
             "root_url names the host {host:?}, which does not read as a registry name"
         )));
     }
-    Ok((
-        HomebrewRecord {
-            formula: target.formula.clone(),
-            api_url: redact_url(api_url),
-            version: formula.versions.stable.clone(),
-            revision: formula.revision,
-            rebuild: stable.rebuild,
-            image_tag,
-            root_url: stable.root_url.clone(),
-            bottles,
-        },
-        reference,
-    ))
+    Ok(reference)
 }
 
 /// The index entry of a bottle: its ref name and its bottle digest must both match the API.
 fn find_entry<'e>(
     entries: &'e [Descriptor],
     bottle: &HomebrewBottle,
-) -> Result<&'e Descriptor, OciError> {
+) -> Result<&'e Descriptor, HomebrewError> {
     let by_name = entries.iter().find(|e| {
         e.record
             .annotations
@@ -316,12 +422,12 @@ fn find_entry<'e>(
             == Some(&bottle.ref_name)
     });
     match by_name {
-        None => Err(mismatch(format!(
+        None => Err(HomebrewError::Mismatch(format!(
             "the bottle index has no entry named {}",
             bottle.ref_name
         ))),
         Some(e) if e.record.annotations.get("sh.brew.bottle.digest") != Some(&bottle.sha256) => {
-            Err(mismatch(format!(
+            Err(HomebrewError::Mismatch(format!(
                 "index entry {} says bottle digest {}, the API says {}",
                 bottle.ref_name,
                 e.record
@@ -333,10 +439,6 @@ fn find_entry<'e>(
         }
         Some(e) => Ok(e),
     }
-}
-
-fn mismatch(detail: String) -> OciError {
-    OciError::Homebrew(detail)
 }
 
 #[cfg(test)]
@@ -565,14 +667,14 @@ mod properties {
             );
         }
 
-        /// `parse_formula` never panics on any bytes, and refuses non-JSON as `BadManifest`
+        /// `parse_formula` never panics on any bytes, and refuses non-JSON as `BadFormula`
         /// with serde_json's line and column.
         #[test]
         fn formula_parsing_never_panics(body in proptest::collection::vec(any::<u8>(), 0..4096)) {
             let target = BrewTarget { formula: "x".into(), tags: vec![] };
             match parse_formula(&body, &target, &api()) {
                 Ok((record, r)) => assert_sound(&body, &target, &record, &r),
-                Err(OciError::BadManifest(m))
+                Err(HomebrewError::BadFormula(m))
                     if serde_json::from_slice::<Value>(&body).is_err() =>
                 {
                     prop_assert!(m.contains(" line ") && m.contains(" column "), "{}", m);

@@ -1,13 +1,10 @@
 //! What to fetch: a target (an id and where it comes from), parsed from the command line or
 //! built by a plan, and [`Client::fetch`], which turns one into a complete artifact.
 
-use std::sync::atomic::Ordering;
-
 use tofu_record::redact::redact_url;
 use tofu_record::{Artifact, ErrorCode};
 use url::Url;
 
-use crate::TransportError;
 use crate::homebrew::BrewTarget;
 use crate::http::FetchOptions;
 use crate::oci::{Platforms, Reference};
@@ -122,30 +119,21 @@ pub struct Fetched {
 }
 
 impl Client {
-    /// Fetches a target on streams of its own (over Tor: circuits no other target or probe
-    /// shares) and returns the complete artifact: content or error, the evidence of every
-    /// request, and the Tor exits its streams used. Why Tor could not open a stream is added
-    /// to a connect error's message. Fails only when the isolated client cannot be built.
-    pub async fn fetch(
-        &self,
-        target: &Target,
-        options: &FetchOptions,
-    ) -> Result<Fetched, TransportError> {
-        let index = self.targets.fetch_add(1, Ordering::Relaxed);
-        let client = self.isolated(&format!("artifact-{index}"))?;
+    /// Fetches a target on this client's streams and returns the complete artifact: content
+    /// or error, the evidence of every request, and the Tor exits this client's streams used.
+    /// Why Tor could not open a stream is added to a connect error's message. Give each
+    /// target a client of its own ([`Client::isolated`]) so that, over Tor, its circuits are
+    /// its own and so are the exits recorded with it.
+    pub async fn fetch(&self, target: &Target, options: &FetchOptions) -> Fetched {
         let id = target.id.clone();
         let mut artifact = match &target.source {
-            Source::Urls(urls) => client.fetch_artifact(id, urls, options).await,
+            Source::Urls(urls) => self.fetch_artifact(id, urls, options).await,
             Source::Oci(reference, platforms) => {
-                client.fetch_oci(id, reference, platforms, options).await
+                self.fetch_oci(id, reference, platforms, options).await
             }
-            Source::Homebrew(brew) => {
-                client
-                    .fetch_homebrew(id, brew, &options.homebrew_api, options)
-                    .await
-            }
+            Source::Homebrew(brew) => self.fetch_homebrew(id, brew, options).await,
         };
-        let tor = client.tor_streams();
+        let tor = self.tor_streams();
         artifact.tor_exits = tor.exits.clone();
         if let Some(error) = &mut artifact.error
             && error.code == ErrorCode::Connect
@@ -153,7 +141,7 @@ impl Client {
         {
             error.message = format!("{} (Tor: {})", error.message, tor.errors.join("; "));
         }
-        Ok(Fetched { artifact, tor })
+        Fetched { artifact, tor }
     }
 }
 

@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
@@ -233,9 +232,6 @@ pub struct Client {
     key: String,
     /// The proxy answered as a Tor SocksPort.
     tor_daemon: bool,
-    /// Targets fetched so far by this client and every client isolated from it: each gets
-    /// isolation key `artifact-N`.
-    pub(crate) targets: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Client {
@@ -248,7 +244,7 @@ impl Client {
     /// Builds the client of a run over a network route. A SOCKS5 proxy is asked whether it
     /// is a Tor daemon's SocksPort; if so, the run's streams get credentials of their own so
     /// that the daemon keeps them off every other program's circuits. Its own streams (the
-    /// exit probes) use isolation key `vantage`; [`Client::fetch`] gives each target its own.
+    /// exit probes) use isolation key `vantage`; [`Client::isolated`] gives each target its own.
     pub async fn connect(route: Route, options: &ClientOptions) -> Result<Client, TransportError> {
         let roots = load_roots(options)?;
         let (isolation, tor_daemon) = match &route {
@@ -315,19 +311,16 @@ impl Client {
                 isolation: self.isolation.clone(),
                 key: key.to_owned(),
                 tor_daemon: self.tor_daemon,
-                targets: Arc::clone(&self.targets),
             });
         }
-        let mut client = Client::build(
+        Client::build(
             self.via.clone(),
             self.options.clone(),
             self.roots.clone(),
             self.isolation.clone(),
             key,
             self.tor_daemon,
-        )?;
-        client.targets = Arc::clone(&self.targets);
-        Ok(client)
+        )
     }
 
     fn build(
@@ -402,7 +395,6 @@ impl Client {
             isolation,
             key: key.to_owned(),
             tor_daemon,
-            targets: Arc::new(AtomicUsize::new(0)),
         })
     }
 

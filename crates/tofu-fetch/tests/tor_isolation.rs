@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use tofu_fetch::tor::{Geoip, TorOptions};
-use tofu_fetch::{Client, ClientOptions, FetchOptions};
+use tofu_fetch::{Client, ClientOptions, FetchOptions, Source, Target};
 use tofu_testkit::{Nginx, TestCa, TorNet};
 use url::Url;
 
@@ -48,10 +48,15 @@ fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
         };
         let a = client.isolated("a").unwrap();
         let b = client.isolated("b").unwrap();
+        let target = |id: &str| Target {
+            id: id.to_owned(),
+            source: Source::Urls(vec![url.clone()]),
+        };
         for (client, n) in [(&a, 1), (&a, 2), (&b, 1)] {
             let artifact = client
-                .fetch_artifact(format!("fetch {n}"), std::slice::from_ref(&url), &options)
-                .await;
+                .fetch(&target(&format!("fetch {n}")), &options)
+                .await
+                .artifact;
             assert!(
                 artifact.error.is_none(),
                 "{:?}; Tor said: {:?}; retries: {:?}; logs in {}",
@@ -80,9 +85,11 @@ fn each_isolation_key_gets_circuits_of_its_own_and_keeps_them() {
         // A second client with key "a" opens a new connection (its own pool) in the same
         // isolation group: the same circuit.
         let a_again = client.isolated("a").unwrap();
-        let artifact = a_again
-            .fetch_artifact("again".into(), std::slice::from_ref(&url), &options)
-            .await;
+        let fetched = a_again.fetch(&target("again"), &options).await;
+        // The artifact names the exits of its client's streams: the ones Tor saw.
+        assert_eq!(fetched.artifact.tor_exits, fetched.tor.exits);
+        assert!(!fetched.artifact.tor_exits.is_empty());
+        let artifact = fetched.artifact;
         assert!(
             artifact.error.is_none(),
             "{:?}; Tor said: {:?}",

@@ -70,6 +70,10 @@ pub enum ErrorCode {
     BlobDigestMismatch,
     /// No index entry for the platforms asked for.
     NoMatchingPlatform,
+    /// The Homebrew API URL cannot name a formula's document.
+    BadApiUrl,
+    /// The Homebrew API's answer is not a formula tofu can use.
+    BadFormula,
     /// The Homebrew API lists no bottle for a tag asked for.
     NoSuchBottle,
     /// The Homebrew API, the bottle index and the bottles disagree.
@@ -108,6 +112,8 @@ impl ErrorCode {
         ErrorCode::BlobSizeMismatch,
         ErrorCode::BlobDigestMismatch,
         ErrorCode::NoMatchingPlatform,
+        ErrorCode::BadApiUrl,
+        ErrorCode::BadFormula,
         ErrorCode::NoSuchBottle,
         ErrorCode::HomebrewMismatch,
         ErrorCode::WhoamiAnswer,
@@ -143,6 +149,8 @@ impl ErrorCode {
             ErrorCode::BlobSizeMismatch => "blob-size-mismatch",
             ErrorCode::BlobDigestMismatch => "blob-digest-mismatch",
             ErrorCode::NoMatchingPlatform => "no-matching-platform",
+            ErrorCode::BadApiUrl => "bad-api-url",
+            ErrorCode::BadFormula => "bad-formula",
             ErrorCode::NoSuchBottle => "no-such-bottle",
             ErrorCode::HomebrewMismatch => "homebrew-mismatch",
             ErrorCode::WhoamiAnswer => "whoami-answer",
@@ -183,6 +191,8 @@ impl ErrorCode {
             | ErrorCode::Schema1Unsupported
             | ErrorCode::BadManifest
             | ErrorCode::NoMatchingPlatform
+            | ErrorCode::BadApiUrl
+            | ErrorCode::BadFormula
             | ErrorCode::NoSuchBottle
             | ErrorCode::WhoamiAnswer => false,
         }

@@ -11,15 +11,15 @@ use super::error::OciError;
 use crate::transport::Client;
 
 /// A parsed `Bearer` challenge.
-pub(crate) struct Challenge {
-    pub(crate) realm: Url,
-    pub(crate) service: Option<String>,
-    pub(crate) scope: Option<String>,
+pub(super) struct Challenge {
+    pub(super) realm: Url,
+    pub(super) service: Option<String>,
+    pub(super) scope: Option<String>,
 }
 
 /// Parses `WWW-Authenticate` values (RFC 7235: several challenges, quoted strings with
 /// escapes) and returns the Bearer challenge.
-pub(crate) fn bearer_challenge(values: &[&str]) -> Result<Challenge, OciError> {
+pub(super) fn bearer_challenge(values: &[&str]) -> Result<Challenge, OciError> {
     let mut schemes = Vec::new();
     for value in values {
         let challenges = http_auth::parse_challenges(value)
@@ -58,7 +58,7 @@ pub(crate) fn bearer_challenge(values: &[&str]) -> Result<Challenge, OciError> {
 }
 
 /// The realm must be https on the registry's host, or Docker Hub's auth host for Docker Hub.
-pub(crate) fn check_realm(realm: &Url, registry: &Url) -> Result<(), OciError> {
+pub(super) fn check_realm(realm: &Url, registry: &Url) -> Result<(), OciError> {
     let refuse = |why: String| OciError::TokenRealm {
         realm: redact_url(realm),
         why,
@@ -89,7 +89,7 @@ struct TokenAnswer {
 
 impl Client {
     /// Asks the realm for an anonymous pull token for `repository`.
-    pub(crate) async fn bearer_token(
+    pub(super) async fn bearer_token(
         &self,
         challenge: &Challenge,
         repository: &str,
@@ -118,7 +118,12 @@ impl Client {
         if !response.status().is_success() {
             return Err(token_err(format!("it answered {}", response.status())));
         }
-        let body = self.read_capped(response, 1 << 20, "token answer").await?;
+        let body = self
+            .read_capped(response, 1 << 20, |limit| OciError::TooLarge {
+                what: "token answer",
+                limit,
+            })
+            .await?;
         let answer: TokenAnswer = serde_json::from_slice(&body)
             .map_err(|e| token_err(format!("the answer is not token JSON: {e}")))?;
         let token = answer
@@ -134,7 +139,7 @@ impl Client {
 }
 
 /// Every `WWW-Authenticate` value of a response.
-pub(crate) fn challenges(headers: &HeaderMap) -> Vec<&str> {
+pub(super) fn challenges(headers: &HeaderMap) -> Vec<&str> {
     headers
         .get_all(header::WWW_AUTHENTICATE)
         .iter()

@@ -11,93 +11,37 @@ use url::Url;
 
 use super::document::{Descriptor, Document};
 use super::error::OciError;
-use super::reference::{Algorithm, Digest, Reference};
+use super::reference::{Digest, Reference};
 use crate::error::FetchError;
 use crate::transport::Client;
 
 impl Client {
-    /// Fetches one blob; returns the hosts its redirects led to.
-    pub(crate) async fn blob(
+    /// Fetches one blob, verified against its descriptor, and with `--keep` puts it in the
+    /// layout; returns the hosts its redirects led to.
+    pub(super) async fn blob(
         &self,
         base: &Url,
         token: Option<&HeaderValue>,
         descriptor: &Descriptor,
         keep: Option<&Layout>,
     ) -> Result<Vec<String>, OciError> {
-        let url = base
-            .join(&format!("blobs/{}", descriptor.digest))
-            .map_err(|e| OciError::BadManifest(e.to_string()))?;
-        let mut hops = Vec::new();
-        let (mut response, final_url) = self
-            .get_following(&url, &HeaderMap::new(), token, &mut hops)
-            .await?;
-        let hosts = if final_url.origin() == url.origin() {
-            Vec::new()
-        } else {
-            hops.iter()
-                .skip(1)
-                .filter_map(|h| Url::parse(&h.url).ok())
-                .filter_map(|u| u.host_str().map(str::to_owned))
-                .collect()
-        };
-        if response.status() != reqwest::StatusCode::OK {
-            return Err(OciError::Fetch(FetchError::Status {
-                status: response.status().as_u16(),
-            }));
-        }
-        let expected = descriptor.record.size;
-        let too_long = |found: u64| OciError::BlobSize {
-            digest: descriptor.record.digest.clone(),
-            expected,
-            found,
-        };
-        if let Some(len) = response.content_length()
-            && len != expected
-        {
-            return Err(too_long(len));
-        }
-        let header_digest = response
-            .headers()
-            .get("docker-content-digest")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned);
+        let (mut response, hosts) = self.blob_response(base, token, descriptor).await?;
+        let header_digest = check_head(&response, descriptor)?;
         let mut file = match keep {
             Some(layout) => Some(layout.temp().map_err(OciError::Keep)?),
             None => None,
         };
-        let mut hasher = ring::digest::Context::new(match descriptor.digest.algorithm() {
-            Algorithm::Sha256 => &ring::digest::SHA256,
-            Algorithm::Sha512 => &ring::digest::SHA512,
-        });
-        let mut count: u64 = 0;
-        let mut pace = self.pace();
-        while let Some(chunk) = pace
-            .chunk(&mut response)
-            .await
-            .map_err(OciError::Fetch)?
-            .map_err(|e| OciError::Fetch(FetchError::from_reqwest(e)))?
-        {
-            count += chunk.len() as u64;
-            if count > expected {
-                return Err(too_long(count));
-            }
-            hasher.update(&chunk);
-            if let Some(f) = file.as_mut() {
-                f.write_all(&chunk).map_err(OciError::Keep)?;
-            }
-        }
-        if count != expected {
-            return Err(too_long(count));
-        }
-        let found = hex::encode(hasher.finish());
+        let found = self
+            .stream_blob(&mut response, descriptor, file.as_mut())
+            .await?;
         if found != descriptor.digest.hex() {
             return Err(OciError::BlobDigest {
                 digest: descriptor.record.digest.clone(),
                 found,
             });
         }
+        // The header is judged only once the bytes are known good: a wrong header on the
+        // right bytes is a lie of its own, told apart from a wrong body.
         if let Some(h) = header_digest
             && h != descriptor.record.digest
         {
@@ -113,16 +57,110 @@ impl Client {
         }
         Ok(hosts)
     }
+
+    /// The GET of a blob (with the token, which never leaves the registry's origin), and
+    /// the hosts it was redirected to when it left that origin.
+    async fn blob_response(
+        &self,
+        base: &Url,
+        token: Option<&HeaderValue>,
+        descriptor: &Descriptor,
+    ) -> Result<(reqwest::Response, Vec<String>), OciError> {
+        let url = base
+            .join(&format!("blobs/{}", descriptor.digest))
+            .map_err(|e| OciError::BadManifest(e.to_string()))?;
+        let mut hops = Vec::new();
+        let (response, final_url) = self
+            .get_following(&url, &HeaderMap::new(), token, &mut hops)
+            .await?;
+        let hosts = if final_url.origin() == url.origin() {
+            Vec::new()
+        } else {
+            hops.iter()
+                .skip(1)
+                .filter_map(|h| Url::parse(&h.url).ok())
+                .filter_map(|u| u.host_str().map(str::to_owned))
+                .collect()
+        };
+        Ok((response, hosts))
+    }
+
+    /// Streams the body through the descriptor's hash (and into `file`), never past the
+    /// descriptor's size; returns the hex digest of exactly that many bytes.
+    async fn stream_blob(
+        &self,
+        response: &mut reqwest::Response,
+        descriptor: &Descriptor,
+        mut file: Option<&mut tempfile::NamedTempFile>,
+    ) -> Result<String, OciError> {
+        let expected = descriptor.record.size;
+        let mut hasher = descriptor.digest.algorithm().context();
+        let mut count: u64 = 0;
+        let mut pace = self.pace();
+        while let Some(chunk) = pace
+            .chunk(response)
+            .await
+            .map_err(OciError::Fetch)?
+            .map_err(|e| OciError::Fetch(FetchError::from_reqwest(e)))?
+        {
+            count += chunk.len() as u64;
+            if count > expected {
+                return Err(wrong_size(descriptor, count));
+            }
+            hasher.update(&chunk);
+            if let Some(f) = file.as_mut() {
+                f.write_all(&chunk).map_err(OciError::Keep)?;
+            }
+        }
+        if count != expected {
+            return Err(wrong_size(descriptor, count));
+        }
+        Ok(hex::encode(hasher.finish()))
+    }
+}
+
+/// Judges a blob response before its body: the status must be 200 and a declared length the
+/// descriptor's size. Returns the `Docker-Content-Digest` it announces, for after the body.
+fn check_head(
+    response: &reqwest::Response,
+    descriptor: &Descriptor,
+) -> Result<Option<String>, OciError> {
+    if response.status() != reqwest::StatusCode::OK {
+        return Err(OciError::Fetch(FetchError::Status {
+            status: response.status().as_u16(),
+        }));
+    }
+    if let Some(len) = response.content_length()
+        && len != descriptor.record.size
+    {
+        return Err(wrong_size(descriptor, len));
+    }
+    Ok(response
+        .headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned))
+}
+
+/// A blob of `found` bytes where its descriptor says otherwise.
+fn wrong_size(descriptor: &Descriptor, found: u64) -> OciError {
+    OciError::BlobSize {
+        digest: descriptor.record.digest.clone(),
+        expected: descriptor.record.size,
+        found,
+    }
 }
 
 /// An OCI image layout being written under `--keep DIR`.
-pub(crate) struct Layout {
+pub(super) struct Layout {
     dir: PathBuf,
 }
 
 impl Layout {
     /// `DIR/<reference as a safe name>/` with its `blobs/sha256`.
-    pub(crate) fn create(keep: &Path, reference: &Reference) -> std::io::Result<Layout> {
+    pub(super) fn create(keep: &Path, reference: &Reference) -> std::io::Result<Layout> {
         let name: String = reference
             .to_string()
             .chars()
@@ -141,21 +179,20 @@ impl Layout {
     }
 
     fn blob_path(&self, digest: &Digest) -> PathBuf {
-        let alg = match digest.algorithm() {
-            Algorithm::Sha256 => "sha256",
-            Algorithm::Sha512 => "sha512",
-        };
-        self.dir.join("blobs").join(alg).join(digest.hex())
+        self.dir
+            .join("blobs")
+            .join(digest.algorithm().name())
+            .join(digest.hex())
     }
 
-    pub(crate) fn temp(&self) -> std::io::Result<tempfile::NamedTempFile> {
+    pub(super) fn temp(&self) -> std::io::Result<tempfile::NamedTempFile> {
         tempfile::Builder::new()
             .prefix(".blob.")
             .suffix(".part")
             .tempfile_in(self.dir.join("blobs/sha256"))
     }
 
-    pub(crate) fn persist(
+    pub(super) fn persist(
         &self,
         file: tempfile::NamedTempFile,
         digest: &Digest,
@@ -166,7 +203,7 @@ impl Layout {
     }
 
     /// Copies a verified blob out of the layout to `dest` (temporary name, then rename).
-    pub(crate) fn copy_blob_to(&self, digest: &Digest, dest: &Path) -> std::io::Result<()> {
+    pub(super) fn copy_blob_to(&self, digest: &Digest, dest: &Path) -> std::io::Result<()> {
         let dir = dest.parent().unwrap_or(Path::new("."));
         let tmp = tempfile::Builder::new()
             .prefix(".bottle.")
@@ -179,7 +216,7 @@ impl Layout {
     }
 
     /// Writes a verified document's bytes as a blob.
-    pub(crate) fn put_bytes(&self, digest: &Digest, bytes: &[u8]) -> std::io::Result<()> {
+    pub(super) fn put_bytes(&self, digest: &Digest, bytes: &[u8]) -> std::io::Result<()> {
         let mut f = self.temp()?;
         f.write_all(bytes)?;
         self.persist(f, digest)
@@ -187,7 +224,7 @@ impl Layout {
 
     /// Writes `index.json` (naming the top document, tagged) and `oci-layout` last: a layout
     /// is complete only once these exist.
-    pub(crate) fn finish(&self, top: &Document, reference: &Reference) -> std::io::Result<()> {
+    pub(super) fn finish(&self, top: &Document, reference: &Reference) -> std::io::Result<()> {
         let mut entry = serde_json::json!({
             "mediaType": top.record.media_type,
             "digest": top.record.digest,

@@ -11,19 +11,19 @@ use tofu_record::{OciDescriptor, OciDocument};
 use super::error::OciError;
 use super::reference::Digest;
 
-pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub(crate) const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub(super) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub(super) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(super) const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub(super) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
 /// The `Accept` header for manifests: the four types tofu verifies, never schema 1.
-pub(crate) const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+pub(super) const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, \
 application/vnd.docker.distribution.manifest.v2+json";
 
 /// Manifests and indexes larger than this are refused (as containers/image and oras do).
-pub(crate) const MAX_MANIFEST: usize = 4 << 20;
+pub(super) const MAX_MANIFEST: usize = 4 << 20;
 
 // Optional fields may be absent, never `null`: the image-spec's schema has no null values,
 // and a `"config": null` in an index (or `"manifests": null` in a manifest) is a document
@@ -81,38 +81,81 @@ pub(crate) struct Descriptor {
     pub(crate) digest: Digest,
 }
 
+impl Descriptor {
+    /// Whether it names an image manifest of a type tofu verifies. The image-spec: an index
+    /// entry of a media type the implementation does not know MUST be ignored.
+    pub(crate) fn is_image_manifest(&self) -> bool {
+        matches!(
+            self.record.media_type.as_str(),
+            OCI_MANIFEST | DOCKER_MANIFEST
+        )
+    }
+}
+
+/// A checked image manifest: the blobs of one image.
+pub(crate) struct Manifest {
+    pub(crate) config: Descriptor,
+    pub(crate) layers: Vec<Descriptor>,
+}
+
 /// What a checked document holds.
-pub(crate) enum Kind {
+pub(super) enum Kind {
     Index(Vec<Descriptor>),
-    Manifest {
-        config: Descriptor,
-        layers: Vec<Descriptor>,
-    },
+    Manifest(Manifest),
 }
 
 /// A checked manifest or index.
-pub(crate) struct Document {
-    pub(crate) raw: Vec<u8>,
-    pub(crate) record: OciDocument,
-    pub(crate) kind: Kind,
+pub(super) struct Document {
+    pub(super) raw: Vec<u8>,
+    pub(super) record: OciDocument,
+    pub(super) kind: Kind,
 }
 
 /// What the bytes must be: pinned by the user's reference, or described by a parent.
-pub(crate) enum Expected<'a> {
+pub(super) enum Expected<'a> {
     Nothing,
     Pinned(&'a Digest),
     Described(&'a Descriptor),
 }
 
-/// Checks a manifest response's bytes and headers; see the module comment.
-pub(crate) fn check(
+/// Checks a manifest response's bytes and headers; see the module comment. The order is
+/// the point: first whether these are the bytes asked for, then what they are.
+pub(super) fn check(
     raw: Vec<u8>,
     content_type: Option<&str>,
     docker_content_digest: Option<&str>,
     expected: Expected<'_>,
 ) -> Result<Document, OciError> {
     let digest = Digest::sha256_of(&raw);
-    let content_type = content_type
+    let content_type = served_type(content_type);
+    let header = docker_content_digest
+        .map(str::trim)
+        .filter(|h| !h.is_empty());
+    check_identity(&raw, &digest, header, &expected)?;
+    // Only once the bytes are the ones asked for does their kind matter.
+    if content_type.starts_with("application/vnd.docker.distribution.manifest.v1") {
+        return Err(OciError::Schema1);
+    }
+    if let Expected::Described(desc) = &expected {
+        check_described(&raw, &content_type, desc)?;
+    }
+    let doc = parse(&raw, &content_type)?;
+    let kind = kind(doc, content_type.clone())?;
+    Ok(Document {
+        record: OciDocument {
+            digest: digest.to_string(),
+            size: raw.len() as u64,
+            media_type: content_type,
+            docker_content_digest: header.map(str::to_owned),
+        },
+        raw,
+        kind,
+    })
+}
+
+/// The served `Content-Type` without parameters, lowercase (the spec: ignore parameters).
+fn served_type(content_type: Option<&str>) -> String {
+    content_type
         .map(|c| {
             c.split(';')
                 .next()
@@ -120,59 +163,71 @@ pub(crate) fn check(
                 .trim()
                 .to_ascii_lowercase()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Are these the bytes asked for: the pin (the user's, or a parent's descriptor), then the
+/// registry's own `Docker-Content-Digest`, which may be absent but never wrong.
+fn check_identity(
+    raw: &[u8],
+    digest: &Digest,
+    header: Option<&str>,
+    expected: &Expected<'_>,
+) -> Result<(), OciError> {
     // The pin first: a substituted document is the worst lie, whatever else it gets wrong.
-    let pinned = match &expected {
+    let pinned = match expected {
         Expected::Nothing => None,
         Expected::Pinned(d) => Some(*d),
         Expected::Described(desc) => Some(&desc.digest),
     };
     if let Some(pin) = pinned
-        && !pin.matches(&raw)
+        && !pin.matches(raw)
     {
         return Err(OciError::DigestMismatch {
             expected: pin.to_string(),
             found: digest.to_string(),
         });
     }
-    let header = docker_content_digest
-        .map(str::trim)
-        .filter(|h| !h.is_empty());
     if let Some(header) = header {
         let claimed = Digest::parse(header).map_err(|e| OciError::DigestHeaderMismatch {
             header: header.to_owned(),
             found: format!("(unusable header: {e}) {digest}"),
         })?;
-        if !claimed.matches(&raw) {
+        if !claimed.matches(raw) {
             return Err(OciError::DigestHeaderMismatch {
                 header: header.to_owned(),
                 found: digest.to_string(),
             });
         }
     }
-    // Only once the bytes are the ones asked for does their kind matter.
-    if content_type.starts_with("application/vnd.docker.distribution.manifest.v1") {
-        return Err(OciError::Schema1);
+    Ok(())
+}
+
+/// A child document must be what its parent's descriptor says: that size, that media type.
+fn check_described(raw: &[u8], content_type: &str, desc: &Descriptor) -> Result<(), OciError> {
+    if desc.record.size != raw.len() as u64 {
+        return Err(OciError::DescriptorMismatch {
+            what: format!("manifest {}", desc.record.digest),
+            detail: format!(
+                "{} bytes, the descriptor says {}",
+                raw.len(),
+                desc.record.size
+            ),
+        });
     }
-    if let Expected::Described(desc) = &expected {
-        if desc.record.size != raw.len() as u64 {
-            return Err(OciError::DescriptorMismatch {
-                what: format!("manifest {}", desc.record.digest),
-                detail: format!(
-                    "{} bytes, the descriptor says {}",
-                    raw.len(),
-                    desc.record.size
-                ),
-            });
-        }
-        if desc.record.media_type != content_type {
-            return Err(OciError::ContentTypeMismatch {
-                content_type: content_type.clone(),
-                media_type: desc.record.media_type.clone(),
-            });
-        }
+    if desc.record.media_type != content_type {
+        return Err(OciError::ContentTypeMismatch {
+            content_type: content_type.to_owned(),
+            media_type: desc.record.media_type.clone(),
+        });
     }
-    let doc: RawDocument = serde_json::from_slice(&raw)
+    Ok(())
+}
+
+/// The JSON, read one way only: schema version 2, not both an index and a manifest, and a
+/// `mediaType` (when present) that is the served type.
+fn parse(raw: &[u8], content_type: &str) -> Result<RawDocument, OciError> {
+    let doc: RawDocument = serde_json::from_slice(raw)
         .map_err(|e| OciError::BadManifest(format!("not JSON of a manifest: {e}")))?;
     match doc.schema_version {
         Some(2) => {}
@@ -187,14 +242,20 @@ pub(crate) fn check(
         return Err(OciError::Ambiguous);
     }
     if let Some(media_type) = &doc.media_type
-        && *media_type != content_type
+        && media_type != content_type
     {
         return Err(OciError::ContentTypeMismatch {
-            content_type,
+            content_type: content_type.to_owned(),
             media_type: media_type.clone(),
         });
     }
-    let kind = match (doc.manifests, doc.config, doc.layers) {
+    Ok(doc)
+}
+
+/// An index or an image manifest, as its fields and its served type both say, with every
+/// descriptor checked.
+fn kind(doc: RawDocument, content_type: String) -> Result<Kind, OciError> {
+    match (doc.manifests, doc.config, doc.layers) {
         (Some(manifests), None, None) => {
             if !matches!(content_type.as_str(), OCI_INDEX | DOCKER_LIST) {
                 return Err(OciError::ContentTypeMismatch {
@@ -202,12 +263,12 @@ pub(crate) fn check(
                     media_type: "an index".to_owned(),
                 });
             }
-            Kind::Index(
+            Ok(Kind::Index(
                 manifests
                     .into_iter()
                     .map(descriptor)
                     .collect::<Result<_, _>>()?,
-            )
+            ))
         }
         // `layers` is REQUIRED in an image manifest (image-spec; Docker's schema 2 too).
         (None, Some(config), Some(layers)) => {
@@ -217,30 +278,18 @@ pub(crate) fn check(
                     media_type: "an image manifest".to_owned(),
                 });
             }
-            Kind::Manifest {
+            Ok(Kind::Manifest(Manifest {
                 config: descriptor(config)?,
                 layers: layers
                     .into_iter()
                     .map(descriptor)
                     .collect::<Result<_, _>>()?,
-            }
+            }))
         }
-        _ => {
-            return Err(OciError::BadManifest(
-                "neither an index (manifests) nor an image manifest (config, layers)".to_owned(),
-            ));
-        }
-    };
-    Ok(Document {
-        record: OciDocument {
-            digest: digest.to_string(),
-            size: raw.len() as u64,
-            media_type: content_type,
-            docker_content_digest: header.map(str::to_owned),
-        },
-        raw,
-        kind,
-    })
+        _ => Err(OciError::BadManifest(
+            "neither an index (manifests) nor an image manifest (config, layers)".to_owned(),
+        )),
+    }
 }
 
 fn descriptor(raw: RawDescriptor) -> Result<Descriptor, OciError> {
@@ -467,7 +516,7 @@ mod properties {
                 assert_eq!(listed.len(), entries.len());
                 listed.iter().zip(entries).collect()
             }
-            Kind::Manifest { config, layers } => {
+            Kind::Manifest(Manifest { config, layers }) => {
                 assert!(matches!(media_type, OCI_MANIFEST | DOCKER_MANIFEST));
                 assert!(json.get("manifests").is_none());
                 let listed = json["layers"]

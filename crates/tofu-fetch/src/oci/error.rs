@@ -30,7 +30,7 @@ pub enum OciError {
         size: u64,
         limit: u64,
     },
-    /// Another answer (a token, an API document) is larger than its limit.
+    /// Another answer (a token) is larger than its limit.
     #[error("the {what} exceeds {limit} bytes")]
     TooLarge { what: &'static str, limit: usize },
     /// The document's digest is not the one pinned (by the user or by a parent).
@@ -70,12 +70,6 @@ pub enum OciError {
     /// No index entry matches the platforms asked for.
     #[error("no image for {wanted}; the index offers {offered}")]
     NoPlatform { wanted: String, offered: String },
-    /// The Homebrew API lists no bottle for a tag asked for.
-    #[error("{0}")]
-    NoBottle(String),
-    /// The Homebrew API, the bottle index and the bottles disagree.
-    #[error("Homebrew API and registry disagree: {0}")]
-    Homebrew(String),
     /// The image could not be kept on disk.
     #[error("cannot keep the image: {0}")]
     Keep(std::io::Error),
@@ -101,8 +95,6 @@ impl OciError {
             OciError::BlobSize { .. } => ErrorCode::BlobSizeMismatch,
             OciError::BlobDigest { .. } => ErrorCode::BlobDigestMismatch,
             OciError::NoPlatform { .. } => ErrorCode::NoMatchingPlatform,
-            OciError::NoBottle(_) => ErrorCode::NoSuchBottle,
-            OciError::Homebrew(_) => ErrorCode::HomebrewMismatch,
             OciError::Keep(_) => ErrorCode::Keep,
         }
     }

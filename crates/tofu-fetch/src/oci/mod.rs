@@ -4,28 +4,37 @@
 //! against their descriptors (digest, size, media type); every config and layer blob is
 //! streamed with a size cap and checked against its descriptor. `Authorization` never leaves
 //! the registry's origin, and descriptor `urls` are never followed.
+//!
+//! Another client of a registry (Homebrew) uses this surface and nothing else of the module:
+//! `Pull` (one pull's state and record: `new`, `reference`, `copy_kept_blob`, `finish`,
+//! `into_artifact`), `Client::open` (the top document, as a `Top`), `Client::pull_image` (an
+//! index entry's manifest and its blobs, verified, with the caller's own check of the manifest
+//! before any blob is asked for), and what they hand out: `Descriptor`, `Manifest`, `Digest`,
+//! `Reference`, `OciError`.
 
 mod auth;
-pub(crate) mod blob;
-pub(crate) mod document;
+mod blob;
+mod document;
 mod error;
 pub mod reference;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use tofu_record::redact::redact_url;
-use tofu_record::{Artifact, ArtifactError, OciManifest, OciRecord};
+use tofu_record::{Artifact, ArtifactError, Content, OciDocument, OciManifest, OciRecord};
 use url::Url;
 
+pub(crate) use document::{Descriptor, Manifest};
 pub use error::OciError;
 pub use reference::{Digest, Reference};
 
 use crate::FetchOptions;
+use crate::error::FetchError;
 use crate::transport::Client;
-use document::{Descriptor, Document, Expected, Kind};
+use document::{Document, Expected, Kind};
 
 /// Which platforms of an index to pull.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,12 +62,9 @@ impl Platforms {
     /// Attestation manifests are never images; `os/arch` without a variant matches every
     /// variant of it (`linux/arm64` takes `linux/arm64/v8`).
     fn selects(&self, descriptor: &Descriptor) -> bool {
-        // The image-spec: an index entry of a media type the implementation does not know
-        // MUST be ignored. It is recorded with the other entries, never fetched.
-        if !matches!(
-            descriptor.record.media_type.as_str(),
-            document::OCI_MANIFEST | document::DOCKER_MANIFEST
-        ) {
+        // An entry of a media type tofu does not know is recorded with the others, never
+        // fetched.
+        if !descriptor.is_image_manifest() {
             return false;
         }
         let annotations = &descriptor.record.annotations;
@@ -79,25 +85,43 @@ impl Platforms {
             }),
         }
     }
+
+    /// The entries of an index to pull; none is an error that names what the index offers.
+    fn select<'e>(&self, entries: &'e [Descriptor]) -> Result<Vec<&'e Descriptor>, OciError> {
+        let selected: Vec<&Descriptor> = entries.iter().filter(|e| self.selects(e)).collect();
+        if selected.is_empty() {
+            let offered: Vec<String> = entries
+                .iter()
+                .filter_map(|e| e.record.platform.clone())
+                .collect();
+            return Err(OciError::NoPlatform {
+                wanted: self.describe().join(", "),
+                offered: offered.join(", "),
+            });
+        }
+        Ok(selected)
+    }
 }
 
 /// Blobs fetched at once for one image.
 const BLOB_CONCURRENCY: usize = 4;
 
-/// State of one pull: where the registry is, its token, what was seen.
+/// State of one pull: where the registry is, its token, what was seen. Its fields are this
+/// module's: a client outside it goes through the methods.
 pub(crate) struct Pull<'a> {
-    pub(crate) reference: &'a Reference,
-    pub(crate) base: Url,
-    pub(crate) token: Option<HeaderValue>,
-    pub(crate) record: OciRecord,
-    pub(crate) redirect_hosts: BTreeSet<String>,
-    pub(crate) keep: Option<blob::Layout>,
+    reference: &'a Reference,
+    base: Url,
+    token: Option<HeaderValue>,
+    record: OciRecord,
+    redirect_hosts: BTreeSet<String>,
+    keep: Option<blob::Layout>,
     /// `--max-size`: no blob larger than this is asked for, whatever its descriptor says.
-    pub(crate) max_size: u64,
+    max_size: u64,
 }
 
 impl<'a> Pull<'a> {
-    /// A pull of `reference` from its registry's API base URL.
+    /// A pull of `reference` from its registry's API base URL; `platforms` is what the
+    /// record says was asked for.
     pub(crate) fn new(
         reference: &'a Reference,
         platforms: Vec<String>,
@@ -117,7 +141,7 @@ impl<'a> Pull<'a> {
                 accept: document::ACCEPT.to_owned(),
                 token_realm: None,
                 platforms,
-                top: tofu_record::OciDocument {
+                top: OciDocument {
                     digest: String::new(),
                     size: 0,
                     media_type: String::new(),
@@ -135,17 +159,42 @@ impl<'a> Pull<'a> {
         })
     }
 
+    /// The image being pulled.
+    pub(crate) fn reference(&self) -> &Reference {
+        self.reference
+    }
+
+    /// With `--keep`, copies a verified blob of this pull out of its image layout to `dest`
+    /// (a temporary name, then a rename); without, does nothing.
+    pub(crate) fn copy_kept_blob(&self, digest: &Digest, dest: &Path) -> Result<(), OciError> {
+        match &self.keep {
+            Some(layout) => layout.copy_blob_to(digest, dest).map_err(OciError::Keep),
+            None => Ok(()),
+        }
+    }
+
+    /// With `--keep`, completes the image layout, naming `top`; call it once every image
+    /// is pulled.
+    pub(crate) fn finish(&self, top: &Top) -> Result<(), OciError> {
+        match &self.keep {
+            Some(layout) => layout
+                .finish(&top.document, self.reference)
+                .map_err(OciError::Keep),
+            None => Ok(()),
+        }
+    }
+
     /// The artifact: the top document's content on success, the error otherwise, and every
     /// level seen either way.
     pub(crate) fn into_artifact(
         mut self,
         id: String,
-        outcome: Result<tofu_record::Content, OciError>,
+        outcome: Result<Content, ArtifactError>,
     ) -> Artifact {
         self.record.redirect_hosts = self.redirect_hosts.iter().cloned().collect();
         let (content, error) = match outcome {
             Ok(content) => (Some(content), None),
-            Err(e) => (None, Some(ArtifactError::from(&e))),
+            Err(e) => (None, Some(e)),
         };
         Artifact {
             tor_exits: Vec::new(),
@@ -160,8 +209,26 @@ impl<'a> Pull<'a> {
     }
 }
 
-/// An artifact that failed before anything was asked.
-pub(crate) fn failed_artifact(id: String, e: &OciError) -> Artifact {
+/// The document a reference resolved to, checked, recorded and kept.
+pub(crate) struct Top {
+    document: Document,
+    /// Its bytes' digests: the artifact's content.
+    pub(crate) content: Content,
+}
+
+impl Top {
+    /// The entries, when it is an index; `None` for an image manifest.
+    pub(crate) fn entries(&self) -> Option<&[Descriptor]> {
+        match &self.document.kind {
+            Kind::Index(entries) => Some(entries),
+            Kind::Manifest(_) => None,
+        }
+    }
+}
+
+/// An artifact that failed before anything was asked (of a registry, or of the Homebrew
+/// API).
+pub(crate) fn failed_artifact(id: String, error: ArtifactError) -> Artifact {
     Artifact {
         tor_exits: Vec::new(),
         id,
@@ -170,14 +237,14 @@ pub(crate) fn failed_artifact(id: String, e: &OciError) -> Artifact {
         openpgp: None,
         oci: None,
         homebrew: None,
-        error: Some(ArtifactError::from(e)),
+        error: Some(error),
     }
 }
 
 impl Client {
     /// Pulls an image and returns what was observed as a transcript artifact. Never fails: a
     /// failure is recorded in the artifact's `error`, with every level seen before it.
-    pub async fn fetch_oci(
+    pub(crate) async fn fetch_oci(
         &self,
         id: String,
         reference: &Reference,
@@ -186,83 +253,46 @@ impl Client {
     ) -> Artifact {
         let mut pull = match Pull::new(reference, platforms.describe(), options.max_size) {
             Ok(pull) => pull,
-            Err(e) => return failed_artifact(id, &e),
+            Err(e) => return failed_artifact(id, ArtifactError::from(&e)),
         };
         let outcome = self
             .pull(&mut pull, platforms, options.keep_dir.as_ref())
             .await;
-        pull.into_artifact(id, outcome)
+        pull.into_artifact(id, outcome.map_err(|e| ArtifactError::from(&e)))
     }
 
+    /// The top document, then the image it is or the selected images of the index.
     async fn pull(
         &self,
         pull: &mut Pull<'_>,
         platforms: &Platforms,
         keep_dir: Option<&PathBuf>,
-    ) -> Result<tofu_record::Content, OciError> {
-        let (top, content) = self.top_document(pull, keep_dir).await?;
-        match &top.kind {
-            Kind::Manifest { config, layers } => {
-                let manifest = OciManifest {
-                    platform: None,
-                    document: top.record.clone(),
-                    config: config.record.clone(),
-                    layers: layers.iter().map(|l| l.record.clone()).collect(),
-                };
-                pull.record.manifests.push(manifest);
-                self.blobs(pull, config, layers).await?;
+    ) -> Result<Content, OciError> {
+        let top = self.open(pull, keep_dir).await?;
+        match &top.document.kind {
+            Kind::Manifest(manifest) => {
+                self.image(pull, None, &top.document.record, manifest)
+                    .await?;
             }
             Kind::Index(entries) => {
-                pull.record.index_entries = entries.iter().map(|e| e.record.clone()).collect();
-                let selected: Vec<&Descriptor> =
-                    entries.iter().filter(|e| platforms.selects(e)).collect();
-                if selected.is_empty() {
-                    let offered: Vec<String> = entries
-                        .iter()
-                        .filter_map(|e| e.record.platform.clone())
-                        .collect();
-                    return Err(OciError::NoPlatform {
-                        wanted: platforms.describe().join(", "),
-                        offered: offered.join(", "),
-                    });
-                }
-                for entry in selected {
-                    let child = self
-                        .manifest(pull, &entry.digest.to_string(), Expected::Described(entry))
+                for entry in platforms.select(entries)? {
+                    self.pull_image(pull, entry, |_| Ok::<(), OciError>(()))
                         .await?;
-                    self.keep_document(pull, &child)?;
-                    let Kind::Manifest { config, layers } = &child.kind else {
-                        return Err(OciError::BadManifest(format!(
-                            "index entry {} is itself an index",
-                            entry.record.digest
-                        )));
-                    };
-                    pull.record.manifests.push(OciManifest {
-                        platform: entry.record.platform.clone(),
-                        document: child.record.clone(),
-                        config: config.record.clone(),
-                        layers: layers.iter().map(|l| l.record.clone()).collect(),
-                    });
-                    self.blobs(pull, config, layers).await?;
                 }
             }
         }
-        if let Some(layout) = &pull.keep {
-            layout
-                .finish(&top, pull.reference)
-                .map_err(OciError::Keep)?;
-        }
-        Ok(content)
+        pull.finish(&top)?;
+        Ok(top.content)
     }
 
     /// Starts a pull: the keep layout (with `--keep`), then the document the reference
-    /// resolves to (checked against the pinned digest, if any), recorded and kept. Returns it
-    /// and the artifact's content (its bytes' digests).
-    pub(crate) async fn top_document(
+    /// resolves to (checked against the pinned digest, if any), recorded with an index's
+    /// entries, and kept.
+    pub(crate) async fn open(
         &self,
         pull: &mut Pull<'_>,
         keep_dir: Option<&PathBuf>,
-    ) -> Result<(Document, tofu_record::Content), OciError> {
+    ) -> Result<Top, OciError> {
         if let Some(dir) = keep_dir {
             pull.keep = Some(blob::Layout::create(dir, pull.reference).map_err(OciError::Keep)?);
         }
@@ -270,16 +300,66 @@ impl Client {
             Some(d) => Expected::Pinned(d),
             None => Expected::Nothing,
         };
-        let top = self
+        let document = self
             .manifest(pull, &pull.reference.manifest_ref(), expected)
             .await?;
-        pull.record.top = top.record.clone();
-        self.keep_document(pull, &top)?;
-        let content = tofu_record::digest::content_of(&top.raw);
-        Ok((top, content))
+        pull.record.top = document.record.clone();
+        self.keep_document(pull, &document)?;
+        if let Kind::Index(entries) = &document.kind {
+            pull.record.index_entries = entries.iter().map(|e| e.record.clone()).collect();
+        }
+        let content = tofu_record::digest::content_of(&document.raw);
+        Ok(Top { document, content })
     }
 
-    pub(crate) fn keep_document(&self, pull: &Pull<'_>, doc: &Document) -> Result<(), OciError> {
+    /// One image of an index: the entry's manifest, fetched by digest, checked against the
+    /// entry and kept; then `vet`, the caller's own check of it, before any blob is asked
+    /// for; then the manifest is recorded with the entry's platform and its config and
+    /// layers are fetched, each verified. Returns what `vet` gave.
+    pub(crate) async fn pull_image<T, E: From<OciError>>(
+        &self,
+        pull: &mut Pull<'_>,
+        entry: &Descriptor,
+        vet: impl FnOnce(&Manifest) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let child = self
+            .manifest(pull, &entry.digest.to_string(), Expected::Described(entry))
+            .await?;
+        self.keep_document(pull, &child)?;
+        // The child's type is the entry's (checked above), so an entry of an image
+        // manifest's type never gets here as an index.
+        let Kind::Manifest(manifest) = &child.kind else {
+            return Err(OciError::BadManifest(format!(
+                "index entry {} is itself an index",
+                entry.record.digest
+            ))
+            .into());
+        };
+        let vetted = vet(manifest)?;
+        self.image(pull, entry.record.platform.clone(), &child.record, manifest)
+            .await?;
+        Ok(vetted)
+    }
+
+    /// Records an image's manifest, then fetches its blobs.
+    async fn image(
+        &self,
+        pull: &mut Pull<'_>,
+        platform: Option<String>,
+        document: &OciDocument,
+        manifest: &Manifest,
+    ) -> Result<(), OciError> {
+        pull.record.manifests.push(OciManifest {
+            platform,
+            document: document.clone(),
+            config: manifest.config.record.clone(),
+            layers: manifest.layers.iter().map(|l| l.record.clone()).collect(),
+        });
+        self.blobs(pull, manifest).await
+    }
+
+    /// With `--keep`, writes a verified document's bytes into the layout.
+    fn keep_document(&self, pull: &Pull<'_>, doc: &Document) -> Result<(), OciError> {
         match &pull.keep {
             Some(layout) => layout
                 .put_bytes(&Digest::sha256_of(&doc.raw), &doc.raw)
@@ -289,7 +369,7 @@ impl Client {
     }
 
     /// Fetches and checks a manifest or index.
-    pub(crate) async fn manifest(
+    async fn manifest(
         &self,
         pull: &mut Pull<'_>,
         reference: &str,
@@ -312,21 +392,20 @@ impl Client {
             });
         }
         let raw = self
-            .read_capped(response, document::MAX_MANIFEST, "manifest")
+            .read_capped(response, document::MAX_MANIFEST, |limit| {
+                OciError::ManifestTooLarge { limit }
+            })
             .await?;
         document::check(raw, content_type.as_deref(), dcd.as_deref(), expected)
     }
 
     /// Fetches the config and layers with bounded concurrency, each verified.
-    pub(crate) async fn blobs(
-        &self,
-        pull: &mut Pull<'_>,
-        config: &Descriptor,
-        layers: &[Descriptor],
-    ) -> Result<(), OciError> {
+    async fn blobs(&self, pull: &mut Pull<'_>, manifest: &Manifest) -> Result<(), OciError> {
         // Descriptor `urls` (foreign layers) are recorded, never followed: the registry must
         // serve every blob itself.
-        let all: Vec<&Descriptor> = std::iter::once(config).chain(layers).collect();
+        let all: Vec<&Descriptor> = std::iter::once(&manifest.config)
+            .chain(&manifest.layers)
+            .collect();
         if let Some(big) = all.iter().find(|d| d.record.size > pull.max_size) {
             return Err(OciError::BlobTooLarge {
                 digest: big.record.digest.clone(),
@@ -381,7 +460,7 @@ fn ok_status(response: reqwest::Response) -> Result<reqwest::Response, OciError>
         reqwest::StatusCode::UNAUTHORIZED => Err(OciError::Auth(
             "the registry refused the anonymous token".to_owned(),
         )),
-        status => Err(OciError::Fetch(crate::FetchError::Status {
+        status => Err(OciError::Fetch(FetchError::Status {
             status: status.as_u16(),
         })),
     }
@@ -395,28 +474,24 @@ fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<St
 }
 
 impl Client {
-    /// Reads a whole body, refusing more than `cap` bytes and a transfer below the speed
-    /// limit; `what` names it in the error.
-    pub(crate) async fn read_capped(
+    /// Reads a whole body, refusing a transfer below the speed limit and more than `cap`
+    /// bytes, which `too_large` turns into the caller's error. Registry documents, tokens
+    /// and Homebrew API answers all come through here.
+    pub(crate) async fn read_capped<E: From<FetchError>>(
         &self,
         mut response: reqwest::Response,
         cap: usize,
-        what: &'static str,
-    ) -> Result<Vec<u8>, OciError> {
+        too_large: impl FnOnce(usize) -> E,
+    ) -> Result<Vec<u8>, E> {
         let mut pace = self.pace();
         let mut body = Vec::new();
         while let Some(chunk) = pace
             .chunk(&mut response)
-            .await
-            .map_err(OciError::Fetch)?
-            .map_err(|e| OciError::Fetch(crate::FetchError::from_reqwest(e)))?
+            .await?
+            .map_err(FetchError::from_reqwest)?
         {
             if body.len() + chunk.len() > cap {
-                return Err(if what == "manifest" {
-                    OciError::ManifestTooLarge { limit: cap }
-                } else {
-                    OciError::TooLarge { what, limit: cap }
-                });
+                return Err(too_large(cap));
             }
             body.extend_from_slice(&chunk);
         }

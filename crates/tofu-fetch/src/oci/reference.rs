@@ -20,6 +20,45 @@ pub enum Algorithm {
     Sha512,
 }
 
+impl Algorithm {
+    const ALL: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Sha512];
+
+    /// Everything tofu knows of an algorithm, in this one place: its name in `alg:hex` (and
+    /// in an image layout's `blobs/alg/`), and ring's implementation, whose output length
+    /// also gives the digest's hex length.
+    fn spec(self) -> (&'static str, &'static ring::digest::Algorithm) {
+        match self {
+            Algorithm::Sha256 => ("sha256", &ring::digest::SHA256),
+            Algorithm::Sha512 => ("sha512", &ring::digest::SHA512),
+        }
+    }
+
+    /// The registered name: `sha256`, `sha512`.
+    pub fn name(self) -> &'static str {
+        self.spec().0
+    }
+
+    /// The algorithm registered under `name`, if tofu verifies it.
+    fn named(name: &str) -> Option<Algorithm> {
+        Algorithm::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// The length of a digest's hex part.
+    fn hex_len(self) -> usize {
+        self.spec().1.output_len() * 2
+    }
+
+    /// A hasher for a stream.
+    pub(crate) fn context(self) -> ring::digest::Context {
+        ring::digest::Context::new(self.spec().1)
+    }
+
+    /// The lowercase hex digest of `bytes`.
+    fn hex_of(self, bytes: &[u8]) -> String {
+        hex::encode(ring::digest::digest(self.spec().1, bytes))
+    }
+}
+
 impl Digest {
     /// Parses `alg:hex` strictly (registered algorithms only, lowercase hex of the right
     /// length).
@@ -27,12 +66,11 @@ impl Digest {
         let (alg, hex) = text
             .split_once(':')
             .ok_or_else(|| format!("{text:?} is not a digest (expected sha256:<hex>)"))?;
-        let (algorithm, len) = match alg {
-            "sha256" => (Algorithm::Sha256, 64),
-            "sha512" => (Algorithm::Sha512, 128),
-            other => return Err(format!("unsupported digest algorithm {other:?}")),
-        };
-        if hex.len() != len || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        let algorithm =
+            Algorithm::named(alg).ok_or_else(|| format!("unsupported digest algorithm {alg:?}"))?;
+        if hex.len() != algorithm.hex_len()
+            || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return Err(format!("{text:?} is not a well-formed {alg} digest"));
         }
         Ok(Digest {
@@ -43,11 +81,7 @@ impl Digest {
 
     /// The digest of `bytes` with this digest's algorithm.
     pub fn matches(&self, bytes: &[u8]) -> bool {
-        let alg = match self.algorithm {
-            Algorithm::Sha256 => &ring::digest::SHA256,
-            Algorithm::Sha512 => &ring::digest::SHA512,
-        };
-        hex::encode(ring::digest::digest(alg, bytes)) == self.hex
+        self.algorithm.hex_of(bytes) == self.hex
     }
 
     /// The algorithm.
@@ -64,18 +98,14 @@ impl Digest {
     pub fn sha256_of(bytes: &[u8]) -> Digest {
         Digest {
             algorithm: Algorithm::Sha256,
-            hex: hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes)),
+            hex: Algorithm::Sha256.hex_of(bytes),
         }
     }
 }
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let alg = match self.algorithm {
-            Algorithm::Sha256 => "sha256",
-            Algorithm::Sha512 => "sha512",
-        };
-        write!(f, "{alg}:{}", self.hex)
+        write!(f, "{}:{}", self.algorithm.name(), self.hex)
     }
 }
 

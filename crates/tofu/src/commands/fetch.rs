@@ -207,9 +207,14 @@ fn observe(resolved: &Resolved) -> Result<Observed, Failure> {
         let exit = client.probe_exit(&resolved.whoami).await;
         report_exit(&exit, resolved.whoami.is_empty());
         let mut artifacts = Vec::with_capacity(resolved.targets.len());
-        for target in &resolved.targets {
+        for (index, target) in resolved.targets.iter().enumerate() {
             output::note(&format!("fetching {} via {}", target.id, client.via()));
-            let fetched = client.fetch(target, &resolved.fetch_options).await?;
+            // Each target's streams are isolated from every other's (over Tor: their own
+            // circuits, and so their own exits in the transcript).
+            let fetched = client
+                .isolated(&format!("artifact-{index}"))?
+                .fetch(target, &resolved.fetch_options)
+                .await;
             report_artifact(&fetched);
             artifacts.push(fetched.artifact);
         }

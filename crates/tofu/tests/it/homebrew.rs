@@ -175,3 +175,42 @@ fn a_lying_api_is_caught_and_compare_disagrees() {
         "{report}"
     );
 }
+
+/// An API answer tofu cannot use is the API's failure (`bad-formula`), never a registry's
+/// code: not JSON, or a `root_url` that is not a registry's `/v2/` URL.
+#[test]
+fn an_unusable_api_answer_is_bad_formula() {
+    let w = World::new();
+    let not_v2 = json!({
+        "versions": {"stable": "1.2.3"},
+        "bottle": {"stable": {
+            "root_url": "https://127.0.0.1:1/v1/homebrew/core",
+            "files": {"x86_64_linux": {"sha256": "0".repeat(64)}},
+        }},
+    });
+    for (name, body) in [
+        ("not-json", "<html>not a formula</html>".to_owned()),
+        ("not-v2", not_v2.to_string()),
+    ] {
+        let dir = w.dir.path().join("www").join(name).join("formula");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("testpkg.json"), body).unwrap();
+        let config = w.path(&format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "[vantage]\nwhoami = [\"{}\"]\n[homebrew]\napi = \"{}\"\n",
+                w.nginx.https_url("whoami"),
+                w.nginx.https_url(name)
+            ),
+        )
+        .unwrap();
+        let out_name = format!("{name}.json");
+        let out = brew(&w, config.to_str().unwrap(), &out_name, &[], "brew:testpkg");
+        assert_exit(&out, 1);
+        let t = w.read_json(&out_name);
+        let a = artifact(&t);
+        assert_eq!(a["error"]["code"], "bad-formula", "{name}: {a}");
+        assert!(a["oci"].is_null(), "{name}: no registry was asked: {a}");
+    }
+}
