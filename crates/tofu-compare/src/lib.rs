@@ -4,7 +4,7 @@
 //! A failure is never agreement: an artifact that is absent or failed in any run makes the
 //! verdict inconclusive at best, and so does a diversity rule without the evidence to judge it.
 
-mod fields;
+mod artifact;
 mod notes;
 mod render;
 mod rules;
@@ -210,10 +210,10 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
             }
         }
     }
-    let by_id = fields::index(inputs);
+    let by_id = artifact::index(inputs);
     let artifacts: Vec<ArtifactReport> = ids
         .iter()
-        .map(|id| fields::compare_artifact(id, &by_id, &runs))
+        .map(|id| artifact::compare_artifact(id, &by_id, &runs))
         .collect();
     let rules = rules::judge(inputs, &options.require, options.min_gap_hours);
 
@@ -249,7 +249,7 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
                 reasons.push(format!(
                     "{}: differs{level}; odd run(s) {}",
                     a.id,
-                    fields::run_list(&a.odd_runs, &runs)
+                    artifact::run_list(&a.odd_runs, &runs)
                 ));
             }
             ArtifactVerdict::Missing => {
@@ -263,7 +263,7 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
                 reasons.push(format!(
                     "{}: absent or failed in run(s) {}",
                     a.id,
-                    fields::run_list(&which, &runs)
+                    artifact::run_list(&which, &runs)
                 ));
             }
         }

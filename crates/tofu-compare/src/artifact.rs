@@ -1,6 +1,7 @@
-//! Which fields must match and which are only shown. Must match in every run: size, SHA-256
-//! and SHA-512 of the content. Shown, not judged: final URL, redirect hosts, TLS certificates
-//! (CDNs legitimately differ), headers and timings.
+//! One artifact judged across runs: which fields must match and which are only shown. Must
+//! match in every run: size, SHA-256 and SHA-512 of the content, an image's digests at every
+//! level, what the Homebrew API declared, OpenPGP fingerprints. Shown, not judged: final URL,
+//! redirect hosts, TLS certificates (CDNs legitimately differ), headers and timings.
 
 use std::collections::BTreeMap;
 
