@@ -1,10 +1,13 @@
 //! Compares N transcripts: per-artifact verdicts, diversity rules, and one overall verdict.
-//! Pure: the caller reads and verifies the files; this crate opens no file and no socket.
+//! `load` decides which transcripts may be judged (signatures, pinned keys, the same run
+//! twice, mixed plans) and is the only module that reads files; the judgement itself is pure.
+//! Nothing here opens a socket.
 //!
 //! A failure is never agreement: an artifact that is absent or failed in any run makes the
 //! verdict inconclusive at best, and so does a diversity rule without the evidence to judge it.
 
 mod artifact;
+mod load;
 mod notes;
 mod render;
 mod rules;
@@ -15,6 +18,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use tofu_record::{Content, Transcript, Transport};
 
+pub use load::{LoadError, LoadedRun, LoadedRuns, Signature, Trust, Warning, load_run, load_runs};
 pub use render::{render_json, render_text};
 pub use rules::{Rule, RuleReport, RuleStatus};
 pub use status::{NextRun, Status, render_status, status};
@@ -321,34 +325,6 @@ fn summarize(index: usize, input: &Input<'_>) -> RunSummary {
         host: t.run.host.fingerprint.clone(),
         signed_by: input.signed_by.clone(),
     }
-}
-
-/// Refuses to line up runs of different plans (or plan runs with ad-hoc runs): their
-/// artifacts are not the same audit. Returns what differs.
-pub fn check_same_plan(inputs: &[Input<'_>]) -> Result<(), String> {
-    let describe = |i: &Input<'_>| match &i.transcript.plan {
-        Some(p) => format!(
-            "plan {:?} (sha256 {})",
-            p.name,
-            p.sha256.get(..12).unwrap_or(&p.sha256)
-        ),
-        None => "no plan".to_owned(),
-    };
-    let Some(first) = inputs.first() else {
-        return Ok(());
-    };
-    for other in &inputs[1..] {
-        if other.transcript.plan != first.transcript.plan {
-            return Err(format!(
-                "{} followed {}, but {} followed {}",
-                first.name,
-                describe(first),
-                other.name,
-                describe(other)
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// A one-line description of a transport.
