@@ -19,9 +19,9 @@ use serde::Serialize;
 use tofu_record::{Content, Transcript, Transport};
 
 pub use load::{LoadError, LoadedRun, LoadedRuns, Signature, Trust, Warning, load_run, load_runs};
-pub use render::{render_json, render_text};
+pub use render::{render_json, render_status, render_status_json, render_text};
 pub use rules::{Rule, RuleReport, RuleStatus};
-pub use status::{NextRun, Status, render_status, status};
+pub use status::{NextRun, Status, status};
 
 /// One run handed to [`compare`]: a parsed transcript whose signature the caller checked.
 #[derive(Clone, Debug)]

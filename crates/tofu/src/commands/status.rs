@@ -9,9 +9,7 @@ pub fn run(args: StatusArgs) -> Result<Exit, Failure> {
     let loaded = load_for_judgement(&args.runs, &args.judge)?;
     let status = tofu_compare::status(&loaded.inputs(), &options);
     if args.json {
-        let mut text = serde_json::to_string_pretty(&status).expect("a status always serializes");
-        text.push('\n');
-        output::data(&text);
+        output::data(&tofu_compare::render_status_json(&status));
     } else {
         output::data(&tofu_compare::render_status(&status));
     }
