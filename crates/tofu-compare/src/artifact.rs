@@ -14,6 +14,7 @@ use crate::{ArtifactReport, ArtifactVerdict, Cell, Group, Input, RunSummary};
 /// would make comparing large transcripts quadratic).
 pub(crate) type ById<'a> = BTreeMap<&'a str, &'a Artifact>;
 
+/// Each run's artifacts by id.
 pub(crate) fn index<'a>(inputs: &[Input<'a>]) -> Vec<ById<'a>> {
     inputs
         .iter()
@@ -28,6 +29,8 @@ pub(crate) fn index<'a>(inputs: &[Input<'a>]) -> Vec<ById<'a>> {
         .collect()
 }
 
+/// Judges one artifact across the runs: what each run saw, the runs grouped by what they
+/// saw, and where (if anywhere) they part.
 pub(crate) fn compare_artifact(
     id: &str,
     by_id: &[ById<'_>],
@@ -35,41 +38,95 @@ pub(crate) fn compare_artifact(
 ) -> ArtifactReport {
     let cells: Vec<Cell> = by_id
         .iter()
-        .map(|artifacts| match artifacts.get(id).copied() {
-            None => Cell::Absent,
-            Some(artifact) => {
-                let first = artifact.fetches.first();
-                let http = first.and_then(|f| f.http.as_ref());
-                let tls = http.and_then(|h| h.tls.as_ref());
-                match (artifact.ok_content(), &artifact.error) {
-                    (Some(content), _) => Cell::Ok {
-                        content: content.clone(),
-                        final_url: http.map(|h| h.final_url.clone()),
-                        tls_leaf_sha256: tls.and_then(|t| t.leaf_cert_sha256.clone()),
-                        tls_root_issuer: tls.and_then(|t| t.chain_root_issuer.clone()),
-                        openpgp_fingerprints: artifact
-                            .openpgp
-                            .iter()
-                            .flat_map(|c| std::iter::once(&c.primary).chain(&c.subkeys))
-                            .map(|k| k.fingerprint.clone())
-                            .collect(),
-                    },
-                    (None, Some(e)) => Cell::Failed {
-                        code: e.code.clone(),
-                        message: e.message.clone(),
-                    },
-                    // check() makes this impossible; treat it as a failure, never as content.
-                    (None, None) => Cell::Failed {
-                        code: "invalid".to_owned(),
-                        message: "neither content nor error".to_owned(),
-                    },
-                }
-            }
-        })
+        .map(|artifacts| cell(artifacts.get(id).copied()))
         .collect();
+    let groups = group_observations(id, by_id);
+    let tampered = tampered_runs(&cells);
+    let all_ok = cells.iter().all(|c| matches!(c, Cell::Ok { .. }));
+    let judged = if groups.len() > 1 || !tampered.is_empty() {
+        mismatch(id, by_id, &groups, &tampered, runs)
+    } else if let Some(diff) = fingerprint_mismatch(&cells) {
+        // Same bytes cannot give other fingerprints; if they ever do, it is a mismatch.
+        Judged {
+            verdict: ArtifactVerdict::Mismatch,
+            odd_runs: (1..=cells.len()).collect(),
+            diffs: vec![diff],
+            level: Some("openpgp".to_owned()),
+        }
+    } else if all_ok && groups.len() == 1 {
+        Judged::plain(ArtifactVerdict::Match)
+    } else {
+        Judged::plain(ArtifactVerdict::Missing)
+    };
+    ArtifactReport {
+        id: id.to_owned(),
+        verdict: judged.verdict,
+        cells,
+        groups,
+        odd_runs: judged.odd_runs,
+        level: judged.level,
+        diffs: judged.diffs,
+    }
+}
 
-    // Every successful fetch is an observation, so mirrors that disagree inside one run
-    // count as a mismatch, not as a mere failure.
+/// The verdict on an artifact and, on a mismatch, where the runs part.
+struct Judged {
+    verdict: ArtifactVerdict,
+    odd_runs: Vec<usize>,
+    diffs: Vec<String>,
+    level: Option<String>,
+}
+
+impl Judged {
+    /// A verdict with no odd run to show.
+    fn plain(verdict: ArtifactVerdict) -> Judged {
+        Judged {
+            verdict,
+            odd_runs: Vec::new(),
+            diffs: Vec::new(),
+            level: None,
+        }
+    }
+}
+
+/// What one run saw of the artifact: its content and the fields shown beside it, its
+/// failure, or nothing.
+fn cell(artifact: Option<&Artifact>) -> Cell {
+    let Some(artifact) = artifact else {
+        return Cell::Absent;
+    };
+    let first = artifact.fetches.first();
+    let http = first.and_then(|f| f.http.as_ref());
+    let tls = http.and_then(|h| h.tls.as_ref());
+    match (artifact.ok_content(), &artifact.error) {
+        (Some(content), _) => Cell::Ok {
+            content: content.clone(),
+            final_url: http.map(|h| h.final_url.clone()),
+            tls_leaf_sha256: tls.and_then(|t| t.leaf_cert_sha256.clone()),
+            tls_root_issuer: tls.and_then(|t| t.chain_root_issuer.clone()),
+            openpgp_fingerprints: artifact
+                .openpgp
+                .iter()
+                .flat_map(|c| std::iter::once(&c.primary).chain(&c.subkeys))
+                .map(|k| k.fingerprint.clone())
+                .collect(),
+        },
+        (None, Some(e)) => Cell::Failed {
+            code: e.code.clone(),
+            message: e.message.clone(),
+        },
+        // check() makes this impossible; treat it as a failure, never as content.
+        (None, None) => Cell::Failed {
+            code: "invalid".to_owned(),
+            message: "neither content nor error".to_owned(),
+        },
+    }
+}
+
+/// The runs grouped by the content they observed, largest group first. Every successful
+/// fetch is an observation, so mirrors that disagree inside one run count as a mismatch, not
+/// as a mere failure.
+fn group_observations(id: &str, by_id: &[ById<'_>]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for (i, artifacts) in by_id.iter().enumerate() {
         let Some(artifact) = artifacts.get(id).copied() else {
@@ -109,107 +166,144 @@ pub(crate) fn compare_artifact(
     }
     // Largest first; ties keep first-seen order (sort is stable).
     groups.sort_by_key(|g| std::cmp::Reverse(g.runs.len()));
+    groups
+}
 
-    let all_ok = cells.iter().all(|c| matches!(c, Cell::Ok { .. }));
-    // A run whose bytes contradicted their own digests, sizes or media types was lied to:
-    // that is a disagreement, not a gap.
-    let tampered: Vec<usize> = cells
+/// Runs whose bytes contradicted their own digests, sizes or media types. Such a run was lied
+/// to: that is a disagreement, not a gap.
+fn tampered_runs(cells: &[Cell]) -> Vec<usize> {
+    cells
         .iter()
         .enumerate()
         .filter(|(_, c)| {
             matches!(c, Cell::Failed { code, .. } if INTEGRITY_ERRORS.contains(&code.as_str()))
         })
         .map(|(i, _)| i + 1)
-        .collect();
-    let artifact_of = |run: usize| by_id[run - 1].get(id).copied();
-    let (verdict, odd_runs, diffs, level) = if groups.len() > 1 || !tampered.is_empty() {
-        let strict_majority = groups.len() < 2 || groups[0].runs.len() > groups[1].runs.len();
-        let mut odd: Vec<usize> = if groups.len() < 2 {
-            Vec::new()
-        } else if strict_majority {
-            groups[1..].iter().flat_map(|g| g.runs.clone()).collect()
-        } else {
-            groups.iter().flat_map(|g| g.runs.clone()).collect()
-        };
-        odd.extend(&tampered);
-        odd.sort_unstable();
-        odd.dedup();
-        // Diff the first run of the majority (or first) group against each odd run's view.
-        let reference = groups
-            .first()
-            .and_then(|g| g.runs.first().copied())
-            .filter(|r| !odd.contains(r));
-        let mut diffs = Vec::new();
-        let mut level = None;
-        let mut seen_views = Vec::new();
-        if let Some(reference) = reference {
-            let a = view(artifact_of(reference));
-            for &run in &odd {
-                let b = view(artifact_of(run));
-                if seen_views.contains(&b) {
-                    continue;
-                }
-                if level.is_none() {
-                    level = first_difference(&a, &b);
-                }
-                diffs.push(
-                    TextDiff::from_lines(&a, &b)
-                        .unified_diff()
-                        .context_radius(2)
-                        .header(
-                            &format!("run {}", run_list(&[reference], runs)),
-                            &format!("run {}", run_list(&[run], runs)),
-                        )
-                        .to_string(),
-                );
-                seen_views.push(b);
-            }
-        } else if let Some((first, rest)) = groups.split_first() {
-            diffs.extend(rest.iter().map(|g| diff(first, g, runs)));
+        .collect()
+}
+
+/// A mismatch: the odd runs, and the diffs and level that show where they part.
+fn mismatch(
+    id: &str,
+    by_id: &[ById<'_>],
+    groups: &[Group],
+    tampered: &[usize],
+    runs: &[RunSummary],
+) -> Judged {
+    let odd = odd_runs(groups, tampered);
+    // Diff the first run of the majority (or first) group against each odd run's view.
+    let reference = groups
+        .first()
+        .and_then(|g| g.runs.first().copied())
+        .filter(|r| !odd.contains(r));
+    let (mut diffs, mut level) = match reference {
+        Some(reference) => diffs_from_reference(id, by_id, reference, &odd, runs),
+        None => {
+            let diffs = match groups.split_first() {
+                Some((first, rest)) => rest.iter().map(|g| diff(first, g, runs)).collect(),
+                None => Vec::new(),
+            };
+            (diffs, None)
         }
-        // No run saw content to set against a lied-to run (it may be the only run that holds
-        // the artifact): show what each such run recorded, on its own.
-        if diffs.is_empty() {
-            for &run in &odd {
-                let b = view(artifact_of(run));
-                if level.is_none() {
-                    level = first_difference("", &b);
-                }
-                diffs.push(
-                    TextDiff::from_lines("", &b)
-                        .unified_diff()
-                        .header(
-                            "no run with verified content",
-                            &format!("run {}", run_list(&[run], runs)),
-                        )
-                        .to_string(),
-                );
-            }
-        }
-        (ArtifactVerdict::Mismatch, odd, diffs, level)
-    } else if let Some(diff) = fingerprint_mismatch(&cells) {
-        // Same bytes cannot give other fingerprints; if they ever do, it is a mismatch.
-        let odd = (1..=cells.len()).collect();
-        (
-            ArtifactVerdict::Mismatch,
-            odd,
-            vec![diff],
-            Some("openpgp".to_owned()),
-        )
-    } else if all_ok && groups.len() == 1 {
-        (ArtifactVerdict::Match, Vec::new(), Vec::new(), None)
-    } else {
-        (ArtifactVerdict::Missing, Vec::new(), Vec::new(), None)
     };
-    ArtifactReport {
-        id: id.to_owned(),
-        verdict,
-        cells,
-        groups,
-        odd_runs,
-        level,
-        diffs,
+    // No run saw content to set against a lied-to run (it may be the only run that holds the
+    // artifact): show what each such run recorded, on its own.
+    if diffs.is_empty() {
+        let (lone, lone_level) = lone_views(id, by_id, &odd, runs);
+        diffs = lone;
+        level = level.or(lone_level);
     }
+    Judged {
+        verdict: ArtifactVerdict::Mismatch,
+        odd_runs: odd,
+        diffs,
+        level,
+    }
+}
+
+/// The runs outside the majority group (every grouped run when no group is a strict
+/// majority), and every tampered run, sorted.
+fn odd_runs(groups: &[Group], tampered: &[usize]) -> Vec<usize> {
+    let strict_majority = groups.len() < 2 || groups[0].runs.len() > groups[1].runs.len();
+    let mut odd: Vec<usize> = if groups.len() < 2 {
+        Vec::new()
+    } else if strict_majority {
+        groups[1..].iter().flat_map(|g| g.runs.clone()).collect()
+    } else {
+        groups.iter().flat_map(|g| g.runs.clone()).collect()
+    };
+    odd.extend(tampered);
+    odd.sort_unstable();
+    odd.dedup();
+    odd
+}
+
+/// Diffs of the reference run's view against each odd run's (one per distinct view), and the
+/// level of the first difference.
+fn diffs_from_reference(
+    id: &str,
+    by_id: &[ById<'_>],
+    reference: usize,
+    odd: &[usize],
+    runs: &[RunSummary],
+) -> (Vec<String>, Option<String>) {
+    let a = view(artifact_of(by_id, id, reference));
+    let mut diffs = Vec::new();
+    let mut level = None;
+    let mut seen_views = Vec::new();
+    for &run in odd {
+        let b = view(artifact_of(by_id, id, run));
+        if seen_views.contains(&b) {
+            continue;
+        }
+        if level.is_none() {
+            level = first_difference(&a, &b);
+        }
+        diffs.push(
+            TextDiff::from_lines(&a, &b)
+                .unified_diff()
+                .context_radius(2)
+                .header(
+                    &format!("run {}", run_list(&[reference], runs)),
+                    &format!("run {}", run_list(&[run], runs)),
+                )
+                .to_string(),
+        );
+        seen_views.push(b);
+    }
+    (diffs, level)
+}
+
+/// What each odd run recorded, diffed against nothing, and the level of the first one.
+fn lone_views(
+    id: &str,
+    by_id: &[ById<'_>],
+    odd: &[usize],
+    runs: &[RunSummary],
+) -> (Vec<String>, Option<String>) {
+    let mut diffs = Vec::new();
+    let mut level = None;
+    for &run in odd {
+        let b = view(artifact_of(by_id, id, run));
+        if level.is_none() {
+            level = first_difference("", &b);
+        }
+        diffs.push(
+            TextDiff::from_lines("", &b)
+                .unified_diff()
+                .header(
+                    "no run with verified content",
+                    &format!("run {}", run_list(&[run], runs)),
+                )
+                .to_string(),
+        );
+    }
+    (diffs, level)
+}
+
+/// Run `run`'s (1-based) record of the artifact, if it has one.
+fn artifact_of<'a>(by_id: &[ById<'a>], id: &str, run: usize) -> Option<&'a Artifact> {
+    by_id[run - 1].get(id).copied()
 }
 
 /// The must-match fields of one run's artifact as lines: content digests, then for an image
@@ -332,6 +426,7 @@ fn content_lines(content: &Content) -> String {
     )
 }
 
+/// A diff of two groups' must-match content, for a mismatch where every grouped run is odd.
 fn diff(reference: &Group, other: &Group, runs: &[RunSummary]) -> String {
     let a = content_lines(&reference.content);
     let b = content_lines(&other.content);

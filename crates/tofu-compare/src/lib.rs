@@ -204,80 +204,27 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
         .enumerate()
         .map(|(i, input)| summarize(i + 1, input))
         .collect();
-
-    let mut ids: Vec<&str> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for input in inputs {
-        for artifact in &input.transcript.artifacts {
-            if seen.insert(artifact.id.as_str()) {
-                ids.push(&artifact.id);
-            }
-        }
-    }
     let by_id = artifact::index(inputs);
-    let artifacts: Vec<ArtifactReport> = ids
-        .iter()
+    let artifacts: Vec<ArtifactReport> = artifact_ids(inputs)
+        .into_iter()
         .map(|id| artifact::compare_artifact(id, &by_id, &runs))
         .collect();
     let rules = rules::judge(inputs, &options.require, options.min_gap_hours);
 
-    let mut reasons = Vec::new();
-    let distinct_runs: BTreeSet<&str> = inputs
-        .iter()
-        .map(|i| i.transcript.run.id.as_str())
-        .collect();
-    if distinct_runs.len() < inputs.len() {
-        reasons.push("the same run was given more than once; it counts once".to_owned());
-    }
-    if distinct_runs.len() < options.min_runs {
-        reasons.push(format!(
-            "only {} distinct run(s); at least {} are required (--min-runs)",
-            distinct_runs.len(),
-            options.min_runs
-        ));
-    }
+    let mut reasons = run_count_reasons(inputs, options);
     if artifacts.is_empty() {
         reasons.push("no artifact to compare".to_owned());
     }
-    let mut disagree = false;
-    for a in &artifacts {
-        match a.verdict {
-            ArtifactVerdict::Match => {}
-            ArtifactVerdict::Mismatch => {
-                disagree = true;
-                let level = a
-                    .level
-                    .as_ref()
-                    .map(|l| format!(" at {l}"))
-                    .unwrap_or_default();
-                reasons.push(format!(
-                    "{}: differs{level}; odd run(s) {}",
-                    a.id,
-                    artifact::run_list(&a.odd_runs, &runs)
-                ));
-            }
-            ArtifactVerdict::Missing => {
-                let which: Vec<usize> = a
-                    .cells
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| !matches!(c, Cell::Ok { .. }))
-                    .map(|(i, _)| i + 1)
-                    .collect();
-                reasons.push(format!(
-                    "{}: absent or failed in run(s) {}",
-                    a.id,
-                    artifact::run_list(&which, &runs)
-                ));
-            }
-        }
-    }
+    reasons.extend(artifact_reasons(&artifacts, &runs));
     for rule in &rules {
         if rule.required && rule.status != RuleStatus::Met {
             reasons.push(format!("{} is unmet: {}", rule.rule, rule.message));
         }
     }
-    let verdict = if disagree {
+    let verdict = if artifacts
+        .iter()
+        .any(|a| a.verdict == ArtifactVerdict::Mismatch)
+    {
         Verdict::Disagree
     } else if reasons.is_empty() {
         Verdict::Agree
@@ -296,11 +243,85 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
     }
 }
 
+/// Every artifact id seen in any run, in first-seen order.
+fn artifact_ids<'a>(inputs: &[Input<'a>]) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for input in inputs {
+        for artifact in &input.transcript.artifacts {
+            if seen.insert(artifact.id.as_str()) {
+                ids.push(&artifact.id);
+            }
+        }
+    }
+    ids
+}
+
+/// Why the runs are too few: the same run given twice counts once, and fewer distinct runs
+/// than `min_runs` prove nothing.
+fn run_count_reasons(inputs: &[Input<'_>], options: &Options) -> Vec<String> {
+    let mut reasons = Vec::new();
+    let distinct_runs: BTreeSet<&str> = inputs
+        .iter()
+        .map(|i| i.transcript.run.id.as_str())
+        .collect();
+    if distinct_runs.len() < inputs.len() {
+        reasons.push("the same run was given more than once; it counts once".to_owned());
+    }
+    if distinct_runs.len() < options.min_runs {
+        reasons.push(format!(
+            "only {} distinct run(s); at least {} are required (--min-runs)",
+            distinct_runs.len(),
+            options.min_runs
+        ));
+    }
+    reasons
+}
+
+/// One reason per artifact that is not a match: where it differs and which runs are odd, or
+/// which runs lack it.
+fn artifact_reasons(artifacts: &[ArtifactReport], runs: &[RunSummary]) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for a in artifacts {
+        match a.verdict {
+            ArtifactVerdict::Match => {}
+            ArtifactVerdict::Mismatch => {
+                let level = a
+                    .level
+                    .as_ref()
+                    .map(|l| format!(" at {l}"))
+                    .unwrap_or_default();
+                reasons.push(format!(
+                    "{}: differs{level}; odd run(s) {}",
+                    a.id,
+                    artifact::run_list(&a.odd_runs, runs)
+                ));
+            }
+            ArtifactVerdict::Missing => {
+                let which: Vec<usize> = a
+                    .cells
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| !matches!(c, Cell::Ok { .. }))
+                    .map(|(i, _)| i + 1)
+                    .collect();
+                reasons.push(format!(
+                    "{}: absent or failed in run(s) {}",
+                    a.id,
+                    artifact::run_list(&which, runs)
+                ));
+            }
+        }
+    }
+    reasons
+}
+
 /// The values, comma-separated; None when there are none.
 fn joined(values: &std::collections::BTreeSet<String>) -> Option<String> {
     (!values.is_empty()).then(|| values.iter().cloned().collect::<Vec<_>>().join(", "))
 }
 
+/// One run as the report shows it: its vantage, exits, plan, host and signer.
 fn summarize(index: usize, input: &Input<'_>) -> RunSummary {
     let t = input.transcript;
     let exits = rules::run_exits(t);
