@@ -1,10 +1,13 @@
 //! Compares N transcripts: per-artifact verdicts, diversity rules, and one overall verdict.
-//! Pure: the caller reads and verifies the files; this crate opens no file and no socket.
+//! `load` decides which transcripts may be judged (signatures, pinned keys, the same run
+//! twice, mixed plans) and is the only module that reads files; the judgement itself is pure.
+//! Nothing here opens a socket.
 //!
 //! A failure is never agreement: an artifact that is absent or failed in any run makes the
 //! verdict inconclusive at best, and so does a diversity rule without the evidence to judge it.
 
-mod fields;
+mod artifact;
+mod load;
 mod notes;
 mod render;
 mod rules;
@@ -15,9 +18,10 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use tofu_record::{Content, Transcript, Transport};
 
-pub use render::{render_json, render_text};
+pub use load::{LoadError, LoadedRun, LoadedRuns, Signature, Trust, Warning, load_run, load_runs};
+pub use render::{render_json, render_status, render_status_json, render_text};
 pub use rules::{Rule, RuleReport, RuleStatus};
-pub use status::{NextRun, Status, render_status, status};
+pub use status::{NextRun, Status, status};
 
 /// One run handed to [`compare`]: a parsed transcript whose signature the caller checked.
 #[derive(Clone, Debug)]
@@ -200,80 +204,27 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
         .enumerate()
         .map(|(i, input)| summarize(i + 1, input))
         .collect();
-
-    let mut ids: Vec<&str> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for input in inputs {
-        for artifact in &input.transcript.artifacts {
-            if seen.insert(artifact.id.as_str()) {
-                ids.push(&artifact.id);
-            }
-        }
-    }
-    let by_id = fields::index(inputs);
-    let artifacts: Vec<ArtifactReport> = ids
-        .iter()
-        .map(|id| fields::compare_artifact(id, &by_id, &runs))
+    let by_id = artifact::index(inputs);
+    let artifacts: Vec<ArtifactReport> = artifact_ids(inputs)
+        .into_iter()
+        .map(|id| artifact::compare_artifact(id, &by_id, &runs))
         .collect();
     let rules = rules::judge(inputs, &options.require, options.min_gap_hours);
 
-    let mut reasons = Vec::new();
-    let distinct_runs: BTreeSet<&str> = inputs
-        .iter()
-        .map(|i| i.transcript.run.id.as_str())
-        .collect();
-    if distinct_runs.len() < inputs.len() {
-        reasons.push("the same run was given more than once; it counts once".to_owned());
-    }
-    if distinct_runs.len() < options.min_runs {
-        reasons.push(format!(
-            "only {} distinct run(s); at least {} are required (--min-runs)",
-            distinct_runs.len(),
-            options.min_runs
-        ));
-    }
+    let mut reasons = run_count_reasons(inputs, options);
     if artifacts.is_empty() {
         reasons.push("no artifact to compare".to_owned());
     }
-    let mut disagree = false;
-    for a in &artifacts {
-        match a.verdict {
-            ArtifactVerdict::Match => {}
-            ArtifactVerdict::Mismatch => {
-                disagree = true;
-                let level = a
-                    .level
-                    .as_ref()
-                    .map(|l| format!(" at {l}"))
-                    .unwrap_or_default();
-                reasons.push(format!(
-                    "{}: differs{level}; odd run(s) {}",
-                    a.id,
-                    fields::run_list(&a.odd_runs, &runs)
-                ));
-            }
-            ArtifactVerdict::Missing => {
-                let which: Vec<usize> = a
-                    .cells
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| !matches!(c, Cell::Ok { .. }))
-                    .map(|(i, _)| i + 1)
-                    .collect();
-                reasons.push(format!(
-                    "{}: absent or failed in run(s) {}",
-                    a.id,
-                    fields::run_list(&which, &runs)
-                ));
-            }
-        }
-    }
+    reasons.extend(artifact_reasons(&artifacts, &runs));
     for rule in &rules {
         if rule.required && rule.status != RuleStatus::Met {
             reasons.push(format!("{} is unmet: {}", rule.rule, rule.message));
         }
     }
-    let verdict = if disagree {
+    let verdict = if artifacts
+        .iter()
+        .any(|a| a.verdict == ArtifactVerdict::Mismatch)
+    {
         Verdict::Disagree
     } else if reasons.is_empty() {
         Verdict::Agree
@@ -292,11 +243,85 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
     }
 }
 
+/// Every artifact id seen in any run, in first-seen order.
+fn artifact_ids<'a>(inputs: &[Input<'a>]) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for input in inputs {
+        for artifact in &input.transcript.artifacts {
+            if seen.insert(artifact.id.as_str()) {
+                ids.push(&artifact.id);
+            }
+        }
+    }
+    ids
+}
+
+/// Why the runs are too few: the same run given twice counts once, and fewer distinct runs
+/// than `min_runs` prove nothing.
+fn run_count_reasons(inputs: &[Input<'_>], options: &Options) -> Vec<String> {
+    let mut reasons = Vec::new();
+    let distinct_runs: BTreeSet<&str> = inputs
+        .iter()
+        .map(|i| i.transcript.run.id.as_str())
+        .collect();
+    if distinct_runs.len() < inputs.len() {
+        reasons.push("the same run was given more than once; it counts once".to_owned());
+    }
+    if distinct_runs.len() < options.min_runs {
+        reasons.push(format!(
+            "only {} distinct run(s); at least {} are required (--min-runs)",
+            distinct_runs.len(),
+            options.min_runs
+        ));
+    }
+    reasons
+}
+
+/// One reason per artifact that is not a match: where it differs and which runs are odd, or
+/// which runs lack it.
+fn artifact_reasons(artifacts: &[ArtifactReport], runs: &[RunSummary]) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for a in artifacts {
+        match a.verdict {
+            ArtifactVerdict::Match => {}
+            ArtifactVerdict::Mismatch => {
+                let level = a
+                    .level
+                    .as_ref()
+                    .map(|l| format!(" at {l}"))
+                    .unwrap_or_default();
+                reasons.push(format!(
+                    "{}: differs{level}; odd run(s) {}",
+                    a.id,
+                    artifact::run_list(&a.odd_runs, runs)
+                ));
+            }
+            ArtifactVerdict::Missing => {
+                let which: Vec<usize> = a
+                    .cells
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| !matches!(c, Cell::Ok { .. }))
+                    .map(|(i, _)| i + 1)
+                    .collect();
+                reasons.push(format!(
+                    "{}: absent or failed in run(s) {}",
+                    a.id,
+                    artifact::run_list(&which, runs)
+                ));
+            }
+        }
+    }
+    reasons
+}
+
 /// The values, comma-separated; None when there are none.
 fn joined(values: &std::collections::BTreeSet<String>) -> Option<String> {
     (!values.is_empty()).then(|| values.iter().cloned().collect::<Vec<_>>().join(", "))
 }
 
+/// One run as the report shows it: its vantage, exits, plan, host and signer.
 fn summarize(index: usize, input: &Input<'_>) -> RunSummary {
     let t = input.transcript;
     let exits = rules::run_exits(t);
@@ -321,34 +346,6 @@ fn summarize(index: usize, input: &Input<'_>) -> RunSummary {
         host: t.run.host.fingerprint.clone(),
         signed_by: input.signed_by.clone(),
     }
-}
-
-/// Refuses to line up runs of different plans (or plan runs with ad-hoc runs): their
-/// artifacts are not the same audit. Returns what differs.
-pub fn check_same_plan(inputs: &[Input<'_>]) -> Result<(), String> {
-    let describe = |i: &Input<'_>| match &i.transcript.plan {
-        Some(p) => format!(
-            "plan {:?} (sha256 {})",
-            p.name,
-            p.sha256.get(..12).unwrap_or(&p.sha256)
-        ),
-        None => "no plan".to_owned(),
-    };
-    let Some(first) = inputs.first() else {
-        return Ok(());
-    };
-    for other in &inputs[1..] {
-        if other.transcript.plan != first.transcript.plan {
-            return Err(format!(
-                "{} followed {}, but {} followed {}",
-                first.name,
-                describe(first),
-                other.name,
-                describe(other)
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// A one-line description of a transport.

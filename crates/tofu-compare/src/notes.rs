@@ -7,88 +7,117 @@ use std::collections::BTreeMap;
 
 use tofu_record::evidence::{MAX_CLOCK_SKEW_SECONDS, clock_skew_seconds};
 
+use tofu_record::{Exit, Transcript};
+
 use crate::{ArtifactReport, Cell, Input};
 
+/// Every note: per run (exit endpoints, claimed country, clock), then per artifact (TLS roots).
 pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec<String> {
     let mut notes = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let run = i + 1;
         let t = input.transcript;
-        let exit = &t.vantage.exit;
-        if exit.conflict {
-            let seen: Vec<String> = exit
-                .probes
-                .iter()
-                .filter(|p| p.ip.is_some())
-                .map(|p| {
-                    format!(
-                        "{} says {} {}",
-                        p.url,
-                        p.ip.as_deref().unwrap_or("?"),
-                        p.country.as_deref().unwrap_or("??")
-                    )
-                })
-                .collect();
-            notes.push(format!(
-                "run #{run}: exit endpoints disagree: {}",
-                seen.join("; ")
-            ));
-        }
-        if let (Some(claimed), Some(observed)) = (&t.vantage.claimed_country, &exit.country)
-            && !claimed.eq_ignore_ascii_case(observed)
-        {
-            notes.push(format!(
-                "run #{run}: the operator claimed country {claimed}, the exit was observed in {observed}"
-            ));
-        }
-        let mut skews: Vec<i64> = exit
-            .probes
-            .iter()
-            .filter_map(|p| clock_skew_seconds(p.server_date.as_deref(), p.response_at))
-            .collect();
-        for artifact in &t.artifacts {
-            for fetch in &artifact.fetches {
-                if let Some(http) = &fetch.http {
-                    skews.extend(clock_skew_seconds(
-                        http.headers.get("date").map(String::as_str),
-                        http.response_at,
-                    ));
-                }
-            }
-        }
-        if let Some(worst) = skews.iter().copied().max_by_key(|s| s.abs())
-            && worst.abs() > MAX_CLOCK_SKEW_SECONDS
-        {
-            notes.push(format!(
-                "run #{run}: the local clock is {} s {} the servers' (more than {} s): its \
-                 dates may be wrong",
-                worst.abs(),
-                if worst > 0 { "behind" } else { "ahead of" },
-                MAX_CLOCK_SKEW_SECONDS
-            ));
-        }
+        notes.extend(exit_conflict(run, &t.vantage.exit));
+        notes.extend(claimed_country(run, t));
+        notes.extend(clock_skew(run, t));
     }
     for artifact in artifacts {
-        let mut by_root: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, cell) in artifact.cells.iter().enumerate() {
-            if let Cell::Ok {
-                tls_root_issuer: Some(root),
-                ..
-            } = cell
-            {
-                by_root.entry(root).or_default().push(i + 1);
-            }
-        }
-        if by_root.len() > 1 {
-            for (root, runs) in &by_root {
-                if let [only] = runs.as_slice() {
-                    notes.push(format!(
-                        "{}: run #{only}'s TLS chain leads to a root no other run saw: {root}",
-                        artifact.id
-                    ));
-                }
-            }
-        }
+        notes.extend(lone_roots(artifact));
     }
     notes
+}
+
+/// The whoami endpoints disagreed on the run's exit: what each said.
+fn exit_conflict(run: usize, exit: &Exit) -> Option<String> {
+    if !exit.conflict {
+        return None;
+    }
+    let seen: Vec<String> = exit
+        .probes
+        .iter()
+        .filter(|p| p.ip.is_some())
+        .map(|p| {
+            format!(
+                "{} says {} {}",
+                p.url,
+                p.ip.as_deref().unwrap_or("?"),
+                p.country.as_deref().unwrap_or("??")
+            )
+        })
+        .collect();
+    Some(format!(
+        "run #{run}: exit endpoints disagree: {}",
+        seen.join("; ")
+    ))
+}
+
+/// The operator claimed another country than the one the exit was observed in.
+fn claimed_country(run: usize, t: &Transcript) -> Option<String> {
+    let claimed = t.vantage.claimed_country.as_ref()?;
+    let observed = t.vantage.exit.country.as_ref()?;
+    (!claimed.eq_ignore_ascii_case(observed)).then(|| {
+        format!(
+            "run #{run}: the operator claimed country {claimed}, the exit was observed in {observed}"
+        )
+    })
+}
+
+/// The worst skew between the local clock and a server's `Date` (exit probes and downloads),
+/// when it is beyond what network delays explain.
+fn clock_skew(run: usize, t: &Transcript) -> Option<String> {
+    let probes = t
+        .vantage
+        .exit
+        .probes
+        .iter()
+        .filter_map(|p| clock_skew_seconds(p.server_date.as_deref(), p.response_at));
+    let downloads = t
+        .artifacts
+        .iter()
+        .flat_map(|a| &a.fetches)
+        .filter_map(|f| f.http.as_ref())
+        .filter_map(|http| {
+            clock_skew_seconds(
+                http.headers.get("date").map(String::as_str),
+                http.response_at,
+            )
+        });
+    let worst = probes.chain(downloads).max_by_key(|s| s.abs())?;
+    (worst.abs() > MAX_CLOCK_SKEW_SECONDS).then(|| {
+        format!(
+            "run #{run}: the local clock is {} s {} the servers' (more than {} s): its \
+             dates may be wrong",
+            worst.abs(),
+            if worst > 0 { "behind" } else { "ahead of" },
+            MAX_CLOCK_SKEW_SECONDS
+        )
+    })
+}
+
+/// Each run whose TLS chain for the artifact led to a root no other run saw, when the runs
+/// saw more than one root.
+fn lone_roots(artifact: &ArtifactReport) -> Vec<String> {
+    let mut by_root: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, cell) in artifact.cells.iter().enumerate() {
+        if let Cell::Ok {
+            tls_root_issuer: Some(root),
+            ..
+        } = cell
+        {
+            by_root.entry(root).or_default().push(i + 1);
+        }
+    }
+    if by_root.len() < 2 {
+        return Vec::new();
+    }
+    by_root
+        .iter()
+        .filter_map(|(root, runs)| match runs.as_slice() {
+            [only] => Some(format!(
+                "{}: run #{only}'s TLS chain leads to a root no other run saw: {root}",
+                artifact.id
+            )),
+            _ => None,
+        })
+        .collect()
 }

@@ -2,9 +2,8 @@
 //! and the runs' evidence.
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
 
-use crate::rules::{RunExits, run_exits};
+use crate::rules::run_exits;
 use crate::{ArtifactVerdict, Input, Options, Report, Rule, RuleStatus, Verdict};
 use serde::Serialize;
 
@@ -39,183 +38,146 @@ pub struct Status {
 /// The status of a campaign from its runs so far.
 pub fn status(inputs: &[Input<'_>], options: &Options) -> Status {
     let report = crate::compare(inputs, options);
+    let mut next_run = next_run_evidence(inputs, options);
+    next_run.advice = advice(&report, options, &next_run);
+    Status { next_run, report }
+}
+
+/// What the next run must differ in, from the runs' evidence, for every required rule (the
+/// advice is left empty).
+fn next_run_evidence(inputs: &[Input<'_>], options: &Options) -> NextRun {
     let distinct_runs: BTreeSet<&str> = inputs
         .iter()
         .map(|i| i.transcript.run.id.as_str())
         .collect();
-    let runs_needed = options.min_runs.saturating_sub(distinct_runs.len());
     let required = |rule: Rule| options.require.contains(&rule);
-
-    let day_after = required(Rule::DistinctDays).then(|| {
-        inputs
-            .iter()
-            .map(|i| i.transcript.run.started_at.date_naive())
-            .max()
-            .map(|d| d.to_string())
-    });
+    let latest_start = inputs.iter().map(|i| i.transcript.run.started_at).max();
+    let day_after = latest_start
+        .filter(|_| required(Rule::DistinctDays))
+        .map(|t| t.date_naive().to_string());
     let not_before = match (required(Rule::DistinctDays), options.min_gap_hours) {
-        (true, Some(hours)) => inputs
-            .iter()
-            .map(|i| i.transcript.run.started_at)
-            .max()
-            .map(|t| {
-                (t + chrono::Duration::seconds((hours * 3600.0) as i64))
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            }),
+        (true, Some(hours)) => latest_start.map(|t| {
+            (t + chrono::Duration::seconds((hours * 3600.0) as i64))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        }),
         _ => None,
     };
-    let collect = |rule: Rule, f: &dyn Fn(&Input<'_>) -> Option<String>| -> Vec<String> {
+    let hosts = |i: &Input<'_>| BTreeSet::from([i.transcript.run.host.fingerprint.clone()]);
+    let seen = |rule: Rule, f: &dyn Fn(&Input<'_>) -> BTreeSet<String>| -> Vec<String> {
         if !required(rule) {
             return Vec::new();
         }
-        let set: BTreeSet<String> = inputs.iter().filter_map(f).collect();
+        let set: BTreeSet<String> = inputs.iter().flat_map(f).collect();
         set.into_iter().collect()
     };
-    let other_host_than = collect(Rule::DistinctHosts, &|i| {
-        Some(i.transcript.run.host.fingerprint.clone())
-    });
-    let collect_sets = |rule: Rule, f: &dyn Fn(RunExits) -> BTreeSet<String>| -> Vec<String> {
-        if !required(rule) {
-            return Vec::new();
-        }
-        let set: BTreeSet<String> = inputs
-            .iter()
-            .flat_map(|i| f(run_exits(i.transcript)))
-            .collect();
-        set.into_iter().collect()
-    };
-    let other_network_than = collect_sets(Rule::DistinctNetworks, &|e| e.networks);
-    let other_country_than = collect_sets(Rule::DistinctCountries, &|e| e.countries);
-
-    let mut advice = Vec::new();
-    if report.verdict == Verdict::Disagree {
-        advice.push(
-            "stop: the runs disagree — do not trust the artifact; find out which vantage point \
-             was lied to (see the odd runs)"
-                .to_owned(),
-        );
-    } else if report.verdict != Verdict::Agree {
-        if runs_needed > 0 {
-            advice.push(format!(
-                "make {runs_needed} more run(s) (--min-runs {})",
-                options.min_runs
-            ));
-        }
-        let needs_more = runs_needed > 0
-            || report
-                .rules
-                .iter()
-                .any(|r| r.required && r.status != RuleStatus::Met);
-        if needs_more {
-            if let Some(Some(day)) = &day_after {
-                advice.push(format!("next run: on a UTC day after {day}"));
-            }
-            if let Some(t) = &not_before {
-                advice.push(format!("next run: not before {t} (--min-gap)"));
-            }
-            if !other_host_than.is_empty() {
-                advice.push(format!(
-                    "next run: from another machine (or user) than the {} host(s) so far",
-                    other_host_than.len()
-                ));
-            }
-            if !other_network_than.is_empty() {
-                advice.push(format!(
-                    "next run: from a network other than {}",
-                    other_network_than.join(", ")
-                ));
-            }
-            if !other_country_than.is_empty() {
-                advice.push(format!(
-                    "next run: from a country other than {}",
-                    other_country_than.join(", ")
-                ));
-            }
-        }
-        for rule in report.rules.iter().filter(|r| r.required) {
-            if rule.status == RuleStatus::NoEvidence {
-                advice.push(format!(
-                    "{} lacks evidence ({}); re-run those vantage points with a working \
-                     --whoami endpoint",
-                    rule.rule, rule.message
-                ));
-            } else if rule.status == RuleStatus::Unmet && runs_needed == 0 {
-                advice.push(format!(
-                    "{} is unmet ({}): replace one of those runs by one that differs",
-                    rule.rule, rule.message
-                ));
-            }
-        }
-        for a in report
-            .artifacts
-            .iter()
-            .filter(|a| a.verdict == ArtifactVerdict::Missing)
-        {
-            advice.push(format!(
-                "{}: absent or failed in some run; fetch it again from that vantage point",
-                a.id
-            ));
-        }
-    }
-    Status {
-        next_run: NextRun {
-            runs_needed,
-            day_after: day_after.flatten(),
-            not_before,
-            other_host_than,
-            other_network_than,
-            other_country_than,
-            advice,
-        },
-        report,
+    NextRun {
+        runs_needed: options.min_runs.saturating_sub(distinct_runs.len()),
+        day_after,
+        not_before,
+        other_host_than: seen(Rule::DistinctHosts, &hosts),
+        other_network_than: seen(Rule::DistinctNetworks, &|i| {
+            run_exits(i.transcript).networks
+        }),
+        other_country_than: seen(Rule::DistinctCountries, &|i| {
+            run_exits(i.transcript).countries
+        }),
+        advice: Vec::new(),
     }
 }
 
-/// The status as text for people.
-pub fn render_status(status: &Status) -> String {
-    let report = &status.report;
-    let mut out = String::new();
-    let count = |v: ArtifactVerdict| report.artifacts.iter().filter(|a| a.verdict == v).count();
-    let _ = writeln!(
-        out,
-        "campaign: {} run(s); artifacts: {} agree so far, {} differ, {} missing",
-        report.runs.len(),
-        count(ArtifactVerdict::Match),
-        count(ArtifactVerdict::Mismatch),
-        count(ArtifactVerdict::Missing)
-    );
-    for r in &report.runs {
-        let _ = writeln!(
-            out,
-            "  #{} {}  {}  via {}  exit {} {}",
-            r.index,
-            r.name,
-            r.started_at,
-            r.vantage,
-            r.exit_network.as_deref().unwrap_or("unknown"),
-            r.exit_country.as_deref().unwrap_or("??")
-        );
-    }
-    let _ = writeln!(out, "rules");
-    for rule in report.rules.iter().filter(|r| r.required) {
-        let status = match rule.status {
-            RuleStatus::Met => "met",
-            RuleStatus::Unmet => "UNMET",
-            RuleStatus::NoEvidence => "NO EVIDENCE",
-        };
-        let _ = writeln!(out, "  {:<19} {status}: {}", rule.rule.name(), rule.message);
-    }
-    let verdict = match report.verdict {
-        Verdict::Agree => "AGREE: the campaign is complete",
-        Verdict::Disagree => "DISAGREE",
-        Verdict::Inconclusive => "INCONCLUSIVE so far",
-    };
-    let _ = writeln!(out, "verdict: {verdict}");
-    if !status.next_run.advice.is_empty() {
-        let _ = writeln!(out, "what to do next");
-        for line in &status.next_run.advice {
-            let _ = writeln!(out, "  - {line}");
+/// The advice as sentences: stop on a disagreement; else what the next run must differ in,
+/// which rules lack evidence or need a run replaced, which artifacts to fetch again. Nothing
+/// once the campaign agrees.
+fn advice(report: &Report, options: &Options, next: &NextRun) -> Vec<String> {
+    match report.verdict {
+        Verdict::Agree => Vec::new(),
+        Verdict::Disagree => vec![
+            "stop: the runs disagree — do not trust the artifact; find out which vantage point \
+             was lied to (see the odd runs)"
+                .to_owned(),
+        ],
+        Verdict::Inconclusive => {
+            let mut advice = Vec::new();
+            if next.runs_needed > 0 {
+                advice.push(format!(
+                    "make {} more run(s) (--min-runs {})",
+                    next.runs_needed, options.min_runs
+                ));
+            }
+            let needs_more = next.runs_needed > 0
+                || report
+                    .rules
+                    .iter()
+                    .any(|r| r.required && r.status != RuleStatus::Met);
+            if needs_more {
+                advice.extend(next_run_advice(next));
+            }
+            advice.extend(rule_advice(report, next.runs_needed));
+            advice.extend(
+                report
+                    .artifacts
+                    .iter()
+                    .filter(|a| a.verdict == ArtifactVerdict::Missing)
+                    .map(|a| {
+                        format!(
+                            "{}: absent or failed in some run; fetch it again from that \
+                             vantage point",
+                            a.id
+                        )
+                    }),
+            );
+            advice
         }
     }
-    out
+}
+
+/// `next run: …`: the day, time, machine, network and country the next run must differ in.
+fn next_run_advice(next: &NextRun) -> Vec<String> {
+    let mut advice = Vec::new();
+    if let Some(day) = &next.day_after {
+        advice.push(format!("next run: on a UTC day after {day}"));
+    }
+    if let Some(t) = &next.not_before {
+        advice.push(format!("next run: not before {t} (--min-gap)"));
+    }
+    if !next.other_host_than.is_empty() {
+        advice.push(format!(
+            "next run: from another machine (or user) than the {} host(s) so far",
+            next.other_host_than.len()
+        ));
+    }
+    if !next.other_network_than.is_empty() {
+        advice.push(format!(
+            "next run: from a network other than {}",
+            next.other_network_than.join(", ")
+        ));
+    }
+    if !next.other_country_than.is_empty() {
+        advice.push(format!(
+            "next run: from a country other than {}",
+            next.other_country_than.join(", ")
+        ));
+    }
+    advice
+}
+
+/// For each required rule that fails: re-run without evidence, or (with enough runs) replace
+/// a run by one that differs.
+fn rule_advice(report: &Report, runs_needed: usize) -> Vec<String> {
+    let mut advice = Vec::new();
+    for rule in report.rules.iter().filter(|r| r.required) {
+        if rule.status == RuleStatus::NoEvidence {
+            advice.push(format!(
+                "{} lacks evidence ({}); re-run those vantage points with a working \
+                 --whoami endpoint",
+                rule.rule, rule.message
+            ));
+        } else if rule.status == RuleStatus::Unmet && runs_needed == 0 {
+            advice.push(format!(
+                "{} is unmet ({}): replace one of those runs by one that differs",
+                rule.rule, rule.message
+            ));
+        }
+    }
+    advice
 }

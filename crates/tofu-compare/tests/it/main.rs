@@ -1,5 +1,6 @@
 //! compare and status as a library user sees them.
 
+mod load;
 mod properties;
 
 use proptest::strategy::{Strategy, ValueTree};

@@ -67,7 +67,12 @@ fn fetch_outcome() -> impl Strategy<Value = Result<u8, &'static str>> {
 
 /// An artifact of one of the kinds tofu records, as JSON.
 fn artifact(id: &'static str) -> impl Strategy<Value = Value> {
-    let http = (
+    prop_oneof![4 => http_artifact(id), 2 => image_artifact(id), 1 => early_failure(id)]
+}
+
+/// A file from one or two mirrors, maybe an OpenPGP certificate, maybe fetched over Tor.
+fn http_artifact(id: &'static str) -> impl Strategy<Value = Value> {
+    (
         proptest::collection::vec(fetch_outcome(), 1..=2),
         proptest::option::of(0u8..=2),
         proptest::collection::vec(0u8..=4, 0..=2),
@@ -95,15 +100,7 @@ fn artifact(id: &'static str) -> impl Strategy<Value = Value> {
                 (None, _) => (Value::Null, error("mirror-mismatch")),
             };
             let openpgp = match (fingerprint, c.is_null()) {
-                (Some(f), false) => json!({
-                    "primary": {
-                        "fingerprint": format!("{f:X}").repeat(40),
-                        "algorithm": "EdDSA",
-                        "created_at": "2020-01-01T00:00:00Z",
-                        "expires_at": null,
-                    },
-                    "subkeys": [], "user_ids": ["someone"],
-                }),
+                (Some(f), false) => openpgp_certificate(f),
                 _ => Value::Null,
             };
             json!({
@@ -111,49 +108,37 @@ fn artifact(id: &'static str) -> impl Strategy<Value = Value> {
                 "oci": null, "homebrew": null, "error": e,
                 "tor_exits": exits.into_iter().map(relay).collect::<Vec<_>>(),
             })
-        });
-    let image = (
+        })
+}
+
+/// An OpenPGP certificate whose primary key's fingerprint is made of `f`.
+fn openpgp_certificate(f: u8) -> Value {
+    json!({
+        "primary": {
+            "fingerprint": format!("{f:X}").repeat(40),
+            "algorithm": "EdDSA",
+            "created_at": "2020-01-01T00:00:00Z",
+            "expires_at": null,
+        },
+        "subkeys": [], "user_ids": ["someone"],
+    })
+}
+
+/// An image: a top document, up to two manifests with up to two layers each, maybe a
+/// Homebrew formula's declared bottle, maybe a failure.
+fn image_artifact(id: &'static str) -> impl Strategy<Value = Value> {
+    (
         1u8..=3,
         proptest::collection::vec((1u8..=3, proptest::collection::vec(1u8..=3, 0..=2)), 0..=2),
         proptest::option::of(proptest::sample::select(codes())),
         proptest::option::of((0u64..=1, 1u8..=2)),
     )
         .prop_map(move |(top, manifests, failure, brew)| {
-            let digest = |b: u8| format!("sha256:{}", format!("{b:02x}").repeat(32));
-            let descriptor = |b: u8| {
-                json!({
-                    "digest": digest(b), "size": u64::from(b) * 10,
-                    "media_type": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "platform": null, "annotations": {}, "urls": [],
-                })
-            };
             let manifests: Vec<Value> = manifests
                 .into_iter()
-                .map(|(m, layers)| {
-                    json!({
-                        "platform": "linux/amd64",
-                        "document": {
-                            "digest": digest(m), "size": 500,
-                            "media_type": "application/vnd.oci.image.manifest.v1+json",
-                            "docker_content_digest": null,
-                        },
-                        "config": descriptor(m + 10),
-                        "layers": layers.into_iter().map(descriptor).collect::<Vec<_>>(),
-                    })
-                })
+                .map(|(m, layers)| manifest(m, layers))
                 .collect();
-            let homebrew = brew.map(|(rebuild, sha)| {
-                json!({
-                    "formula": "wget", "api_url": "https://formulae.test/api/formula/wget.json",
-                    "version": "1.24.5", "revision": 0, "rebuild": rebuild,
-                    "image_tag": "1.24.5", "root_url": "https://ghcr.test/v2/homebrew/core",
-                    "bottles": [{
-                        "tag": "x86_64_linux", "sha256": format!("{sha:02x}").repeat(32),
-                        "ref_name": "1.24.5.x86_64_linux", "manifest": null,
-                        "file_name": "wget--1.24.5.x86_64_linux.bottle.tar.gz",
-                    }],
-                })
-            });
+            let homebrew = brew.map(|(rebuild, sha)| homebrew_record(rebuild, sha));
             let (c, e) = match failure {
                 Some(code) => (Value::Null, error(code)),
                 None => (content(top), Value::Null),
@@ -173,15 +158,59 @@ fn artifact(id: &'static str) -> impl Strategy<Value = Value> {
                 },
                 "homebrew": homebrew, "error": e, "tor_exits": [],
             })
-        });
-    // Failed before anything was asked (a bad reference, a refused transport).
-    let early = proptest::sample::select(codes()).prop_map(move |code| {
+        })
+}
+
+/// `sha256:` and a digest made of `b`.
+fn digest(b: u8) -> String {
+    format!("sha256:{}", format!("{b:02x}").repeat(32))
+}
+
+/// A layer (or config) descriptor made of `b`.
+fn descriptor(b: u8) -> Value {
+    json!({
+        "digest": digest(b), "size": u64::from(b) * 10,
+        "media_type": "application/vnd.oci.image.layer.v1.tar+gzip",
+        "platform": null, "annotations": {}, "urls": [],
+    })
+}
+
+/// A linux/amd64 manifest made of `m`, with these layers.
+fn manifest(m: u8, layers: Vec<u8>) -> Value {
+    json!({
+        "platform": "linux/amd64",
+        "document": {
+            "digest": digest(m), "size": 500,
+            "media_type": "application/vnd.oci.image.manifest.v1+json",
+            "docker_content_digest": null,
+        },
+        "config": descriptor(m + 10),
+        "layers": layers.into_iter().map(descriptor).collect::<Vec<_>>(),
+    })
+}
+
+/// What the Homebrew API declared for wget: this rebuild, a bottle digest made of `sha`.
+fn homebrew_record(rebuild: u64, sha: u8) -> Value {
+    json!({
+        "formula": "wget", "api_url": "https://formulae.test/api/formula/wget.json",
+        "version": "1.24.5", "revision": 0, "rebuild": rebuild,
+        "image_tag": "1.24.5", "root_url": "https://ghcr.test/v2/homebrew/core",
+        "bottles": [{
+            "tag": "x86_64_linux", "sha256": format!("{sha:02x}").repeat(32),
+            "ref_name": "1.24.5.x86_64_linux", "manifest": null,
+            "file_name": "wget--1.24.5.x86_64_linux.bottle.tar.gz",
+        }],
+    })
+}
+
+/// Failed before anything was asked (a bad reference, a refused transport).
+fn early_failure(id: &'static str) -> impl Strategy<Value = Value> {
+    proptest::sample::select(codes()).prop_map(move |code| {
         json!({
             "id": id, "content": null, "fetches": [], "openpgp": null, "oci": null,
             "homebrew": null, "error": error(code), "tor_exits": [],
         })
-    });
-    prop_oneof![4 => http, 2 => image, 1 => early]
+    })
 }
 
 /// The exit evidence of a run: an address and country from small pools, or none.

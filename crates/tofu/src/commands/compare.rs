@@ -1,12 +1,13 @@
 //! `tofu compare`: load and verify every run, then hand them to tofu-compare.
 
 use crate::cli::CompareArgs;
-use crate::commands::{inputs, load_for_judgement, verdict_exit};
+use crate::commands::{judge_options, load_for_judgement, verdict_exit};
 use crate::{Exit, Failure, output};
 
 pub fn run(args: CompareArgs) -> Result<Exit, Failure> {
-    let (runs, options) = load_for_judgement(&args.runs, &args.judge)?;
-    let report = tofu_compare::compare(&inputs(&runs), &options);
+    let options = judge_options(&args.judge)?;
+    let loaded = load_for_judgement(&args.runs, &args.judge)?;
+    let report = tofu_compare::compare(&loaded.inputs(), &options);
     if args.json {
         output::data(&tofu_compare::render_json(&report));
     } else {

@@ -1,16 +1,15 @@
 //! `tofu status`: where a campaign stands, and what the next run must differ in.
 
 use crate::cli::StatusArgs;
-use crate::commands::{inputs, load_for_judgement, verdict_exit};
+use crate::commands::{judge_options, load_for_judgement, verdict_exit};
 use crate::{Exit, Failure, output};
 
 pub fn run(args: StatusArgs) -> Result<Exit, Failure> {
-    let (runs, options) = load_for_judgement(&args.runs, &args.judge)?;
-    let status = tofu_compare::status(&inputs(&runs), &options);
+    let options = judge_options(&args.judge)?;
+    let loaded = load_for_judgement(&args.runs, &args.judge)?;
+    let status = tofu_compare::status(&loaded.inputs(), &options);
     if args.json {
-        let mut text = serde_json::to_string_pretty(&status).expect("a status always serializes");
-        text.push('\n');
-        output::data(&text);
+        output::data(&tofu_compare::render_status_json(&status));
     } else {
         output::data(&tofu_compare::render_status(&status));
     }

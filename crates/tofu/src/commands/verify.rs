@@ -1,21 +1,25 @@
 //! `tofu verify`: format and signature check, one line per file.
 
+use tofu_compare::{Signature, Trust};
+
 use crate::cli::VerifyArgs;
-use crate::commands::{load_run, load_trusted_keys};
+use crate::commands::refused;
 use crate::{Exit, Failure, output};
 
 pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
-    let trusted = load_trusted_keys(&args.trusted_keys)?;
+    // verify never lets an unsigned run pass.
+    let trust = Trust::load(&args.trusted_keys, false).map_err(refused)?;
     let mut exit = Exit::Success;
     for path in &args.runs {
-        match load_run(path, &trusted, false) {
+        match tofu_compare::load_run(path, &trust) {
             Ok(run) => {
                 let t = &run.transcript;
                 let failed = t.artifacts.iter().filter(|a| a.error.is_some()).count();
-                let trust = if run.pinned {
-                    "a trusted key"
-                } else {
-                    "a key not pinned with --trusted-key"
+                let trust = match run.signature {
+                    Signature::Pinned { .. } => "a trusted key",
+                    Signature::SelfNamed { .. } | Signature::Unsigned { .. } => {
+                        "a key not pinned with --trusted-key"
+                    }
                 };
                 output::data(&format!(
                     "ok: {}: run {} started {}, {} artifact(s), {} failed; signature by key {} ({trust})\n",
@@ -26,10 +30,11 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
                         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     t.artifacts.len(),
                     failed,
-                    run.signed_by.as_deref().unwrap_or("?"),
+                    run.signed_by().unwrap_or("?"),
                 ));
             }
-            Err(failure) => {
+            Err(error) => {
+                let failure = refused(error);
                 output::error(&format!("{:#}", failure.error), failure.hint.as_deref());
                 exit = Exit::Error;
             }

@@ -1,16 +1,11 @@
-//! Renderers: a readable text report (runs, a runs × artifacts table, rules, the verdict and
-//! unified diffs of what differs) and JSON for machines.
+//! A comparison as text for people: the runs, a runs × artifacts table, the diversity rules,
+//! notes, failures, unified diffs of what differs, and the verdict with its reasons. One
+//! writer per section, in the order they are printed.
 
 use std::fmt::Write;
 
-use crate::{ArtifactVerdict, Cell, Report, RuleStatus, Verdict};
-
-/// The report as pretty JSON.
-pub fn render_json(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(report).expect("a report always serializes");
-    s.push('\n');
-    s
-}
+use super::rule_status;
+use crate::{ArtifactReport, ArtifactVerdict, Cell, Report, RunSummary, Verdict};
 
 /// The report as text for people.
 pub fn render_text(report: &Report) -> String {
@@ -21,8 +16,22 @@ pub fn render_text(report: &Report) -> String {
 }
 
 fn write_text(out: &mut String, report: &Report) -> std::fmt::Result {
+    write_runs(out, &report.runs)?;
+    writeln!(out)?;
+    write_table(out, report)?;
+    writeln!(out)?;
+    write_rules(out, report)?;
+    write_notes(out, &report.notes)?;
+    write_failures(out, &report.artifacts)?;
+    write_diffs(out, &report.artifacts)?;
+    writeln!(out)?;
+    write_verdict(out, report)
+}
+
+/// `runs`: one line per run with its vantage, exit, host and signer.
+fn write_runs(out: &mut String, runs: &[RunSummary]) -> std::fmt::Result {
     writeln!(out, "runs")?;
-    for r in &report.runs {
+    for r in runs {
         let signer = match &r.signed_by {
             Some(k) => format!("key {k}"),
             None => "UNSIGNED".to_owned(),
@@ -56,8 +65,11 @@ fn write_text(out: &mut String, report: &Report) -> std::fmt::Result {
             label
         )?;
     }
+    Ok(())
+}
 
-    writeln!(out)?;
+/// The runs × artifacts table: what each run saw of each artifact, and the verdict on it.
+fn write_table(out: &mut String, report: &Report) -> std::fmt::Result {
     let id_width = report
         .artifacts
         .iter()
@@ -90,62 +102,79 @@ fn write_text(out: &mut String, report: &Report) -> std::fmt::Result {
         };
         writeln!(out, "  {verdict}")?;
     }
+    Ok(())
+}
 
-    writeln!(out)?;
+/// `diversity`: every rule, required or not, with what the evidence showed.
+fn write_rules(out: &mut String, report: &Report) -> std::fmt::Result {
     writeln!(out, "diversity")?;
     for rule in &report.rules {
-        let status = match rule.status {
-            RuleStatus::Met => "met",
-            RuleStatus::Unmet => "UNMET",
-            RuleStatus::NoEvidence => "NO EVIDENCE",
-        };
         let required = if rule.required { "" } else { " (not required)" };
         writeln!(
             out,
-            "  {:<19} {status}{required}: {}",
+            "  {:<19} {}{required}: {}",
             rule.rule.name(),
+            rule_status(rule.status),
             rule.message
         )?;
     }
+    Ok(())
+}
 
-    if !report.notes.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "notes (shown, not judged)")?;
-        for note in &report.notes {
-            writeln!(out, "  - {note}")?;
-        }
+/// `notes (shown, not judged)`, when there are any.
+fn write_notes(out: &mut String, notes: &[String]) -> std::fmt::Result {
+    if notes.is_empty() {
+        return Ok(());
     }
+    writeln!(out)?;
+    writeln!(out, "notes (shown, not judged)")?;
+    for note in notes {
+        writeln!(out, "  - {note}")?;
+    }
+    Ok(())
+}
 
-    let failures: Vec<(String, usize, &Cell)> = report
-        .artifacts
+/// `failures`: each failed artifact of each run with its code and message, when any failed.
+fn write_failures(out: &mut String, artifacts: &[ArtifactReport]) -> std::fmt::Result {
+    let failures: Vec<(&str, usize, &str, &str)> = artifacts
         .iter()
         .flat_map(|a| {
             a.cells
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| matches!(c, Cell::Failed { .. }))
-                .map(|(i, c)| (a.id.clone(), i + 1, c))
+                .filter_map(move |(i, c)| match c {
+                    Cell::Failed { code, message } => {
+                        Some((a.id.as_str(), i + 1, code.as_str(), &**message))
+                    }
+                    Cell::Ok { .. } | Cell::Absent => None,
+                })
         })
         .collect();
-    if !failures.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "failures")?;
-        for (id, run, cell) in failures {
-            if let Cell::Failed { code, message } = cell {
-                writeln!(out, "  #{run} {id}: {code}: {message}")?;
-            }
-        }
+    if failures.is_empty() {
+        return Ok(());
     }
+    writeln!(out)?;
+    writeln!(out, "failures")?;
+    for (id, run, code, message) in failures {
+        writeln!(out, "  #{run} {id}: {code}: {message}")?;
+    }
+    Ok(())
+}
 
-    for a in report.artifacts.iter().filter(|a| !a.diffs.is_empty()) {
+/// `differences in ID`: the unified diffs of each artifact that differs.
+fn write_diffs(out: &mut String, artifacts: &[ArtifactReport]) -> std::fmt::Result {
+    for a in artifacts.iter().filter(|a| !a.diffs.is_empty()) {
         writeln!(out)?;
         writeln!(out, "differences in {}", a.id)?;
         for d in &a.diffs {
             out.push_str(d);
         }
     }
+    Ok(())
+}
 
-    writeln!(out)?;
+/// `verdict: …` and why it is not agreement.
+fn write_verdict(out: &mut String, report: &Report) -> std::fmt::Result {
     let verdict = match report.verdict {
         Verdict::Agree => "AGREE",
         Verdict::Disagree => "DISAGREE",
@@ -158,6 +187,7 @@ fn write_text(out: &mut String, report: &Report) -> std::fmt::Result {
     Ok(())
 }
 
+/// The first `n` characters of `s` (a digest or fingerprint prefix for the table).
 fn short(s: &str, n: usize) -> &str {
     match s.char_indices().nth(n) {
         Some((i, _)) => &s[..i],
