@@ -96,16 +96,51 @@ impl Client {
         Fetched { fetch, small_body }
     }
 
+    /// One download: the final response's head (recorded in `exchange`), then the body,
+    /// streamed through the digests, the size and speed limits and `--keep`.
     async fn exchange(
         &self,
         url: &Url,
         options: &FetchOptions,
         exchange: &mut Exchange,
     ) -> Result<Body, FetchError> {
-        let (mut response, current) = self
+        let (mut response, current, declared) = self.final_response(url, options, exchange).await?;
+        let mut keeper = match &options.keep_dir {
+            Some(dir) => Some(Keeper::create(dir, &current)?),
+            None => None,
+        };
+        let (digests, small) = self
+            .read_body(&mut response, declared, options.max_size, keeper.as_mut())
+            .await?;
+        if let Some(declared) = declared
+            && declared != digests.size()
+        {
+            return Err(FetchError::Truncated {
+                received: digests.size(),
+                declared,
+            });
+        }
+        let content = digests.finish();
+        let kept_as = keeper.map(Keeper::finish).transpose()?;
+        Ok(Body {
+            content,
+            kept_as,
+            small,
+        })
+    }
+
+    /// Follows redirects to the final response and records it; refuses anything but
+    /// `200 OK` and a declared length over the limit. Returns the response, its URL and its
+    /// declared length.
+    async fn final_response(
+        &self,
+        url: &Url,
+        options: &FetchOptions,
+        exchange: &mut Exchange,
+    ) -> Result<(reqwest::Response, Url, Option<u64>), FetchError> {
+        let (response, current) = self
             .get_following(url, &HeaderMap::new(), None, &mut exchange.hops)
             .await?;
-
         exchange.record = Some(FinalResponse {
             response_at: Utc::now(),
             final_url: redact_url(&current),
@@ -128,16 +163,24 @@ impl Client {
                 limit: options.max_size,
             });
         }
+        Ok((response, current, declared))
+    }
 
-        let mut keeper = match &options.keep_dir {
-            Some(dir) => Some(Keeper::create(dir, &current)?),
-            None => None,
-        };
+    /// Streams a body through the digests (and `keeper`), at most `max_size` bytes and no
+    /// slower than the speed limit; keeps it whole in memory too when it is no larger than
+    /// [`INSPECT_LIMIT`]. A body cut short of its declared length is a truncation.
+    async fn read_body(
+        &self,
+        response: &mut reqwest::Response,
+        declared: Option<u64>,
+        max_size: u64,
+        mut keeper: Option<&mut Keeper>,
+    ) -> Result<(StreamDigests, Option<Vec<u8>>), FetchError> {
         let mut digests = StreamDigests::new();
         let mut small: Option<Vec<u8>> = Some(Vec::new());
         let mut pace = self.pace();
         loop {
-            let chunk = match pace.chunk(&mut response).await? {
+            let chunk = match pace.chunk(response).await? {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => break,
                 // A body cut short of its declared length is a truncation, whatever the
@@ -150,10 +193,8 @@ impl Client {
                 }
                 Err(e) => return Err(FetchError::from_reqwest(e)),
             };
-            if digests.size() + chunk.len() as u64 > options.max_size {
-                return Err(FetchError::SizeLimit {
-                    limit: options.max_size,
-                });
+            if digests.size() + chunk.len() as u64 > max_size {
+                return Err(FetchError::SizeLimit { limit: max_size });
             }
             digests.update(&chunk);
             if let Some(buf) = small.as_mut() {
@@ -163,25 +204,11 @@ impl Client {
                     small = None;
                 }
             }
-            if let Some(k) = keeper.as_mut() {
+            if let Some(k) = keeper.as_deref_mut() {
                 k.write(&chunk)?;
             }
         }
-        if let Some(declared) = declared
-            && declared != digests.size()
-        {
-            return Err(FetchError::Truncated {
-                received: digests.size(),
-                declared,
-            });
-        }
-        let content = digests.finish();
-        let kept_as = keeper.map(Keeper::finish).transpose()?;
-        Ok(Body {
-            content,
-            kept_as,
-            small,
-        })
+        Ok((digests, small))
     }
 }
 

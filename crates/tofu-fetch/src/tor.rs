@@ -222,51 +222,7 @@ impl Tor {
             // the keystore or the directory cache.
             .map_err(|e| state_error(&options, &e))?;
 
-        let mut events = client.bootstrap_events();
-        let reporter = tokio::spawn(async move {
-            let mut last = None;
-            while let Some(status) = events.next().await {
-                // Before bootstrap() is called the client reports itself disabled: not news.
-                if status.blocked().is_some_and(|b| {
-                    matches!(b.kind(), arti_client::status::BlockageKind::Disabled)
-                }) {
-                    continue;
-                }
-                let percent = (status.as_frac() * 100.0) as u32 / 10 * 10;
-                let line = format!("Tor bootstrap: {status}");
-                // One line per ten percent, and every time it is stuck.
-                if last != Some(percent) || status.blocked().is_some() {
-                    last = Some(percent);
-                    progress(&line);
-                }
-            }
-        });
-        let outcome = tokio::time::timeout(options.bootstrap_timeout, client.bootstrap()).await;
-        reporter.abort();
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                use arti_client::ErrorKind as K;
-                return Err(match arti_client::HasKind::kind(&e) {
-                    K::PersistentStateCorrupted
-                    | K::PersistentStateAccessFailed
-                    | K::CacheCorrupted
-                    | K::CacheAccessFailed
-                    | K::KeystoreCorrupted
-                    | K::KeystoreAccessFailed
-                    | K::FsPermissions => state_error(&options, &e),
-                    _ => TorError::Bootstrap(error_chain(&e)),
-                });
-            }
-            Err(_) => {
-                return Err(TorError::Bootstrap(format!(
-                    "bootstrapping did not finish in {} s (last status: {})",
-                    options.bootstrap_timeout.as_secs(),
-                    client.bootstrap_status()
-                )));
-            }
-        }
-
+        bootstrap(&client, &options, progress).await?;
         let netdir = client
             .dirmgr()
             .map_err(|e| TorError::Bootstrap(error_chain(&e)))?
@@ -278,17 +234,7 @@ impl Tor {
             valid_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         ));
         if let Some(cc) = &exit_country {
-            use tor_geoip::HasCountryCode;
-            let exits = netdir
-                .relays()
-                .filter(|r| r.low_level_details().policies_allow_some_port())
-                .filter(|r| r.country_code().as_ref() == Some(cc))
-                .count();
-            if exits == 0 {
-                return Err(TorError::NoExitIn {
-                    country: cc.as_ref().to_owned(),
-                });
-            }
+            check_exits_in(&netdir, cc)?;
         }
 
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -345,6 +291,73 @@ impl Tor {
     pub fn geoip_label(&self) -> &str {
         self.shared.geoip.label()
     }
+}
+
+/// Bootstraps arti within `[tor] bootstrap_timeout_secs`, reporting progress through
+/// `progress` (one line per ten percent, and every time it is stuck).
+async fn bootstrap(
+    client: &TorClient<Runtime>,
+    options: &TorOptions,
+    progress: fn(&str),
+) -> Result<(), TorError> {
+    let mut events = client.bootstrap_events();
+    let reporter = tokio::spawn(async move {
+        let mut last = None;
+        while let Some(status) = events.next().await {
+            // Before bootstrap() is called the client reports itself disabled: not news.
+            if status
+                .blocked()
+                .is_some_and(|b| matches!(b.kind(), arti_client::status::BlockageKind::Disabled))
+            {
+                continue;
+            }
+            let percent = (status.as_frac() * 100.0) as u32 / 10 * 10;
+            if last != Some(percent) || status.blocked().is_some() {
+                last = Some(percent);
+                progress(&format!("Tor bootstrap: {status}"));
+            }
+        }
+    });
+    let outcome = tokio::time::timeout(options.bootstrap_timeout, client.bootstrap()).await;
+    reporter.abort();
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            use arti_client::ErrorKind as K;
+            Err(match arti_client::HasKind::kind(&e) {
+                K::PersistentStateCorrupted
+                | K::PersistentStateAccessFailed
+                | K::CacheCorrupted
+                | K::CacheAccessFailed
+                | K::KeystoreCorrupted
+                | K::KeystoreAccessFailed
+                | K::FsPermissions => state_error(options, &e),
+                _ => TorError::Bootstrap(error_chain(&e)),
+            })
+        }
+        Err(_) => Err(TorError::Bootstrap(format!(
+            "bootstrapping did not finish in {} s (last status: {})",
+            options.bootstrap_timeout.as_secs(),
+            client.bootstrap_status()
+        ))),
+    }
+}
+
+/// Refuses a country no exit relay of the consensus is in (by the built-in database): no
+/// circuit could end there.
+fn check_exits_in(netdir: &tor_netdir::NetDir, cc: &CountryCode) -> Result<(), TorError> {
+    use tor_geoip::HasCountryCode;
+    let exits = netdir
+        .relays()
+        .filter(|r| r.low_level_details().policies_allow_some_port())
+        .filter(|r| r.country_code().as_ref() == Some(cc))
+        .count();
+    if exits == 0 {
+        return Err(TorError::NoExitIn {
+            country: cc.as_ref().to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// A failure to use the state or cache: loose permissions apart from everything else.
@@ -410,15 +423,7 @@ async fn serve(mut conn: TcpStream, shared: Arc<Shared>) {
         return;
     };
     let reply = |status: SocksStatus| request.reply(status, None).unwrap_or_default();
-    let key = match request.auth() {
-        SocksAuth::Username(user, _) => std::str::from_utf8(user)
-            .ok()
-            .and_then(|u| u.strip_prefix(&shared.secret))
-            .and_then(|u| u.strip_prefix('.'))
-            .map(str::to_owned),
-        _ => None,
-    };
-    let Some(key) = key else {
+    let Some(key) = isolation_key(&request, &shared.secret) else {
         let _ = conn.write_all(&reply(SocksStatus::NOT_ALLOWED)).await;
         return;
     };
@@ -432,42 +437,7 @@ async fn serve(mut conn: TcpStream, shared: Arc<Shared>) {
         SocksAddr::Hostname(h) => h.as_ref().to_owned(),
         SocksAddr::Ip(ip) => ip.to_string(),
     };
-    let target = (host.as_str(), request.port());
-    let mut attempt = 0;
-    let attempts = async {
-        loop {
-            attempt += 1;
-            let mut prefs = StreamPrefs::new();
-            let token = *lock(&shared.tokens)
-                .entry(key.clone())
-                .or_insert_with(IsolationToken::new);
-            prefs.set_isolation(token);
-            if let Some(cc) = shared.exit_country {
-                prefs.exit_country(cc);
-            }
-            match shared.client.connect_with_prefs(target, &prefs).await {
-                Ok(stream) => break Ok(stream),
-                Err(e) => {
-                    use arti_client::ErrorKind as K;
-                    let kind = arti_client::HasKind::kind(&e);
-                    let definite =
-                        matches!(kind, K::RemoteHostNotFound | K::RemoteConnectionRefused);
-                    if definite || attempt == CONNECT_ATTEMPTS {
-                        break Err((kind, e));
-                    }
-                    // The exit refused or the circuit failed: try again on a new circuit (a
-                    // fresh token, still shared with nothing else), as Tor Browser would.
-                    lock(&shared.tokens).insert(key.clone(), IsolationToken::new());
-                    lock(&shared.streams)
-                        .entry(key.clone())
-                        .or_default()
-                        .retries
-                        .push(error_chain(&e));
-                    tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
-                }
-            }
-        }
-    };
+    let attempts = open_stream(&shared, &key, (host.as_str(), request.port()));
     let stream = match tokio::time::timeout(shared.connect_timeout, attempts).await {
         Ok(outcome) => outcome,
         Err(_) => {
@@ -507,6 +477,60 @@ async fn serve(mut conn: TcpStream, shared: Arc<Shared>) {
             };
             note_error(&shared, &key, error_chain(&e));
             let _ = conn.write_all(&reply(status)).await;
+        }
+    }
+}
+
+/// The isolation key a SOCKS request names: its username is `SECRET.KEY`. None for a
+/// request without the bridge's secret (another local program).
+fn isolation_key(request: &tor_socksproto::SocksRequest, secret: &str) -> Option<String> {
+    match request.auth() {
+        SocksAuth::Username(user, _) => std::str::from_utf8(user)
+            .ok()
+            .and_then(|u| u.strip_prefix(secret))
+            .and_then(|u| u.strip_prefix('.'))
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// Opens a Tor stream to `target` on the key's circuits, up to [`CONNECT_ATTEMPTS`] times:
+/// after a failure that may be the circuit's (not "no such host", not "refused"), on a new
+/// circuit (a fresh isolation token, still shared with nothing else), as Tor Browser would.
+/// Each retry and its reason is noted for the key.
+async fn open_stream(
+    shared: &Shared,
+    key: &str,
+    target: (&str, u16),
+) -> Result<DataStream, (arti_client::ErrorKind, arti_client::Error)> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut prefs = StreamPrefs::new();
+        let token = *lock(&shared.tokens)
+            .entry(key.to_owned())
+            .or_insert_with(IsolationToken::new);
+        prefs.set_isolation(token);
+        if let Some(cc) = shared.exit_country {
+            prefs.exit_country(cc);
+        }
+        match shared.client.connect_with_prefs(target, &prefs).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => {
+                use arti_client::ErrorKind as K;
+                let kind = arti_client::HasKind::kind(&e);
+                let definite = matches!(kind, K::RemoteHostNotFound | K::RemoteConnectionRefused);
+                if definite || attempt == CONNECT_ATTEMPTS {
+                    return Err((kind, e));
+                }
+                lock(&shared.tokens).insert(key.to_owned(), IsolationToken::new());
+                lock(&shared.streams)
+                    .entry(key.to_owned())
+                    .or_default()
+                    .retries
+                    .push(error_chain(&e));
+                tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+            }
         }
     }
 }

@@ -98,49 +98,7 @@ fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
                 format!("artifact id {id:?} appears twice"),
             ));
         }
-        if entry.homebrew.is_none() && !entry.bottle_tags.is_empty() {
-            return Err(at(
-                entry.id.span(),
-                format!("artifact {id:?}: bottle_tags apply to homebrew artifacts only"),
-            ));
-        }
-        let source = match (&entry.urls, &entry.oci, &entry.homebrew) {
-            (None, None, Some(formula)) => {
-                if !entry.platforms.is_empty() {
-                    return Err(at(
-                        entry.id.span(),
-                        format!(
-                            "artifact {id:?}: homebrew artifacts take bottle_tags, not platforms"
-                        ),
-                    ));
-                }
-                let mut target =
-                    BrewTarget::parse(formula.get_ref()).map_err(|e| at(formula.span(), e))?;
-                target.tags.extend(entry.bottle_tags.iter().cloned());
-                Source::Homebrew(target)
-            }
-            (Some(urls), None, None) => {
-                if !entry.platforms.is_empty() {
-                    return Err(at(
-                        entry.id.span(),
-                        format!("artifact {id:?}: platforms apply to oci artifacts only"),
-                    ));
-                }
-                Source::Urls(parse_urls(&id, urls, &at)?)
-            }
-            (None, Some(oci), None) => {
-                let reference = Reference::parse(oci.get_ref()).map_err(|e| at(oci.span(), e))?;
-                let platforms = Platforms::parse(&entry.platforms)
-                    .map_err(|e| at(entry.id.span(), format!("artifact {id:?}: {e}")))?;
-                Source::Oci(reference, platforms)
-            }
-            _ => {
-                return Err(at(
-                    entry.id.span(),
-                    format!("artifact {id:?} needs exactly one of urls, oci or homebrew"),
-                ));
-            }
-        };
+        let source = source(&id, entry, &at)?;
         artifacts.push(Target { id, source });
     }
     Ok(Plan {
@@ -148,6 +106,43 @@ fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
         sha256: tofu_record::digest::sha256_hex(bytes),
         artifacts,
     })
+}
+
+/// Where a plan entry's artifact comes from: exactly one of `urls`, `oci` or `homebrew`,
+/// with only the keys that kind takes.
+fn source(
+    id: &str,
+    entry: &RawArtifact,
+    at: &dyn Fn(std::ops::Range<usize>, String) -> PlanError,
+) -> Result<Source, PlanError> {
+    let refuse = |message: String| Err(at(entry.id.span(), format!("artifact {id:?}{message}")));
+    if entry.homebrew.is_none() && !entry.bottle_tags.is_empty() {
+        return refuse(": bottle_tags apply to homebrew artifacts only".to_owned());
+    }
+    match (&entry.urls, &entry.oci, &entry.homebrew) {
+        (None, None, Some(formula)) => {
+            if !entry.platforms.is_empty() {
+                return refuse(": homebrew artifacts take bottle_tags, not platforms".to_owned());
+            }
+            let mut target =
+                BrewTarget::parse(formula.get_ref()).map_err(|e| at(formula.span(), e))?;
+            target.tags.extend(entry.bottle_tags.iter().cloned());
+            Ok(Source::Homebrew(target))
+        }
+        (Some(urls), None, None) => {
+            if !entry.platforms.is_empty() {
+                return refuse(": platforms apply to oci artifacts only".to_owned());
+            }
+            Ok(Source::Urls(parse_urls(id, urls, at)?))
+        }
+        (None, Some(oci), None) => {
+            let reference = Reference::parse(oci.get_ref()).map_err(|e| at(oci.span(), e))?;
+            let platforms = Platforms::parse(&entry.platforms)
+                .map_err(|e| at(entry.id.span(), format!("artifact {id:?}: {e}")))?;
+            Ok(Source::Oci(reference, platforms))
+        }
+        _ => refuse(" needs exactly one of urls, oci or homebrew".to_owned()),
+    }
 }
 
 fn parse_urls(
