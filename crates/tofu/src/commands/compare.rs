@@ -9,7 +9,7 @@ pub fn run(args: CompareArgs) -> Result<Exit, Failure> {
     let loaded = load_for_judgement(&args.runs, &args.judge)?;
     let report = tofu_compare::compare(&loaded.inputs(), &options);
     if args.json {
-        output::data(&tofu_compare::render_json(&report));
+        output::json(&tofu_compare::render_json(&report));
     } else {
         output::data(&tofu_compare::render_text(&report));
     }

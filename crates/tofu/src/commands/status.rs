@@ -9,7 +9,7 @@ pub fn run(args: StatusArgs) -> Result<Exit, Failure> {
     let loaded = load_for_judgement(&args.runs, &args.judge)?;
     let status = tofu_compare::status(&loaded.inputs(), &options);
     if args.json {
-        output::data(&tofu_compare::render_status_json(&status));
+        output::json(&tofu_compare::render_status_json(&status));
     } else {
         output::data(&tofu_compare::render_status(&status));
     }

@@ -329,6 +329,44 @@ fn a_lone_integrity_failure_is_a_disagreement() {
     assert!(code(&out) <= 3, "{}", stderr(&out));
 }
 
+/// A transcript is someone else's text: a failure message with terminal escapes, C1 controls
+/// and a bidirectional override reaches neither the text report, nor the JSON (which stays
+/// JSON with the same strings), nor stderr as raw characters.
+#[test]
+fn hostile_transcript_text_never_reaches_the_terminal_raw() {
+    let home = Home::new();
+    let message = "refused\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}gpj.exe";
+    home.three_runs(|n, t| {
+        if n == 3 {
+            let artifact = &mut t.artifacts[0];
+            let error = tofu_record::ArtifactError {
+                code: tofu_record::ErrorCode::Connect,
+                message: message.to_owned(),
+            };
+            artifact.content = None;
+            artifact.error = Some(error.clone());
+            artifact.fetches[0].content = None;
+            artifact.fetches[0].error = Some(error);
+        }
+    });
+    let raw = |c: char| matches!(c, '\u{1b}' | '\u{7}' | '\u{9b}' | '\u{202e}');
+    let out = home.judge("compare", &[]);
+    assert_exit(&out, 3);
+    assert!(
+        stdout(&out).contains("refused\\u{1b}]0;owned"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).chars().any(raw), "{}", stdout(&out));
+    assert!(!stderr(&out).chars().any(raw), "{}", stderr(&out));
+    let out = home.judge("compare", &["--json"]);
+    assert!(!stdout(&out).chars().any(raw), "{}", stdout(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["artifacts"][0]["cells"][2]["message"], message);
+    let out = home.judge("status", &[]);
+    assert!(!stdout(&out).chars().any(raw), "{}", stdout(&out));
+}
+
 /// docs/threat-model.md shows the hostile catalogue as the suite runs it (`cargo xtask
 /// codegen` writes it).
 #[test]
