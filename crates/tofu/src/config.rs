@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use serde::Deserialize;
 
+use crate::failure::Hint;
 use crate::{Failure, paths};
 
 /// The whole config file.
@@ -131,24 +132,16 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, Failure> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
             return Ok(Config::default());
         }
-        Err(e) => {
-            return Err(Failure::new(
-                anyhow!("cannot read config {}: {e}", path.display()),
-                None,
-            ));
-        }
+        Err(e) => return Err(anyhow!("cannot read config {}: {e}", path.display()).into()),
     };
     parse(&path, &text)
 }
 
 /// Parses config text, naming the file and line of any problem.
 pub fn parse(path: &Path, text: &str) -> Result<Config, Failure> {
-    toml::from_str(text).map_err(|e| {
-        Failure::new(
-            anyhow!("{}", crate::toml_error::describe(path, text, &e)),
-            "configs/tofu.example.toml lists every key".to_owned(),
-        )
-    })
+    toml::from_str(text)
+        .map_err(|e| anyhow!("{}", crate::toml_error::describe(path, text, &e)))
+        .hint("configs/tofu.example.toml lists every key")
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! at the call site; any other error takes its hint with [`Hint::hint`] (rage's style). Every
 //! failure exits 2 ([`crate::Exit::Error`]): a failure never looks like a finding.
 
+use tofu_compare::LoadError;
 use tofu_fetch::TransportError;
 use tofu_fetch::tor::TorError;
 use tofu_record::KeyError;
@@ -27,12 +28,38 @@ impl Failure {
 }
 
 impl Failure {
+    /// The same failure, with `hint` when it has none of its own.
+    pub fn or_hint(self, hint: String) -> Failure {
+        Failure {
+            hint: self.hint.or(Some(hint)),
+            ..self
+        }
+    }
+
     /// The same failure, its error preceded by `context` (`--via: unknown transport …`).
     pub fn context(self, context: &'static str) -> Failure {
         Failure {
             error: self.error.context(context),
             hint: self.hint,
         }
+    }
+}
+
+impl Failure {
+    /// What happened, with its causes, as one line. A cause whose text the line already
+    /// holds is not repeated: many errors write their source into their own message.
+    pub fn message(&self) -> String {
+        let mut out = String::new();
+        for cause in self.error.chain() {
+            let text = cause.to_string();
+            if out.is_empty() {
+                out = text;
+            } else if !out.contains(&text) {
+                out.push_str(": ");
+                out.push_str(&text);
+            }
+        }
+        out
     }
 }
 
@@ -108,9 +135,44 @@ impl From<KeyError> for Failure {
             KeyError::Encrypted(_) => {
                 Some("create an unencrypted key with `tofu keygen --key FILE`".to_owned())
             }
+            KeyError::Exists(_) => {
+                Some("keep the existing key, or pass --force to replace it".to_owned())
+            }
             _ => None,
         };
         Failure::new(e, hint)
+    }
+}
+
+/// A run (or a pinned key) that cannot be used, with what to do about it.
+impl From<LoadError> for Failure {
+    fn from(error: LoadError) -> Failure {
+        let hint = match &error {
+            LoadError::TrustedKey(_) => {
+                "give the operator's minisign public key file (signing.pub)"
+            }
+            LoadError::Read(_) => "give a transcript written by `tofu fetch`, unmodified",
+            LoadError::SignerKey { .. } => "the transcript was altered or not written by tofu",
+            LoadError::Untrusted { .. } => {
+                "add that operator's public key with --trusted-key, or drop the run"
+            }
+            LoadError::Unsigned { .. } => {
+                "keep RUN.json.minisig beside RUN.json, or pass --allow-unsigned to accept an \
+             unsigned run"
+            }
+            LoadError::BadSignature { .. } => {
+                "the transcript or its signature was changed after signing; do not trust this run"
+            }
+            LoadError::SameRun { .. } => {
+                "the same run given twice is not a second vantage point; give each run once"
+            }
+            LoadError::MixedPlans { .. } => {
+                "compare runs of the same plan file, or pass --allow-mixed-plans"
+            }
+            // A refusal this binary does not know yet: still refused, without advice.
+            _ => return Failure::new(error, None),
+        };
+        Failure::new(error, hint.to_owned())
     }
 }
 
@@ -133,5 +195,28 @@ impl From<tofu_fetch::TargetError> for Failure {
             _ => return Failure::new(e, None),
         };
         Failure::new(e, Some(hint.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Failure;
+    use anyhow::Context;
+
+    #[test]
+    fn causes_are_shown_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let key = tofu_record::KeyError::Io {
+            path: "k.pub".into(),
+            source: io,
+        };
+        assert_eq!(Failure::from(key).message(), "k.pub: no such file");
+        let wrapped = Err::<(), _>(std::io::Error::other("disk full"))
+            .context("cannot write run.json")
+            .unwrap_err();
+        assert_eq!(
+            Failure::from(wrapped).message(),
+            "cannot write run.json: disk full"
+        );
     }
 }

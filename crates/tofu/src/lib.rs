@@ -34,7 +34,7 @@ pub fn run() -> std::process::ExitCode {
     match commands::dispatch(cli) {
         Ok(exit) => exit.into(),
         Err(failure) => {
-            output::error(&format!("{:#}", failure.error), failure.hint.as_deref());
+            output::error(&failure.message(), failure.hint.as_deref());
             Exit::Error.into()
         }
     }

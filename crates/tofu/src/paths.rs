@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::Failure;
+use crate::failure::Hint;
 
 /// tofu's config directory (not created here).
 pub fn config_dir() -> Result<PathBuf, Failure> {
@@ -36,10 +37,7 @@ fn xdg_dir(var: &str, under: &[&str], hint: &str) -> Result<PathBuf, Failure> {
     if let Some(home) = from_env("HOME") {
         return Ok(under.iter().fold(home, |p, part| p.join(part)).join("tofu"));
     }
-    Err(Failure::new(
-        anyhow::anyhow!("neither {var} nor HOME is set"),
-        hint.to_owned(),
-    ))
+    Err(anyhow::anyhow!("neither {var} nor HOME is set")).hint(hint)
 }
 
 /// The default signing key.

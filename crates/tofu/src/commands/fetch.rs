@@ -68,12 +68,13 @@ fn resolve(args: &FetchArgs, config: &Config) -> Result<Resolved, Failure> {
     // The same ISO 3166-1 check as tor:CC and the exit probes: a made-up code (XX, EU) is
     // refused, not recorded.
     let claimed_country = match &args.country {
-        Some(cc) => Some(Country::parse(cc).ok_or_else(|| {
-            Failure::new(
-                anyhow!("--country {cc:?} is not an ISO 3166-1 alpha-2 country code"),
-                "use an ISO 3166-1 alpha-2 code such as DE, CA or JP".to_owned(),
-            )
-        })?),
+        Some(cc) => Some(
+            Country::parse(cc)
+                .ok_or_else(|| {
+                    anyhow!("--country {cc:?} is not an ISO 3166-1 alpha-2 country code")
+                })
+                .hint("use an ISO 3166-1 alpha-2 code such as DE, CA or JP")?,
+        ),
         None => None,
     };
     let whoami = whoami_endpoints(args, config)?;
@@ -394,10 +395,7 @@ fn whoami_endpoints(args: &FetchArgs, config: &crate::config::Config) -> Result<
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
                 .ok_or_else(|| {
-                    Failure::new(
-                        anyhow!("whoami endpoint {raw:?} is not an http:// or https:// URL"),
-                        None,
-                    )
+                    anyhow!("whoami endpoint {raw:?} is not an http:// or https:// URL").into()
                 })
         })
         .collect()
@@ -447,21 +445,18 @@ fn parse_targets(raw: &[String], platforms: &Platforms) -> Result<Vec<Target>, F
 fn load_or_create_key(explicit: Option<&Path>) -> Result<SigningKey, Failure> {
     if let Some(path) = explicit {
         return SigningKey::load(path).map_err(|e| {
-            let failure = Failure::from(e);
-            let hint = failure.hint.clone().unwrap_or_else(|| {
-                format!("create it with `tofu keygen --key {}`", path.display())
-            });
-            Failure::new(failure.error, hint)
+            Failure::from(e).or_hint(format!(
+                "create it with `tofu keygen --key {}`",
+                path.display()
+            ))
         });
     }
     let path = paths::default_key()?;
     if path.exists() {
         return Ok(SigningKey::load(&path)?);
     }
-    let signing_key = SigningKey::generate().map_err(anyhow::Error::from)?;
-    let pub_path = signing_key
-        .save(&path, false)
-        .map_err(anyhow::Error::from)?;
+    let signing_key = SigningKey::generate()?;
+    let pub_path = signing_key.save(&path, false)?;
     output::note(&format!(
         "created signing key {} (key id {}); share {} with whoever compares your runs",
         path.display(),

@@ -10,12 +10,8 @@ pub fn run(args: KeygenArgs) -> Result<Exit, Failure> {
         Some(p) => p,
         None => paths::default_key()?,
     };
-    let key = SigningKey::generate().map_err(|e| Failure::new(e, None))?;
-    let pub_path = key.save(&path, args.force).map_err(|e| {
-        let hint = matches!(e, tofu_record::KeyError::Exists(_))
-            .then(|| "keep the existing key, or pass --force to replace it".to_owned());
-        Failure::new(e, hint)
-    })?;
+    let key = SigningKey::generate()?;
+    let pub_path = key.save(&path, args.force)?;
     output::note(&format!(
         "created signing key {} (key id {}); public key: {}",
         path.display(),

@@ -1,5 +1,5 @@
 //! One module per subcommand, and what `verify`, `compare` and `status` share: the
-//! judgement's options from the command line, and how a refused run is told to the user.
+//! judgement's options from the command line, and the loading of the runs.
 //! Which runs may be judged is tofu-compare's to decide (`tofu_compare::load_runs`).
 
 mod compare;
@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
-use tofu_compare::{LoadError, LoadedRuns, Rule, Trust};
+use tofu_compare::{LoadedRuns, Rule, Trust};
 
 use crate::cli::{Cli, Command, JudgeArgs};
 use crate::{Exit, Failure, output};
@@ -33,10 +33,7 @@ pub fn judge_options(judge: &JudgeArgs) -> Result<tofu_compare::Options, Failure
     if let Some(gap) = judge.min_gap
         && !(gap.is_finite() && gap >= 0.0)
     {
-        return Err(Failure::new(
-            anyhow!("--min-gap {gap} is not a number of hours"),
-            None,
-        ));
+        return Err(anyhow!("--min-gap {gap} is not a number of hours").into());
     }
     Ok(tofu_compare::Options {
         min_runs: usize::try_from(judge.min_runs).unwrap_or(usize::MAX),
@@ -48,41 +45,12 @@ pub fn judge_options(judge: &JudgeArgs) -> Result<tofu_compare::Options, Failure
 /// Loads the runs of a compare or status under the trust the user chose, and shows the
 /// warnings about the runs that were let in.
 pub fn load_for_judgement(paths: &[PathBuf], judge: &JudgeArgs) -> Result<LoadedRuns, Failure> {
-    let trust = Trust::load(&judge.trusted_keys, judge.allow_unsigned).map_err(refused)?;
-    let loaded =
-        tofu_compare::load_runs(paths, &trust, judge.allow_mixed_plans).map_err(refused)?;
+    let trust = Trust::load(&judge.trusted_keys, judge.allow_unsigned)?;
+    let loaded = tofu_compare::load_runs(paths, &trust, judge.allow_mixed_plans)?;
     for warning in &loaded.warnings {
         output::warn(&warning.to_string());
     }
     Ok(loaded)
-}
-
-/// A run (or a pinned key) that cannot be used, with what to do about it.
-pub fn refused(error: LoadError) -> Failure {
-    let hint = match &error {
-        LoadError::TrustedKey(_) => "give the operator's minisign public key file (signing.pub)",
-        LoadError::Read(_) => "give a transcript written by `tofu fetch`, unmodified",
-        LoadError::SignerKey { .. } => "the transcript was altered or not written by tofu",
-        LoadError::Untrusted { .. } => {
-            "add that operator's public key with --trusted-key, or drop the run"
-        }
-        LoadError::Unsigned { .. } => {
-            "keep RUN.json.minisig beside RUN.json, or pass --allow-unsigned to accept an \
-             unsigned run"
-        }
-        LoadError::BadSignature { .. } => {
-            "the transcript or its signature was changed after signing; do not trust this run"
-        }
-        LoadError::SameRun { .. } => {
-            "the same run given twice is not a second vantage point; give each run once"
-        }
-        LoadError::MixedPlans { .. } => {
-            "compare runs of the same plan file, or pass --allow-mixed-plans"
-        }
-        // A refusal this binary does not know yet: still refused, without advice.
-        _ => return Failure::new(error, None),
-    };
-    Failure::new(error, hint.to_owned())
 }
 
 /// The exit code of a verdict.
@@ -105,5 +73,5 @@ fn parse_rules(text: Option<&str>) -> Result<BTreeSet<Rule>, Failure> {
     text.split(',')
         .map(|r| r.trim().parse::<Rule>())
         .collect::<Result<_, _>>()
-        .map_err(|e| Failure::new(anyhow!("--require: {e}"), None))
+        .map_err(|e| anyhow!("--require: {e}").into())
 }

@@ -3,12 +3,11 @@
 use tofu_compare::{Signature, Trust};
 
 use crate::cli::VerifyArgs;
-use crate::commands::refused;
 use crate::{Exit, Failure, output};
 
 pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
     // verify never lets an unsigned run pass.
-    let trust = Trust::load(&args.trusted_keys, false).map_err(refused)?;
+    let trust = Trust::load(&args.trusted_keys, false)?;
     let mut exit = Exit::Success;
     for path in &args.runs {
         match tofu_compare::load_run(path, &trust) {
@@ -34,8 +33,8 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
                 ));
             }
             Err(error) => {
-                let failure = refused(error);
-                output::error(&format!("{:#}", failure.error), failure.hint.as_deref());
+                let failure = Failure::from(error);
+                output::error(&failure.message(), failure.hint.as_deref());
                 exit = Exit::Error;
             }
         }

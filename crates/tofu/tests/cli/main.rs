@@ -367,6 +367,20 @@ fn hostile_transcript_text_never_reaches_the_terminal_raw() {
     assert!(!stdout(&out).chars().any(raw), "{}", stdout(&out));
 }
 
+/// What a person sees for every usage error and every `--help`: the exact text and exit
+/// code, pinned in tests/cli/cmd/*.trycmd (`TRYCMD=overwrite` rewrites them after a wanted
+/// change; review the diff). The config and data directories point nowhere, so no user
+/// setting leaks in and nothing is written.
+#[test]
+fn usage_errors_and_help_are_as_pinned() {
+    trycmd::TestCases::new()
+        .register_bin("tofu", std::path::Path::new(env!("CARGO_BIN_EXE_tofu")))
+        .env("XDG_CONFIG_HOME", "/nonexistent/tofu-snapshots/config")
+        .env("XDG_DATA_HOME", "/nonexistent/tofu-snapshots/data")
+        .env("COLUMNS", "100")
+        .case("tests/cli/cmd/*.trycmd");
+}
+
 /// docs/threat-model.md shows the hostile catalogue as the suite runs it (`cargo xtask
 /// codegen` writes it).
 #[test]
