@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use tofu_record::evidence::{MAX_CLOCK_SKEW_SECONDS, clock_skew_seconds};
 
-use tofu_record::{Exit, Transcript};
+use tofu_record::{ExitEvidence, Transcript};
 
 use crate::{ArtifactReport, Cell, Input};
 
@@ -28,7 +28,7 @@ pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec
 }
 
 /// The whoami endpoints disagreed on the run's exit: what each said.
-fn exit_conflict(run: usize, exit: &Exit) -> Option<String> {
+fn exit_conflict(run: usize, exit: &ExitEvidence) -> Option<String> {
     if !exit.conflict {
         return None;
     }

@@ -4,7 +4,7 @@
 //! size) ↔ the downloaded blob. Homebrew itself checks only the first and last links.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
@@ -158,7 +158,7 @@ impl Client {
             Err(e) => return failed_artifact(id, ArtifactError::from(&e)),
         };
         let outcome = self
-            .pull_bottles(&mut pull, &mut record, options.keep_dir.as_ref())
+            .pull_bottles(&mut pull, &mut record, options.keep_dir.as_deref())
             .await;
         let mut artifact = pull.into_artifact(id, outcome.map_err(|e| ArtifactError::from(&e)));
         artifact.homebrew = Some(record);
@@ -201,7 +201,7 @@ impl Client {
         &self,
         pull: &mut Pull<'_>,
         record: &mut HomebrewRecord,
-        keep_dir: Option<&PathBuf>,
+        keep_dir: Option<&Path>,
     ) -> Result<Content, HomebrewError> {
         let top = self.open(pull, keep_dir).await?;
         let Some(entries) = top.entries() else {

@@ -520,3 +520,29 @@ impl Client {
         })
     }
 }
+
+impl Client {
+    /// Reads a whole body, refusing a transfer below the speed limit and more than `cap`
+    /// bytes, which `too_large` turns into the caller's error. Registry documents, tokens
+    /// and Homebrew API answers all come through here.
+    pub(crate) async fn read_capped<E: From<FetchError>>(
+        &self,
+        mut response: reqwest::Response,
+        cap: usize,
+        too_large: impl FnOnce(usize) -> E,
+    ) -> Result<Vec<u8>, E> {
+        let mut pace = self.pace();
+        let mut body = Vec::new();
+        while let Some(chunk) = pace
+            .chunk(&mut response)
+            .await?
+            .map_err(FetchError::from_reqwest)?
+        {
+            if body.len() + chunk.len() > cap {
+                return Err(too_large(cap));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}

@@ -5,7 +5,7 @@
 use chrono::Utc;
 use reqwest::header;
 use tofu_record::redact::redact_url;
-use tofu_record::{ArtifactError, ErrorCode, Exit, Probe};
+use tofu_record::{ArtifactError, ErrorCode, ExitEvidence, Probe};
 use url::Url;
 
 use crate::error::FetchError;
@@ -16,7 +16,7 @@ pub const MAX_ANSWER: usize = 4096;
 
 impl Client {
     /// Asks each endpoint in turn and records every answer.
-    pub async fn probe_exit(&self, endpoints: &[Url]) -> Exit {
+    pub async fn probe_exit(&self, endpoints: &[Url]) -> ExitEvidence {
         let mut probes = Vec::with_capacity(endpoints.len());
         for url in endpoints {
             probes.push(self.probe(url).await);
@@ -123,7 +123,7 @@ pub(crate) fn parse_answer(body: &[u8]) -> Result<(String, Option<String>), Stri
 }
 
 /// The agreed address and country of the answering probes, and whether they conflict.
-fn summarize(probes: Vec<Probe>) -> Exit {
+fn summarize(probes: Vec<Probe>) -> ExitEvidence {
     let agreed = |values: Vec<&String>| -> (Option<String>, bool) {
         let mut distinct: Vec<&String> = values.clone();
         distinct.sort();
@@ -137,7 +137,7 @@ fn summarize(probes: Vec<Probe>) -> Exit {
     let (ip, ip_conflict) = agreed(probes.iter().filter_map(|p| p.ip.as_ref()).collect());
     let (country, country_conflict) =
         agreed(probes.iter().filter_map(|p| p.country.as_ref()).collect());
-    Exit {
+    ExitEvidence {
         probes,
         ip,
         country,

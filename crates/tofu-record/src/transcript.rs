@@ -96,7 +96,7 @@ pub struct Vantage {
     pub extra_roots: Vec<String>,
     /// The exit address and country as the network saw them, asked through the same
     /// transport as the downloads.
-    pub exit: Exit,
+    pub exit: ExitEvidence,
     /// The country the operator says the run was made from (`--country`); recorded apart
     /// from the observed one and never used in its place.
     pub claimed_country: Option<String>,
@@ -105,7 +105,7 @@ pub struct Vantage {
 /// What "what is my IP" endpoints answered through the run's transport.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Exit {
+pub struct ExitEvidence {
     /// One entry per endpoint asked, in order, failed ones included.
     pub probes: Vec<Probe>,
     /// The exit address every answering endpoint agreed on; null when none answered or they

@@ -3,7 +3,7 @@
 
 /// How `tofu` exits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
+pub enum ExitCode {
     /// `fetch`: every target fetched; `verify`: every file verified; `compare`: agree.
     Success = 0,
     /// `fetch`: at least one target failed (and is recorded); `compare`: disagree.
@@ -15,8 +15,8 @@ pub enum Exit {
     Inconclusive = 3,
 }
 
-impl From<Exit> for std::process::ExitCode {
-    fn from(exit: Exit) -> Self {
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(exit: ExitCode) -> Self {
         std::process::ExitCode::from(exit as u8)
     }
 }

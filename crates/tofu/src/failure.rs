@@ -1,7 +1,7 @@
 //! Failures the user must act on: what happened, and what to do next. Library errors become
 //! a [`Failure`] through `From`, each with the hint its variant calls for, so `?` is enough
 //! at the call site; any other error takes its hint with [`Hint::hint`] (rage's style). Every
-//! failure exits 2 ([`crate::Exit::Error`]): a failure never looks like a finding.
+//! failure exits 2 ([`crate::ExitCode::Error`]): a failure never looks like a finding.
 
 use tofu_compare::LoadError;
 use tofu_fetch::TransportError;

@@ -13,7 +13,7 @@ mod toml_error;
 
 use clap::Parser;
 
-pub use exit::Exit;
+pub use exit::ExitCode;
 pub use failure::Failure;
 
 /// Runs `tofu` with the process's arguments and returns its exit code.
@@ -22,9 +22,9 @@ pub fn run() -> std::process::ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
-                Exit::Error
+                ExitCode::Error
             } else {
-                Exit::Success
+                ExitCode::Success
             };
             // clap renders help and usage errors itself, to the right stream.
             let _ = e.print();
@@ -35,7 +35,7 @@ pub fn run() -> std::process::ExitCode {
         Ok(exit) => exit.into(),
         Err(failure) => {
             output::error(&failure.message(), failure.hint.as_deref());
-            Exit::Error.into()
+            ExitCode::Error.into()
         }
     }
 }

@@ -19,7 +19,7 @@ mod error;
 pub mod reference;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -256,7 +256,7 @@ impl Client {
             Err(e) => return failed_artifact(id, ArtifactError::from(&e)),
         };
         let outcome = self
-            .pull(&mut pull, platforms, options.keep_dir.as_ref())
+            .pull(&mut pull, platforms, options.keep_dir.as_deref())
             .await;
         pull.into_artifact(id, outcome.map_err(|e| ArtifactError::from(&e)))
     }
@@ -266,7 +266,7 @@ impl Client {
         &self,
         pull: &mut Pull<'_>,
         platforms: &Platforms,
-        keep_dir: Option<&PathBuf>,
+        keep_dir: Option<&Path>,
     ) -> Result<Content, OciError> {
         let top = self.open(pull, keep_dir).await?;
         match &top.document.kind {
@@ -291,7 +291,7 @@ impl Client {
     pub(crate) async fn open(
         &self,
         pull: &mut Pull<'_>,
-        keep_dir: Option<&PathBuf>,
+        keep_dir: Option<&Path>,
     ) -> Result<Top, OciError> {
         if let Some(dir) = keep_dir {
             pull.keep = Some(blob::Layout::create(dir, pull.reference).map_err(OciError::Keep)?);
@@ -471,30 +471,4 @@ fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<St
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-}
-
-impl Client {
-    /// Reads a whole body, refusing a transfer below the speed limit and more than `cap`
-    /// bytes, which `too_large` turns into the caller's error. Registry documents, tokens
-    /// and Homebrew API answers all come through here.
-    pub(crate) async fn read_capped<E: From<FetchError>>(
-        &self,
-        mut response: reqwest::Response,
-        cap: usize,
-        too_large: impl FnOnce(usize) -> E,
-    ) -> Result<Vec<u8>, E> {
-        let mut pace = self.pace();
-        let mut body = Vec::new();
-        while let Some(chunk) = pace
-            .chunk(&mut response)
-            .await?
-            .map_err(FetchError::from_reqwest)?
-        {
-            if body.len() + chunk.len() > cap {
-                return Err(too_large(cap));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    }
 }

@@ -2,9 +2,9 @@
 
 use crate::cli::CompareArgs;
 use crate::commands::{judge_options, load_for_judgement, verdict_exit};
-use crate::{Exit, Failure, output};
+use crate::{ExitCode, Failure, output};
 
-pub fn run(args: CompareArgs) -> Result<Exit, Failure> {
+pub fn run(args: CompareArgs) -> Result<ExitCode, Failure> {
     let options = judge_options(&args.judge)?;
     let loaded = load_for_judgement(&args.runs, &args.judge)?;
     let report = tofu_compare::compare(&loaded.inputs(), &options);

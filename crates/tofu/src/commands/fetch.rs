@@ -20,11 +20,11 @@ use url::Url;
 use crate::cli::FetchArgs;
 use crate::config::Config;
 use crate::failure::Hint;
-use crate::{Exit, Failure, output, paths};
+use crate::{ExitCode, Failure, output, paths};
 
 /// `tofu fetch`, ripgrep-style: resolve every argument (all checks before the network),
 /// observe over the transport, assemble the transcript, write and sign it.
-pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<Exit, Failure> {
+pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<ExitCode, Failure> {
     let config = crate::config::load(config_path)?;
     let resolved = resolve(&args, &config)?;
     let started_at = Utc::now();
@@ -55,7 +55,7 @@ enum Transport {
 /// What the run saw over its transport.
 struct Observed {
     client: Client,
-    exit: tofu_record::Exit,
+    exit_evidence: tofu_record::ExitEvidence,
     artifacts: Vec<Artifact>,
     finished_at: DateTime<Utc>,
 }
@@ -205,8 +205,8 @@ fn observe(resolved: &Resolved) -> Result<Observed, Failure> {
             Transport::Tor(tor) => Client::connect_tor(tor.clone(), options, output::note).await?,
             Transport::Route(route) => Client::connect(route.clone(), options).await?,
         };
-        let exit = client.probe_exit(&resolved.whoami).await;
-        report_exit(&exit, resolved.whoami.is_empty());
+        let exit_evidence = client.probe_exit(&resolved.whoami).await;
+        report_exit_evidence(&exit_evidence, resolved.whoami.is_empty());
         let mut artifacts = Vec::with_capacity(resolved.targets.len());
         for (index, target) in resolved.targets.iter().enumerate() {
             output::note(&format!("fetching {} via {}", target.id, client.via()));
@@ -221,7 +221,7 @@ fn observe(resolved: &Resolved) -> Result<Observed, Failure> {
         }
         Ok(Observed {
             client,
-            exit,
+            exit_evidence,
             artifacts,
             finished_at: Utc::now(),
         })
@@ -236,8 +236,8 @@ fn report_artifact(fetched: &Fetched) {
         ));
     }
     let artifact = &fetched.artifact;
-    for exit in &artifact.tor_exits {
-        output::note(&format!("  Tor exit: {}", describe_relay(exit)));
+    for relay in &artifact.tor_exits {
+        output::note(&format!("  Tor exit: {}", describe_relay(relay)));
     }
     let kept: Vec<&str> = artifact
         .fetches
@@ -288,7 +288,7 @@ fn assemble(
         vantage: Vantage {
             transport: observed.client.record(),
             extra_roots: observed.client.extra_roots().to_vec(),
-            exit: observed.exit,
+            exit: observed.exit_evidence,
             claimed_country: resolved
                 .claimed_country
                 .as_ref()
@@ -311,7 +311,7 @@ fn write(
     args: &FetchArgs,
     signing_key: &SigningKey,
     transcript: &Transcript,
-) -> Result<Exit, Failure> {
+) -> Result<ExitCode, Failure> {
     let bytes = io::to_canonical_json(transcript);
     io::write_atomic(&args.output, &bytes, args.force).map_err(anyhow::Error::from)?;
     sign::sign_file(signing_key, transcript, &args.output, &bytes, args.force)
@@ -330,9 +330,9 @@ fn write(
         transcript.artifacts.len()
     ));
     Ok(if failed == 0 {
-        Exit::Success
+        ExitCode::Success
     } else {
-        Exit::Failure
+        ExitCode::Failure
     })
 }
 
@@ -402,12 +402,12 @@ fn whoami_endpoints(args: &FetchArgs, config: &crate::config::Config) -> Result<
 }
 
 /// Says on stderr what the exit probes found.
-fn report_exit(exit: &tofu_record::Exit, skipped: bool) {
+fn report_exit_evidence(evidence: &tofu_record::ExitEvidence, skipped: bool) {
     if skipped {
         output::warn("no whoami endpoint asked (--no-whoami): this run records no exit evidence");
         return;
     }
-    for probe in &exit.probes {
+    for probe in &evidence.probes {
         match (&probe.ip, &probe.error) {
             (Some(ip), _) => output::note(&format!(
                 "exit seen by {}: {ip} {}",
@@ -421,7 +421,7 @@ fn report_exit(exit: &tofu_record::Exit, skipped: bool) {
             (None, None) => {}
         }
     }
-    if exit.conflict {
+    if evidence.conflict {
         output::warn("the exit endpoints disagree; both answers are recorded");
     }
 }

@@ -3,9 +3,9 @@
 use tofu_record::key::SigningKey;
 
 use crate::cli::KeygenArgs;
-use crate::{Exit, Failure, output, paths};
+use crate::{ExitCode, Failure, output, paths};
 
-pub fn run(args: KeygenArgs) -> Result<Exit, Failure> {
+pub fn run(args: KeygenArgs) -> Result<ExitCode, Failure> {
     let path = match args.key {
         Some(p) => p,
         None => paths::default_key()?,
@@ -18,5 +18,5 @@ pub fn run(args: KeygenArgs) -> Result<Exit, Failure> {
         key.key_id(),
         pub_path.display()
     ));
-    Ok(Exit::Success)
+    Ok(ExitCode::Success)
 }

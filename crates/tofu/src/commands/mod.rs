@@ -15,9 +15,9 @@ use anyhow::anyhow;
 use tofu_compare::{LoadedRuns, Rule, Trust};
 
 use crate::cli::{Cli, Command, JudgeArgs};
-use crate::{Exit, Failure, output};
+use crate::{ExitCode, Failure, output};
 
-pub fn dispatch(cli: Cli) -> Result<Exit, Failure> {
+pub fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Fetch(args) => fetch::run(*args, cli.config.as_deref()),
         Command::Verify(args) => verify::run(args),
@@ -54,11 +54,11 @@ pub fn load_for_judgement(paths: &[PathBuf], judge: &JudgeArgs) -> Result<Loaded
 }
 
 /// The exit code of a verdict.
-pub fn verdict_exit(verdict: tofu_compare::Verdict) -> Exit {
+pub fn verdict_exit(verdict: tofu_compare::Verdict) -> ExitCode {
     match verdict {
-        tofu_compare::Verdict::Agree => Exit::Success,
-        tofu_compare::Verdict::Disagree => Exit::Failure,
-        tofu_compare::Verdict::Inconclusive => Exit::Inconclusive,
+        tofu_compare::Verdict::Agree => ExitCode::Success,
+        tofu_compare::Verdict::Disagree => ExitCode::Failure,
+        tofu_compare::Verdict::Inconclusive => ExitCode::Inconclusive,
     }
 }
 

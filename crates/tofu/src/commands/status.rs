@@ -2,9 +2,9 @@
 
 use crate::cli::StatusArgs;
 use crate::commands::{judge_options, load_for_judgement, verdict_exit};
-use crate::{Exit, Failure, output};
+use crate::{ExitCode, Failure, output};
 
-pub fn run(args: StatusArgs) -> Result<Exit, Failure> {
+pub fn run(args: StatusArgs) -> Result<ExitCode, Failure> {
     let options = judge_options(&args.judge)?;
     let loaded = load_for_judgement(&args.runs, &args.judge)?;
     let status = tofu_compare::status(&loaded.inputs(), &options);

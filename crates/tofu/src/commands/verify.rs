@@ -3,12 +3,12 @@
 use tofu_compare::{Signature, Trust};
 
 use crate::cli::VerifyArgs;
-use crate::{Exit, Failure, output};
+use crate::{ExitCode, Failure, output};
 
-pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
+pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
     // verify never lets an unsigned run pass.
     let trust = Trust::load(&args.trusted_keys, false)?;
-    let mut exit = Exit::Success;
+    let mut exit = ExitCode::Success;
     for path in &args.runs {
         match tofu_compare::load_run(path, &trust) {
             Ok(run) => {
@@ -35,7 +35,7 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Failure> {
             Err(error) => {
                 let failure = Failure::from(error);
                 output::error(&failure.message(), failure.hint.as_deref());
-                exit = Exit::Error;
+                exit = ExitCode::Error;
             }
         }
     }

@@ -275,15 +275,11 @@ fn compare_and_status_exit_with_the_verdict() {
     // Run 3 failed: nothing differs, but nothing is proven either.
     home.three_runs(|n, t| {
         if n == 3 {
-            let artifact = &mut t.artifacts[0];
-            let error = tofu_record::ArtifactError {
-                code: tofu_record::ErrorCode::Connect,
-                message: "connection refused".to_owned(),
-            };
-            artifact.content = None;
-            artifact.error = Some(error.clone());
-            artifact.fetches[0].content = None;
-            artifact.fetches[0].error = Some(error);
+            fail(
+                &mut t.artifacts[0],
+                tofu_record::ErrorCode::Connect,
+                "connection refused",
+            );
         }
     });
     assert_exit(&home.judge("compare", &[]), 3);
@@ -300,14 +296,11 @@ fn a_lone_integrity_failure_is_a_disagreement() {
         if n == 3 {
             let mut lone = t.artifacts[0].clone();
             lone.id = "mirror.test/library/debian:bookworm".to_owned();
-            let error = tofu_record::ArtifactError {
-                code: tofu_record::ErrorCode::BlobDigestMismatch,
-                message: "a layer's bytes do not match its digest".to_owned(),
-            };
-            lone.content = None;
-            lone.error = Some(error.clone());
-            lone.fetches[0].content = None;
-            lone.fetches[0].error = Some(error);
+            fail(
+                &mut lone,
+                tofu_record::ErrorCode::BlobDigestMismatch,
+                "a layer's bytes do not match its digest",
+            );
             t.artifacts.push(lone);
         }
     });
@@ -338,15 +331,11 @@ fn hostile_transcript_text_never_reaches_the_terminal_raw() {
     let message = "refused\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}gpj.exe";
     home.three_runs(|n, t| {
         if n == 3 {
-            let artifact = &mut t.artifacts[0];
-            let error = tofu_record::ArtifactError {
-                code: tofu_record::ErrorCode::Connect,
-                message: message.to_owned(),
-            };
-            artifact.content = None;
-            artifact.error = Some(error.clone());
-            artifact.fetches[0].content = None;
-            artifact.fetches[0].error = Some(error);
+            fail(
+                &mut t.artifacts[0],
+                tofu_record::ErrorCode::Connect,
+                message,
+            );
         }
     });
     let raw = |c: char| matches!(c, '\u{1b}' | '\u{7}' | '\u{9b}' | '\u{202e}');
@@ -379,6 +368,18 @@ fn usage_errors_and_help_are_as_pinned() {
         .env("XDG_DATA_HOME", "/nonexistent/tofu-snapshots/data")
         .env("COLUMNS", "100")
         .case("tests/cli/cmd/*.trycmd");
+}
+
+/// Turns a fetched artifact into one that failed with `code`, as `tofu fetch` records it.
+fn fail(artifact: &mut tofu_record::Artifact, code: tofu_record::ErrorCode, message: &str) {
+    let error = tofu_record::ArtifactError {
+        code,
+        message: message.to_owned(),
+    };
+    artifact.content = None;
+    artifact.error = Some(error.clone());
+    artifact.fetches[0].content = None;
+    artifact.fetches[0].error = Some(error);
 }
 
 /// docs/threat-model.md shows the hostile catalogue as the suite runs it (`cargo xtask

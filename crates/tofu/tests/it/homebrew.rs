@@ -51,9 +51,15 @@ fn api(w: &World, name: &str, front: &Front, bottles: &[Bottle], lie: Option<&st
             "files": files,
         }},
     });
+    serve_formula(w, name, &formula.to_string())
+}
+
+/// Serves `body` as testpkg's API document under www/<name>/formula/ and writes a config
+/// pointing tofu's Homebrew API there; returns the config path.
+fn serve_formula(w: &World, name: &str, body: &str) -> String {
     let dir = w.dir.path().join("www").join(name).join("formula");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("testpkg.json"), formula.to_string()).unwrap();
+    std::fs::write(dir.join("testpkg.json"), body).unwrap();
     let config = w.path(&format!("{name}.toml"));
     std::fs::write(
         &config,
@@ -192,21 +198,9 @@ fn an_unusable_api_answer_is_bad_formula() {
         ("not-json", "<html>not a formula</html>".to_owned()),
         ("not-v2", not_v2.to_string()),
     ] {
-        let dir = w.dir.path().join("www").join(name).join("formula");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("testpkg.json"), body).unwrap();
-        let config = w.path(&format!("{name}.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "[vantage]\nwhoami = [\"{}\"]\n[homebrew]\napi = \"{}\"\n",
-                w.nginx.https_url("whoami"),
-                w.nginx.https_url(name)
-            ),
-        )
-        .unwrap();
+        let config = serve_formula(&w, name, &body);
         let out_name = format!("{name}.json");
-        let out = brew(&w, config.to_str().unwrap(), &out_name, &[], "brew:testpkg");
+        let out = brew(&w, &config, &out_name, &[], "brew:testpkg");
         assert_exit(&out, 1);
         let t = w.read_json(&out_name);
         let a = artifact(&t);
