@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use tofu_record::ErrorCode;
+use tofu_record::{ErrorCode, error_chain};
 
 /// The transport the user asked for cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +111,10 @@ impl FetchError {
         let is_connect = e.is_connect();
         let e = e.without_url();
         let message = error_chain(&e);
-        let tls = causes(&e).any(|cause| cause.is::<rustls::Error>());
+        let tls = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |c| {
+            c.source()
+        })
+        .any(|cause| cause.is::<rustls::Error>());
         if is_timeout {
             FetchError::Timeout(message)
         } else if tls || message.contains("certificate") || message.contains("tls handshake") {
@@ -122,27 +125,6 @@ impl FetchError {
             FetchError::Http(message)
         }
     }
-}
-
-/// An error and its causes, outermost first.
-fn causes<'a>(
-    e: &'a (dyn std::error::Error + 'static),
-) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
-    std::iter::successors(Some(e), |e| e.source())
-}
-
-/// An error with its causes, as one line; a cause whose text is already in the line (many
-/// errors repeat their source's) is not repeated.
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    for cause in causes(e).skip(1) {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-    }
-    out
 }
 
 /// The error as a transcript records it: the stable code and the message.

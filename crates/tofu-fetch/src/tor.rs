@@ -26,7 +26,7 @@ use tofu_record::TorRelay;
 use tofu_record::digest::sha256_hex;
 use tofu_record::evidence::Country;
 
-use crate::error::error_chain;
+use tofu_record::error_chain;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tor_geoip::GeoipDb;

@@ -1,4 +1,5 @@
-//! Typed errors, one per operation: reading, writing, signing, verifying, keys.
+//! Typed errors, one per operation: reading, writing, signing, verifying, keys; and how any
+//! error is told in one line.
 
 use std::path::PathBuf;
 
@@ -105,4 +106,19 @@ pub enum KeyError {
     /// The secret key file can be read by others.
     #[error("{path}: the secret key is readable by group or others (mode {mode:o})")]
     Permissions { path: PathBuf, mode: u32 },
+}
+
+/// An error with its causes, as one line (`cannot write run.json: disk full`), for a
+/// transcript's messages and the terminal alike. A cause whose text the line already holds is
+/// not repeated: many errors write their source into their own message.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    for cause in std::iter::successors(e.source(), |c| c.source()) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }

@@ -14,5 +14,5 @@ pub mod sign;
 pub mod transcript;
 
 pub use code::ErrorCode;
-pub use error::{KeyError, ReadError, SignError, VerifyError, WriteError};
+pub use error::{KeyError, ReadError, SignError, VerifyError, WriteError, error_chain};
 pub use transcript::*;

@@ -46,20 +46,10 @@ impl Failure {
 }
 
 impl Failure {
-    /// What happened, with its causes, as one line. A cause whose text the line already
-    /// holds is not repeated: many errors write their source into their own message.
+    /// What happened, with its causes, as one line; a cause already in the line is not
+    /// repeated.
     pub fn message(&self) -> String {
-        let mut out = String::new();
-        for cause in self.error.chain() {
-            let text = cause.to_string();
-            if out.is_empty() {
-                out = text;
-            } else if !out.contains(&text) {
-                out.push_str(": ");
-                out.push_str(&text);
-            }
-        }
-        out
+        tofu_record::error_chain(&*self.error)
     }
 }
 
