@@ -55,7 +55,7 @@ impl std::fmt::Debug for Route {
 impl std::fmt::Display for Via {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Via::Route(route) => route.fmt(f),
+            Via::Route(route) => std::fmt::Display::fmt(route, f),
             Via::Tor { country: None } => f.write_str("tor"),
             Via::Tor { country: Some(cc) } => write!(f, "tor:{cc}"),
         }
