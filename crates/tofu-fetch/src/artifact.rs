@@ -1,11 +1,14 @@
 //! One artifact from one or more URLs. A plan may list mirrors on distinct domains: every
 //! one is fetched, and the artifact has content only when all delivered the same bytes. A
 //! disagreement between mirrors inside one run is a finding, recorded as `mirror-mismatch`.
+//! With `--keep`, payloads get their final names only here, once the artifact has content:
+//! a failed or disputed artifact keeps nothing.
 
-use tofu_record::{Artifact, ArtifactError, ErrorCode};
+use tofu_record::{Artifact, ArtifactError, ErrorCode, Fetch};
 use url::Url;
 
 use crate::http::FetchOptions;
+use crate::keep::Kept;
 use crate::transport::Client;
 
 impl Client {
@@ -18,6 +21,7 @@ impl Client {
         options: &FetchOptions,
     ) -> Artifact {
         let mut fetches = Vec::with_capacity(urls.len());
+        let mut kept = Vec::with_capacity(urls.len());
         let mut small_body = None;
         for url in urls {
             let fetched = self.fetch_url(url, options).await;
@@ -25,8 +29,15 @@ impl Client {
                 small_body = fetched.small_body;
             }
             fetches.push(fetched.fetch);
+            kept.push(fetched.kept);
         }
-        let (content, error) = combine(&fetches);
+        let (mut content, mut error) = combine(&fetches);
+        // Unplaced, the temporary files of a failed artifact are removed when `kept` drops.
+        if content.is_some()
+            && let Err(e) = place(&mut fetches, kept)
+        {
+            (content, error) = (None, Some(e));
+        }
         let openpgp = match (&content, small_body) {
             (Some(_), Some(body)) => crate::openpgp::inspect(&body),
             _ => None,
@@ -44,14 +55,42 @@ impl Client {
     }
 }
 
+/// Gives each complete payload its final name, recorded as its fetch's `kept_as`. When one
+/// cannot be placed, the artifact fails with `keep` and the ones already placed are removed
+/// again: a failed artifact leaves nothing under a final name.
+fn place(fetches: &mut [Fetch], kept: Vec<Option<Kept>>) -> Result<(), ArtifactError> {
+    let mut placed = Vec::new();
+    for (fetch, kept) in fetches.iter_mut().zip(kept) {
+        let Some(kept) = kept else { continue };
+        let dir = kept.dir().to_owned();
+        match kept.place() {
+            Ok(name) => {
+                placed.push(dir.join(&name));
+                fetch.kept_as = Some(name);
+            }
+            Err(e) => {
+                let error = ArtifactError::from(&e);
+                fetch.error = Some(error.clone());
+                for path in placed {
+                    // Best effort: the error below already fails the artifact.
+                    let _ = std::fs::remove_file(path);
+                }
+                for fetch in fetches.iter_mut() {
+                    fetch.kept_as = None;
+                }
+                return Err(error);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The artifact's outcome from its fetches.
-fn combine(
-    fetches: &[tofu_record::Fetch],
-) -> (Option<tofu_record::Content>, Option<ArtifactError>) {
+fn combine(fetches: &[Fetch]) -> (Option<tofu_record::Content>, Option<ArtifactError>) {
     if let [only] = fetches {
         return (only.content.clone(), only.error.clone());
     }
-    let failed: Vec<(&tofu_record::Fetch, &ArtifactError)> = fetches
+    let failed: Vec<(&Fetch, &ArtifactError)> = fetches
         .iter()
         .filter_map(|f| f.error.as_ref().map(|e| (f, e)))
         .collect();

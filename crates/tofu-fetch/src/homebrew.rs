@@ -196,7 +196,8 @@ impl Client {
 
     /// The bottle index, then each bottle link by link: its index entry (by ref name and
     /// bottle digest), its manifest (one layer, the API's digest and the index's size),
-    /// its blob; with `--keep`, each bottle is also kept under its Homebrew file name.
+    /// its blob; with `--keep`, once every bottle is verified, each is also kept under its
+    /// Homebrew file name.
     async fn pull_bottles(
         &self,
         pull: &mut Pull<'_>,
@@ -210,6 +211,7 @@ impl Client {
                 pull.reference()
             )));
         };
+        let mut layers = Vec::with_capacity(record.bottles.len());
         for bottle in &mut record.bottles {
             let entry = find_entry(entries, bottle)?;
             bottle.manifest = Some(entry.record.digest.clone());
@@ -225,13 +227,38 @@ impl Client {
                     check_bottle(bottle, entry, manifest)
                 })
                 .await?;
-            if let Some(dir) = keep_dir {
-                pull.copy_kept_blob(&layer, &dir.join(&bottle.file_name))?;
-            }
+            layers.push(layer);
         }
         pull.finish(&top)?;
+        if let Some(dir) = keep_dir {
+            copy_bottles(pull, &record.bottles, &layers, dir)?;
+        }
         Ok(top.content)
     }
+}
+
+/// Copies each verified bottle out of the kept layout under its Homebrew file name. None
+/// replaces an existing file; when one cannot be copied, those already copied are removed
+/// again, so a failed artifact leaves no bottle under its final name.
+fn copy_bottles(
+    pull: &Pull<'_>,
+    bottles: &[HomebrewBottle],
+    layers: &[Digest],
+    dir: &Path,
+) -> Result<(), HomebrewError> {
+    let mut copied = Vec::new();
+    for (bottle, layer) in bottles.iter().zip(layers) {
+        let dest = dir.join(&bottle.file_name);
+        if let Err(e) = pull.copy_kept_blob(layer, &dest) {
+            for path in copied {
+                // Best effort: the error below already fails the artifact.
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e.into());
+        }
+        copied.push(dest);
+    }
+    Ok(())
 }
 
 /// A bottle's manifest, before its blobs are asked for: exactly one layer, whose digest is

@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::digest::StreamDigests;
 use crate::error::FetchError;
-use crate::keep::Keeper;
+use crate::keep::{Keeper, Kept};
 use crate::transport::Client;
 
 /// The most redirects followed for one artifact.
@@ -58,10 +58,12 @@ impl Default for FetchOptions {
 /// (an OpenPGP certificate, say). Larger bodies are only streamed.
 pub const INSPECT_LIMIT: usize = 1 << 20;
 
-/// One fetch, and the whole body when it is no larger than [`INSPECT_LIMIT`].
+/// One fetch, the whole body when it is no larger than [`INSPECT_LIMIT`], and with
+/// `--keep` the complete body under its temporary name, for the artifact to place or drop.
 pub(crate) struct Fetched {
     pub(crate) fetch: Fetch,
     pub(crate) small_body: Option<Vec<u8>>,
+    pub(crate) kept: Option<Kept>,
 }
 
 impl Client {
@@ -82,10 +84,11 @@ impl Client {
             clock: Instant::now(),
         };
         let mut small_body = None;
+        let mut kept = None;
         match self.exchange(url, options, &mut exchange).await {
             Ok(body) => {
                 fetch.content = Some(body.content);
-                fetch.kept_as = body.kept_as;
+                kept = body.kept;
                 small_body = body.small;
             }
             Err(e) => {
@@ -93,20 +96,25 @@ impl Client {
             }
         }
         fetch.http = exchange.into_record();
-        Fetched { fetch, small_body }
+        Fetched {
+            fetch,
+            small_body,
+            kept,
+        }
     }
 
     /// One download: the final response's head (recorded in `exchange`), then the body,
-    /// streamed through the digests, the size and speed limits and `--keep`.
+    /// streamed through the digests, the size and speed limits and `--keep` (named after
+    /// `url`, the URL asked for, not the one redirected to).
     async fn exchange(
         &self,
         url: &Url,
         options: &FetchOptions,
         exchange: &mut Exchange,
     ) -> Result<Body, FetchError> {
-        let (mut response, current, declared) = self.final_response(url, options, exchange).await?;
+        let (mut response, declared) = self.final_response(url, options, exchange).await?;
         let mut keeper = match &options.keep_dir {
-            Some(dir) => Some(Keeper::create(dir, &current)?),
+            Some(dir) => Some(Keeper::create(dir, url)?),
             None => None,
         };
         let (digests, small) = self
@@ -121,23 +129,23 @@ impl Client {
             });
         }
         let content = digests.finish();
-        let kept_as = keeper.map(Keeper::finish).transpose()?;
+        let kept = keeper.map(Keeper::finish).transpose()?;
         Ok(Body {
             content,
-            kept_as,
+            kept,
             small,
         })
     }
 
     /// Follows redirects to the final response and records it; refuses anything but
-    /// `200 OK` and a declared length over the limit. Returns the response, its URL and its
-    /// declared length.
+    /// `200 OK` and a declared length over the limit. Returns the response and its declared
+    /// length.
     async fn final_response(
         &self,
         url: &Url,
         options: &FetchOptions,
         exchange: &mut Exchange,
-    ) -> Result<(reqwest::Response, Url, Option<u64>), FetchError> {
+    ) -> Result<(reqwest::Response, Option<u64>), FetchError> {
         let (response, current) = self
             .get_following(url, &HeaderMap::new(), None, &mut exchange.hops)
             .await?;
@@ -163,7 +171,7 @@ impl Client {
                 limit: options.max_size,
             });
         }
-        Ok((response, current, declared))
+        Ok((response, declared))
     }
 
     /// Streams a body through the digests (and `keeper`), at most `max_size` bytes and no
@@ -215,7 +223,7 @@ impl Client {
 /// A body received completely.
 struct Body {
     content: Content,
-    kept_as: Option<String>,
+    kept: Option<Kept>,
     small: Option<Vec<u8>>,
 }
 

@@ -1,6 +1,9 @@
-//! `--keep DIR`: payloads written under a temporary name and renamed only when complete, so
-//! no partial file ever looks like a finished download. Names come from the URL path, made
-//! safe; a server-sent name (Content-Disposition) is never used.
+//! `--keep DIR`: payloads written under a temporary name and renamed only once their
+//! artifact is complete and verified, so no partial, failed or disputed file ever looks like
+//! a finished download. The name comes from the URL the user asked for (never from where a
+//! server redirected it, nor from a server-sent name such as Content-Disposition), made
+//! safe; an existing file is never replaced: the payload takes the next free `NAME.N`, and
+//! the transcript's `kept_as` says which.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,8 +20,10 @@ pub(crate) struct Keeper {
 }
 
 impl Keeper {
-    pub(crate) fn create(dir: &Path, url: &Url) -> Result<Keeper, FetchError> {
-        let name = safe_file_name(url);
+    /// Starts keeping the payload of `asked`, the URL the user gave: a redirect must not
+    /// choose the name, or a server could steer it onto another artifact's.
+    pub(crate) fn create(dir: &Path, asked: &Url) -> Result<Keeper, FetchError> {
+        let name = safe_file_name(asked);
         let file = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".part")
@@ -45,26 +50,44 @@ impl Keeper {
         }
     }
 
-    /// Flushes to disk and renames to the final name, never over an existing file: a second
-    /// payload of the same name becomes `name.1`, `name.2`, …. Returns the name used.
-    pub(crate) fn finish(self) -> Result<String, FetchError> {
-        let dir = self.dir.clone();
+    /// The whole body is in: flushed to disk, still under its temporary name. It gets its
+    /// final name only from [`Kept::place`], once the artifact is known good.
+    pub(crate) fn finish(self) -> Result<Kept, FetchError> {
+        self.file.as_file().sync_all().map_err(|e| self.error(e))?;
+        Ok(Kept(self))
+    }
+}
+
+/// A complete body under its temporary name. Dropped unplaced (the artifact failed), its
+/// file is removed: a failed payload is not kept at all, under any name.
+pub(crate) struct Kept(Keeper);
+
+impl Kept {
+    /// The keep directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.0.dir
+    }
+
+    /// Renames to the final name, never over an existing file: when the name is taken the
+    /// payload becomes `name.1`, `name.2`, …. Returns the name used.
+    pub(crate) fn place(self) -> Result<String, FetchError> {
+        let dir = self.0.dir.clone();
         self.persist()
             .map_err(|source| FetchError::Keep { dir, source })
     }
 
     fn persist(self) -> std::io::Result<String> {
-        self.file.as_file().sync_all()?;
-        let mut file = self.file;
+        let Keeper { dir, name, file } = self.0;
+        let mut file = file;
         for n in 0..1000 {
             let candidate = if n == 0 {
-                self.name.clone()
+                name.clone()
             } else {
-                format!("{}.{n}", self.name)
+                format!("{name}.{n}")
             };
-            match file.persist_noclobber(self.dir.join(&candidate)) {
+            match file.persist_noclobber(dir.join(&candidate)) {
                 Ok(_) => {
-                    tofu_record::io::sync_dir(&self.dir)?;
+                    tofu_record::io::sync_dir(&dir)?;
                     return Ok(candidate);
                 }
                 Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => file = e.file,
@@ -72,8 +95,7 @@ impl Keeper {
             }
         }
         Err(std::io::Error::other(format!(
-            "a thousand files named {}.N already exist",
-            self.name
+            "a thousand files named {name}.N already exist"
         )))
     }
 }

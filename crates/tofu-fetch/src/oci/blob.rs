@@ -2,6 +2,8 @@
 //! the descriptor's size, and at the end the size and digest must both match. With `--keep`,
 //! verified blobs land in an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/…`)
 //! that `skopeo copy oci:DIR:TAG …` reads; a blob is renamed into place only once verified.
+//! Each reference has its own directory, named by an injective escape of the reference, made
+//! fresh for the pull: nothing in the keep directory is ever replaced.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -159,23 +161,31 @@ pub(super) struct Layout {
 }
 
 impl Layout {
-    /// `DIR/<reference as a safe name>/` with its `blobs/sha256`.
+    /// `DIR/<`[`layout_name`]`>/` with its `blobs/sha256` and `blobs/sha512`, created by
+    /// this pull: a directory of that name already there (an earlier run's layout, or
+    /// anything else) is an error, never written into.
     pub(super) fn create(keep: &Path, reference: &Reference) -> std::io::Result<Layout> {
-        let name: String = reference
-            .to_string()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let dir = keep.join(name);
+        let dir = keep.join(layout_name(reference));
+        std::fs::create_dir(&dir).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("{} already exists; tofu replaces nothing", dir.display()),
+                )
+            } else {
+                e
+            }
+        })?;
         std::fs::create_dir_all(dir.join("blobs/sha256"))?;
         std::fs::create_dir_all(dir.join("blobs/sha512"))?;
         Ok(Layout { dir })
+    }
+
+    /// Removes the layout of a failed pull: it was made fresh by this pull, so it holds
+    /// nothing else, and a failed artifact keeps nothing.
+    pub(super) fn discard(&self) {
+        // Best effort: the artifact has already failed, and the layout has no index.json.
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 
     fn blob_path(&self, digest: &Digest) -> PathBuf {
@@ -198,11 +208,17 @@ impl Layout {
         digest: &Digest,
     ) -> std::io::Result<()> {
         file.as_file().sync_all()?;
-        file.persist(self.blob_path(digest)).map_err(|e| e.error)?;
-        Ok(())
+        match file.persist_noclobber(self.blob_path(digest)) {
+            Ok(_) => Ok(()),
+            // The layout is this pull's own, so a blob already there was put there by this
+            // pull, verified (a layer shared by two images): the same bytes.
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e.error),
+        }
     }
 
-    /// Copies a verified blob out of the layout to `dest` (temporary name, then rename).
+    /// Copies a verified blob out of the layout to `dest` (temporary name, then rename); an
+    /// existing `dest` is an error and stays as it was.
     pub(super) fn copy_blob_to(&self, digest: &Digest, dest: &Path) -> std::io::Result<()> {
         let dir = dest.parent().unwrap_or(Path::new("."));
         let tmp = tempfile::Builder::new()
@@ -211,8 +227,17 @@ impl Layout {
             .tempfile_in(dir)?;
         std::fs::copy(self.blob_path(digest), tmp.path())?;
         tmp.as_file().sync_all()?;
-        tmp.persist(dest).map_err(|e| e.error)?;
-        Ok(())
+        tmp.persist_noclobber(dest).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                std::io::Error::new(
+                    e.error.kind(),
+                    format!("{} already exists; tofu replaces nothing", dest.display()),
+                )
+            } else {
+                e.error
+            }
+        })?;
+        tofu_record::io::sync_dir(dir)
     }
 
     /// Writes a verified document's bytes as a blob.
@@ -239,13 +264,90 @@ impl Layout {
             "manifests": [entry],
         });
         let index = serde_json::to_vec_pretty(&index).map_err(std::io::Error::other)?;
-        tofu_record::io::write_atomic(&self.dir.join("index.json"), &index, true)
+        tofu_record::io::write_atomic(&self.dir.join("index.json"), &index, false)
             .map_err(std::io::Error::other)?;
         tofu_record::io::write_atomic(
             &self.dir.join("oci-layout"),
             br#"{"imageLayoutVersion":"1.0.0"}"#,
-            true,
+            false,
         )
         .map_err(std::io::Error::other)
+    }
+}
+
+/// The layout's directory name: the reference (`registry/repository:tag` or `…@digest`) with
+/// every byte outside `[A-Za-z0-9._-]`, and a leading `.`, written `%XX`. Percent-escaping
+/// the escape character too makes it injective, so two references never share a directory
+/// (`reg/a_b:t` is `reg%2Fa_b%3At`, `reg/a/b:t` is `reg%2Fa%2Fb%3At`); and the name is one
+/// path component that is neither `.` nor `..` nor hidden.
+pub(super) fn layout_name(reference: &Reference) -> String {
+    let mut name = String::new();
+    for (i, b) in reference.to_string().bytes().enumerate() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-') || (b == b'.' && i > 0) {
+            name.push(char::from(b));
+        } else {
+            name.push_str(&format!("%{b:02X}"));
+        }
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn name_of(reference: &str) -> String {
+        layout_name(&Reference::parse(reference).unwrap())
+    }
+
+    /// Undoes [`layout_name`]: that it can be undone is what makes it injective.
+    fn unescape(name: &str) -> String {
+        let mut out = Vec::new();
+        let mut bytes = name.bytes();
+        while let Some(b) = bytes.next() {
+            if b == b'%' {
+                let hex: Vec<u8> = bytes.by_ref().take(2).collect();
+                out.push(u8::from_str_radix(std::str::from_utf8(&hex).unwrap(), 16).unwrap());
+            } else {
+                out.push(b);
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn separators_are_not_confused() {
+        assert_eq!(name_of("reg.example/a_b:t"), "reg.example%2Fa_b%3At");
+        assert_eq!(name_of("reg.example/a/b:t"), "reg.example%2Fa%2Fb%3At");
+        assert_ne!(name_of("reg.example/a_b:t"), name_of("reg.example/a/b:t"));
+        assert_ne!(name_of("reg.example/a-b:t"), name_of("reg.example/a/b:t"));
+        assert_ne!(name_of("reg.example/a.b:t"), name_of("reg.example/a/b:t"));
+        assert_eq!(
+            name_of(&format!("127.0.0.1:5000/x@sha256:{}", "0".repeat(64))),
+            format!("127.0.0.1%3A5000%2Fx%40sha256%3A{}", "0".repeat(64))
+        );
+    }
+
+    proptest! {
+        /// Every layout name is one safe path component, and it gives back the reference
+        /// it was made from: two references that print differently never share a directory.
+        #[test]
+        fn layout_names_are_injective_and_safe(
+            registry in "[a-z0-9]{1,4}(\\.[a-z0-9]{1,4}){1,2}(:[0-9]{1,5})?",
+            repository in "[a-z0-9]{1,3}([._-]{1,2}[a-z0-9]{1,3}|/[a-z0-9]{1,3}){0,4}",
+            tag in "[A-Za-z0-9_][A-Za-z0-9_.-]{0,8}",
+        ) {
+            let text = format!("{registry}/{repository}:{tag}");
+            let Ok(reference) = Reference::parse(&text) else { return Ok(()) };
+            let name = layout_name(&reference);
+            prop_assert_eq!(unescape(&name), reference.to_string());
+            prop_assert!(!name.starts_with('.'), "{}", name);
+            prop_assert!(
+                name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-%".contains(&b)),
+                "{}",
+                name
+            );
+        }
     }
 }

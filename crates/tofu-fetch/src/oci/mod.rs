@@ -165,7 +165,8 @@ impl<'a> Pull<'a> {
     }
 
     /// With `--keep`, copies a verified blob of this pull out of its image layout to `dest`
-    /// (a temporary name, then a rename); without, does nothing.
+    /// (a temporary name, then a rename, never over an existing file); without, does
+    /// nothing.
     pub(crate) fn copy_kept_blob(&self, digest: &Digest, dest: &Path) -> Result<(), OciError> {
         match &self.keep {
             Some(layout) => layout.copy_blob_to(digest, dest).map_err(OciError::Keep),
@@ -185,12 +186,16 @@ impl<'a> Pull<'a> {
     }
 
     /// The artifact: the top document's content on success, the error otherwise, and every
-    /// level seen either way.
+    /// level seen either way. A failed pull's layout is removed: a failed artifact keeps
+    /// nothing.
     pub(crate) fn into_artifact(
         mut self,
         id: String,
         outcome: Result<Content, ArtifactError>,
     ) -> Artifact {
+        if let (Err(_), Some(layout)) = (&outcome, &self.keep) {
+            layout.discard();
+        }
         self.record.redirect_hosts = self.redirect_hosts.iter().cloned().collect();
         let (content, error) = match outcome {
             Ok(content) => (Some(content), None),

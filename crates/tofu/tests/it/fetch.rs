@@ -164,29 +164,41 @@ fn one_failed_target_does_not_drop_the_others() {
     assert_eq!(t["artifacts"][1]["error"], serde_json::Value::Null);
 }
 
+/// The file names in a keep directory, sorted, temporary ones included.
+fn kept_names(keep: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(keep)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn keep_writes_complete_files_only_and_never_clobbers() {
     let w = World::new();
     let keep = w.path("kept");
     let keep_s = keep.to_str().unwrap();
-    assert_exit(
-        &w.fetch("a.json", &["--keep", keep_s], &w.nginx.https_url("r1")),
-        0,
+    // A file already under the payload's name is the user's: it survives byte for byte.
+    std::fs::create_dir_all(&keep).unwrap();
+    std::fs::write(keep.join("file.bin"), b"mine, not tofu's").unwrap();
+    for out in ["a.json", "b.json"] {
+        assert_exit(
+            &w.fetch(out, &["--keep", keep_s], &w.nginx.https_url("file.bin")),
+            0,
+        );
+    }
+    assert_eq!(
+        std::fs::read(keep.join("file.bin")).unwrap(),
+        b"mine, not tofu's"
     );
-    assert_exit(
-        &w.fetch(
-            "b.json",
-            &["--keep", keep_s],
-            &w.nginx.https_url("file.bin"),
-        ),
-        0,
-    );
-    assert_eq!(std::fs::read(keep.join("file.bin")).unwrap(), payload());
     assert_eq!(std::fs::read(keep.join("file.bin.1")).unwrap(), payload());
-    assert_eq!(fetch0(&w.read_json("a.json"))["kept_as"], "file.bin");
-    assert_eq!(fetch0(&w.read_json("b.json"))["kept_as"], "file.bin.1");
+    assert_eq!(std::fs::read(keep.join("file.bin.2")).unwrap(), payload());
+    assert_eq!(fetch0(&w.read_json("a.json"))["kept_as"], "file.bin.1");
+    assert_eq!(fetch0(&w.read_json("b.json"))["kept_as"], "file.bin.2");
 
-    // A download cut short leaves nothing that looks complete.
+    // A download cut short, or one over --max-size, leaves nothing: no file under the
+    // clean name, no temporary file.
     let liar = LyingProxy::start(Lie::TruncateBody { after: 100_000 });
     let out = w.fetch(
         "c.json",
@@ -198,12 +210,43 @@ fn keep_writes_complete_files_only_and_never_clobbers() {
         artifact(&w.read_json("c.json"))["error"]["code"],
         "truncated"
     );
-    let mut names: Vec<String> = std::fs::read_dir(&keep)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["file.bin", "file.bin.1"]);
+    let out = w.fetch(
+        "d.json",
+        &["--keep", keep_s, "--max-size", "1000000"],
+        &w.nginx.https_url("file.bin"),
+    );
+    assert_exit(&out, 1);
+    let d = w.read_json("d.json");
+    assert_eq!(artifact(&d)["error"]["code"], "size-limit");
+    assert_eq!(fetch0(&d)["kept_as"], serde_json::Value::Null);
+    assert_eq!(kept_names(&keep), ["file.bin", "file.bin.1", "file.bin.2"]);
+}
+
+#[test]
+fn keep_names_the_payload_after_the_url_asked_for_not_a_redirect() {
+    let w = World::new();
+    let keep = w.path("kept");
+    let keep_s = keep.to_str().unwrap();
+    // /A.iso redirects to /B.iso, another artifact: the payload is A's, named A.
+    let out = w.fetch("a.json", &["--keep", keep_s], &w.nginx.https_url("A.iso"));
+    assert_exit(&out, 0);
+    let t = w.read_json("a.json");
+    assert!(
+        fetch0(&t)["http"]["final_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/B.iso")
+    );
+    assert_eq!(fetch0(&t)["kept_as"], "A.iso");
+    // Three redirects on, /r1 is still r1.
+    let out = w.fetch("r.json", &["--keep", keep_s], &w.nginx.https_url("r1"));
+    assert_exit(&out, 0);
+    assert_eq!(fetch0(&w.read_json("r.json"))["kept_as"], "r1");
+    assert_eq!(kept_names(&keep), ["A.iso", "r1"]);
+    assert_eq!(
+        std::fs::read(keep.join("A.iso")).unwrap(),
+        b"the B artifact"
+    );
 }
 
 #[test]

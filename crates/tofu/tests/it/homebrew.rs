@@ -147,6 +147,28 @@ fn a_formula_resolves_link_by_link_and_keeps_bottles_by_name() {
         artifact(&w.read_json("none.json"))["error"]["code"],
         "no-such-bottle"
     );
+
+    // A file already under the second bottle's name is never replaced: the artifact fails
+    // with `keep`, the file is as it was, and nothing else stays (the first bottle, copied
+    // before, and the layout are removed again).
+    let keep = w.path("kept2");
+    std::fs::create_dir_all(&keep).unwrap();
+    let taken = keep.join("testpkg--1.2.3.x86_64_linux.bottle.tar.gz");
+    std::fs::write(&taken, b"mine, not tofu's").unwrap();
+    let out = brew(
+        &w,
+        &config,
+        "taken.json",
+        &["--keep", keep.to_str().unwrap()],
+        "brew:testpkg",
+    );
+    assert_exit(&out, 1);
+    assert_eq!(
+        artifact(&w.read_json("taken.json"))["error"]["code"],
+        "keep"
+    );
+    assert_eq!(std::fs::read(&taken).unwrap(), b"mine, not tofu's");
+    assert_eq!(std::fs::read_dir(&keep).unwrap().count(), 1);
 }
 
 fn b_name(b: &Value) -> &str {

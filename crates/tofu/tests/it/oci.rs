@@ -216,15 +216,23 @@ fn every_registry_lie_is_caught_and_recorded() {
             "manifest-too-large",
         ),
     ];
+    // With --keep, a failed pull leaves no layout behind, not even one without index.json.
+    let keep = w.path("kept");
+    std::fs::create_dir_all(&keep).unwrap();
     for (i, (lie, reference, code)) in cases.iter().enumerate() {
         let front = img.registry.front(&w.ca, lie);
         let out_name = format!("lie{i}.json");
-        let out = w.fetch(&out_name, &[], &front.reference(reference));
+        let out = w.fetch(
+            &out_name,
+            &["--keep", keep.to_str().unwrap()],
+            &front.reference(reference),
+        );
         assert_exit(&out, 1);
         let t = w.read_json(&out_name);
         let a = artifact(&t);
         assert_eq!(a["error"]["code"], *code, "{lie:?}: {a}");
         assert_eq!(a["content"], Value::Null, "{lie:?}");
+        assert_eq!(std::fs::read_dir(&keep).unwrap().count(), 0, "{lie:?}");
         assert!(minisign_verifies(&w.path(&out_name), &w.pub_key()));
     }
 }
@@ -360,13 +368,19 @@ fn socks_and_direct_agree_and_the_kept_layout_round_trips_through_skopeo() {
         "socks5"
     );
 
-    // The kept layout is an OCI image layout skopeo reads and copies, digests intact.
+    // The kept layout is an OCI image layout skopeo reads and copies, digests intact. Its
+    // directory is the reference, escaped so that no two references share one.
     let layout = std::fs::read_dir(&keep)
         .unwrap()
         .next()
         .unwrap()
         .unwrap()
         .path();
+    let host = reference.split('/').next().unwrap().replace(':', "%3A");
+    assert_eq!(
+        layout.file_name().unwrap().to_str().unwrap(),
+        format!("{host}%2Ftest%2Fapp%3A1.0")
+    );
     let names: Vec<String> = std::fs::read_dir(layout.join("blobs/sha256"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -384,4 +398,17 @@ fn socks_and_direct_agree_and_the_kept_layout_round_trips_through_skopeo() {
     let index: Value =
         serde_json::from_slice(&std::fs::read(copy.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["manifests"][0]["digest"], img.index);
+
+    // A second pull into the same keep directory finds the layout there: it refuses, with
+    // a `keep` error, and leaves the first layout as it was.
+    let before = std::fs::read(layout.join("index.json")).unwrap();
+    let out = w.fetch(
+        "run4.json",
+        &["--keep", keep_s, "--platform", "all"],
+        &reference,
+    );
+    assert_exit(&out, 1);
+    assert_eq!(artifact(&w.read_json("run4.json"))["error"]["code"], "keep");
+    assert_eq!(std::fs::read(layout.join("index.json")).unwrap(), before);
+    assert!(layout.join("oci-layout").exists());
 }

@@ -130,18 +130,27 @@ fn mirrors_that_disagree_inside_one_run_are_a_finding() {
         "lying.toml",
         &mirrors_plan(&w, &evil_mirror.https_url("file.bin")),
     );
+    // With --keep, neither mirror's payload is kept: each is complete, but the artifact is
+    // disputed, and a disputed payload must not sit under a name that looks finished.
+    let keep = w.path("kept");
     let out = w.tofu(&[
         "fetch",
         "--ca-cert",
         ca,
         "--plan",
         &lying,
+        "--keep",
+        keep.to_str().unwrap(),
         "-o",
         "run3.json",
     ]);
     assert_exit(&out, 1);
     let t = w.read_json("run3.json");
     assert_eq!(artifact(&t)["error"]["code"], "mirror-mismatch");
+    assert_eq!(std::fs::read_dir(&keep).unwrap().count(), 0);
+    for fetch in artifact(&t)["fetches"].as_array().unwrap() {
+        assert_eq!(fetch["kept_as"], serde_json::Value::Null);
+    }
     assert!(
         artifact(&t)["error"]["message"]
             .as_str()

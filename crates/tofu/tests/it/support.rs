@@ -33,6 +33,8 @@ impl World {
         let www = dir.path().join("www");
         std::fs::create_dir_all(&www).unwrap();
         std::fs::write(www.join("file.bin"), payload()).unwrap();
+        // Another artifact, which /A.iso redirects to: `--keep` must not name A after it.
+        std::fs::write(www.join("B.iso"), b"the B artifact").unwrap();
         // What /targeted/ serves to the private Tor network's exits: one byte differs.
         let mut tampered = payload();
         tampered[1000] ^= 0x20;
@@ -62,6 +64,7 @@ impl World {
         location = /r2 {{ return 301 /r3; }}
         location = /r3 {{ return 307 /file.bin; }}
         location = /loop {{ return 302 /loop; }}
+        location = /A.iso {{ return 302 /B.iso; }}
         location = /downgrade {{ return 302 http://127.0.0.1:{http}/file.bin; }}
         location = /self-https {{ return 302 https://127.0.0.1:{https}/file.bin; }}
         location = /weird-scheme {{ return 302 file:///etc/passwd; }}
