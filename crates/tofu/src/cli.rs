@@ -103,7 +103,8 @@ pub struct FetchArgs {
     #[arg(long, conflicts_with = "whoami")]
     pub no_whoami: bool,
 
-    /// Keep the payloads in this directory (created if missing), named from the URL path.
+    /// Keep the payloads in this directory (created if missing), named from the URL asked for
+    /// (not where it redirected), only once complete and verified; nothing there is replaced.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
 
