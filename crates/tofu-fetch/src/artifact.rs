@@ -70,6 +70,9 @@ fn place(fetches: &mut [Fetch], kept: Vec<Option<Kept>>) -> Result<(), ArtifactE
             }
             Err(e) => {
                 let error = ArtifactError::from(&e);
+                // A fetch is complete or failed, never both (Transcript::check): this one
+                // failed at its last step, keeping.
+                fetch.content = None;
                 fetch.error = Some(error.clone());
                 for path in placed {
                     // Best effort: the error below already fails the artifact.
@@ -132,4 +135,43 @@ fn combine(fetches: &[Fetch]) -> (Option<tofu_record::Content>, Option<ArtifactE
             message: format!("mirrors disagree: {}", detail.join("; ")),
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keep::Keeper;
+
+    /// A payload that cannot be placed fails its fetch and its artifact, and the fetch is
+    /// then failed only (no content beside the error: a transcript allows one or the other).
+    #[test]
+    fn a_payload_that_cannot_be_placed_fails_its_fetch_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = Url::parse("https://example.test/a.iso").unwrap();
+        // Every name the payload could take is a file already.
+        std::fs::write(dir.path().join("a.iso"), b"mine").unwrap();
+        for n in 1..1000 {
+            std::fs::write(dir.path().join(format!("a.iso.{n}")), b"mine").unwrap();
+        }
+        let mut keeper = Keeper::create(dir.path(), &url).unwrap();
+        keeper.write(b"payload").unwrap();
+        let kept = keeper.finish().unwrap();
+        let content = tofu_record::Content {
+            size: 7,
+            sha256: "0".repeat(64),
+            sha512: "0".repeat(128),
+        };
+        let mut fetches = vec![Fetch {
+            url: url.to_string(),
+            content: Some(content),
+            http: None,
+            kept_as: None,
+            error: None,
+        }];
+        let error = place(&mut fetches, vec![Some(kept)]).unwrap_err();
+        assert_eq!(error.code, ErrorCode::Keep);
+        assert!(fetches[0].content.is_none() && fetches[0].error.is_some());
+        assert_eq!(fetches[0].kept_as, None);
+        assert_eq!(std::fs::read(dir.path().join("a.iso")).unwrap(), b"mine");
+    }
 }
