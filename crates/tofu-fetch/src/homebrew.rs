@@ -418,7 +418,9 @@ fn bottle_image(
     let prefix = root
         .path()
         .strip_prefix("/v2/")
-        .ok_or_else(|| HomebrewError::BadFormula(format!("root_url {root} is not a /v2/ URL")))?
+        .ok_or_else(|| {
+            HomebrewError::BadFormula(format!("root_url {} is not a /v2/ URL", redact_url(&root)))
+        })?
         .trim_end_matches('/');
     let image = formula.replace('@', "/").replace('+', "x");
     let host = match root.port() {

@@ -1,7 +1,7 @@
 //! What to fetch: a target (an id and where it comes from), parsed from the command line or
 //! built by a plan, and [`Client::fetch`], which turns one into a complete artifact.
 
-use tofu_record::redact::redact_url;
+use tofu_record::redact::{redact_text, redact_url};
 use tofu_record::{Artifact, ErrorCode};
 use url::Url;
 
@@ -35,7 +35,7 @@ pub enum Source {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TargetError {
-    /// It starts like a URL but does not parse as one with a host.
+    /// It starts like a URL but does not parse as one with a host (shown redacted).
     #[error("{0:?} is not a valid URL")]
     Url(String),
     /// `brew:…` that is not `FORMULA[@BOTTLE_TAG]`.
@@ -57,7 +57,7 @@ impl Target {
             let url = Url::parse(raw)
                 .ok()
                 .filter(|u| u.host_str().is_some())
-                .ok_or_else(|| TargetError::Url(raw.to_owned()))?;
+                .ok_or_else(|| TargetError::Url(redact_text(raw)))?;
             return Ok(Target {
                 id: redact_url(&url),
                 source: Source::Urls(vec![url]),
@@ -184,6 +184,12 @@ mod tests {
             Target::parse("https://", &all),
             Err(TargetError::Url(_))
         ));
+        // A URL that does not parse is echoed without its secrets.
+        let e = Target::parse("https://ghp_s3cr3t@/f?accessToken=s3cr3t", &all).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#""https://REDACTED@/f?accessToken=REDACTED" is not a valid URL"#
+        );
         assert!(matches!(
             Target::parse("brew:", &all),
             Err(TargetError::Homebrew { .. })

@@ -16,6 +16,7 @@ use std::path::Path;
 use serde::Deserialize;
 use tofu_fetch::oci::{Platforms, Reference};
 use tofu_fetch::{BrewTarget, Source, Target};
+use tofu_record::redact::{redact_text, redact_url};
 use toml::Spanned;
 use url::Url;
 
@@ -164,11 +165,17 @@ fn parse_urls(
             .ok_or_else(|| {
                 at(
                     raw_url.span(),
-                    format!("{:?} is not an http:// or https:// URL", raw_url.get_ref()),
+                    format!(
+                        "{:?} is not an http:// or https:// URL",
+                        redact_text(raw_url.get_ref())
+                    ),
                 )
             })?;
         if parsed.contains(&url) {
-            return Err(at(raw_url.span(), format!("{url} is listed twice")));
+            return Err(at(
+                raw_url.span(),
+                format!("{} is listed twice", redact_url(&url)),
+            ));
         }
         parsed.push(url);
     }

@@ -4,7 +4,7 @@
 //! could point tofu at any address, so it is refused.
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use tofu_record::redact::redact_url;
+use tofu_record::redact::{redact_text, redact_url};
 use url::Url;
 
 use super::error::OciError;
@@ -35,7 +35,7 @@ pub(super) fn bearer_challenge(values: &[&str]) -> Result<Challenge, OciError> {
                 let realm = param("realm")
                     .ok_or_else(|| OciError::Auth("a Bearer challenge without realm".to_owned()))?;
                 let realm = Url::parse(&realm).map_err(|e| OciError::TokenRealm {
-                    realm: realm.clone(),
+                    realm: redact_text(&realm),
                     why: format!("not a URL: {e}"),
                 })?;
                 return Ok(Challenge {

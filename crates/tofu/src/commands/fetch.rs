@@ -13,7 +13,7 @@ use tofu_fetch::{
 };
 use tofu_record::evidence::Country;
 use tofu_record::key::SigningKey;
-use tofu_record::redact::redact_url;
+use tofu_record::redact::{redact_text, redact_url};
 use tofu_record::{Artifact, Host, PlanRef, Run, Signer, Tool, Transcript, Vantage, io, sign};
 use url::Url;
 
@@ -84,7 +84,7 @@ fn resolve(args: &FetchArgs, config: &Config) -> Result<Resolved, Failure> {
         .ok_or_else(|| {
             anyhow!(
                 "[homebrew] api {:?} is not an http(s) URL",
-                config.homebrew.api
+                redact_text(&config.homebrew.api)
             )
         })?;
     refuse_to_overwrite(args)?;
@@ -395,7 +395,11 @@ fn whoami_endpoints(args: &FetchArgs, config: &crate::config::Config) -> Result<
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
                 .ok_or_else(|| {
-                    anyhow!("whoami endpoint {raw:?} is not an http:// or https:// URL").into()
+                    anyhow!(
+                        "whoami endpoint {:?} is not an http:// or https:// URL",
+                        redact_text(raw)
+                    )
+                    .into()
                 })
         })
         .collect()

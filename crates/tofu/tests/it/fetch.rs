@@ -265,6 +265,57 @@ fn max_size_stops_the_download() {
 }
 
 #[test]
+fn a_token_in_the_url_or_a_redirect_reaches_no_transcript_and_no_terminal() {
+    let w = World::new();
+    // A token as the username alone, in a camelCase parameter and in an OAuth-style
+    // fragment; /signed then redirects to a signed CloudFront/S3-style link.
+    let with_tokens = |url: String| {
+        url.replacen("://", &format!("://{SECRET}u@"), 1)
+            + &format!("?accessToken={SECRET}q&arch=amd64#access_token={SECRET}f")
+    };
+    let https = with_tokens(w.nginx.https_url("signed"));
+    let http = with_tokens(w.nginx.http_url("signed"));
+    let ca = w.ca.root_pem.to_str().unwrap();
+    let out = w.tofu(&["fetch", "--ca-cert", ca, "-o", "run.json", &https, &http]);
+    assert_exit(&out, 0);
+
+    let transcript = std::fs::read_to_string(w.path("run.json")).unwrap();
+    let signature = std::fs::read_to_string(w.path("run.json.minisig")).unwrap();
+    for (what, text) in [
+        ("transcript", &transcript),
+        ("signature", &signature),
+        ("stdout", &stdout(&out)),
+        ("stderr", &stderr(&out)),
+    ] {
+        assert!(!text.contains(SECRET), "{what}: {text}");
+    }
+    // What identifies the artifact is still there, and the fetch went through.
+    let t = w.read_json("run.json");
+    let http_record = &fetch0(&t)["http"];
+    let id = artifact(&t)["id"].as_str().unwrap();
+    assert!(
+        id.contains("REDACTED@127.0.0.1") && id.contains("accessToken=REDACTED&arch=amd64"),
+        "{id}"
+    );
+    let location = http_record["hops"][0]["location"].as_str().unwrap();
+    assert!(
+        location.ends_with("/file.bin?version=1&X-Amz-Signature=REDACTED&Key-Pair-Id=REDACTED"),
+        "{location}"
+    );
+    assert_eq!(http_record["final_url"], location);
+    assert_eq!(
+        artifact(&t)["content"]["sha256"],
+        tool_digest("sha256sum", &w.dir.path().join("www/file.bin"))
+    );
+    // The plain-http warning names the URL too, redacted.
+    assert!(
+        stderr(&out).contains("REDACTED@127.0.0.1"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn socks5h_with_credentials_is_recorded_without_them() {
     let w = World::new();
     let proxy = Microsocks::start(None, Some(("alice", "s3cretpw")));

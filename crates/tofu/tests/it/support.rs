@@ -20,6 +20,10 @@ pub fn payload() -> Vec<u8> {
         .collect()
 }
 
+/// A secret that tests put into URLs and redirects: it must reach no transcript, signature,
+/// stdout or stderr.
+pub const SECRET: &str = "Zq9HiddenMarker";
+
 pub struct World {
     pub dir: tempfile::TempDir,
     pub ca: TestCa,
@@ -68,6 +72,10 @@ impl World {
         location = /downgrade {{ return 302 http://127.0.0.1:{http}/file.bin; }}
         location = /self-https {{ return 302 https://127.0.0.1:{https}/file.bin; }}
         location = /weird-scheme {{ return 302 file:///etc/passwd; }}
+        # A signed link, as a CDN hands out: its secrets must never be recorded.
+        location = /signed {{
+            return 302 /file.bin?version=1&X-Amz-Signature={SECRET}s&Key-Pair-Id={SECRET}k;
+        }}
         "#
             )
         });
