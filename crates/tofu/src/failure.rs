@@ -25,9 +25,7 @@ impl Failure {
             hint: hint.into(),
         }
     }
-}
 
-impl Failure {
     /// The same failure, with `hint` when it has none of its own.
     pub fn or_hint(self, hint: String) -> Failure {
         Failure {
@@ -43,9 +41,7 @@ impl Failure {
             hint: self.hint,
         }
     }
-}
 
-impl Failure {
     /// What happened, with its causes, as one line; a cause already in the line is not
     /// repeated.
     pub fn message(&self) -> String {
