@@ -22,5 +22,5 @@ mod vantage;
 pub use error::{FetchError, TransportError};
 pub use homebrew::BrewTarget;
 pub use http::{FetchOptions, INSPECT_LIMIT, MAX_REDIRECTS};
-pub use target::{Fetched, Source, Target, TargetError};
+pub use target::{Fetched, Source, Target, TargetError, http_url};
 pub use transport::{Client, ClientOptions, Route, SpeedLimit, Via};

@@ -49,15 +49,20 @@ pub enum TargetError {
     Platform(String),
 }
 
+/// `raw` as an http:// or https:// URL (with a host, as the url crate requires of both), or
+/// None: the one check every URL a user or a plan gives goes through.
+pub fn http_url(raw: &str) -> Option<Url> {
+    Url::parse(raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+}
+
 impl Target {
     /// A target as given on the command line: an http(s) URL is a file, `brew:FORMULA[@TAG]`
     /// a formula's bottles, anything else an image reference (pulled for `platforms`).
     pub fn parse(raw: &str, platforms: &Platforms) -> Result<Target, TargetError> {
         if raw.starts_with("http://") || raw.starts_with("https://") {
-            let url = Url::parse(raw)
-                .ok()
-                .filter(|u| u.host_str().is_some())
-                .ok_or_else(|| TargetError::Url(redact_text(raw)))?;
+            let url = http_url(raw).ok_or_else(|| TargetError::Url(redact_text(raw)))?;
             return Ok(Target {
                 id: redact_url(&url),
                 source: Source::Urls(vec![url]),

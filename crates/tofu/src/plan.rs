@@ -159,18 +159,15 @@ fn parse_urls(
     }
     let mut parsed: Vec<Url> = Vec::new();
     for raw_url in urls.get_ref() {
-        let url = Url::parse(raw_url.get_ref())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-            .ok_or_else(|| {
-                at(
-                    raw_url.span(),
-                    format!(
-                        "{:?} is not an http:// or https:// URL",
-                        redact_text(raw_url.get_ref())
-                    ),
-                )
-            })?;
+        let url = tofu_fetch::http_url(raw_url.get_ref()).ok_or_else(|| {
+            at(
+                raw_url.span(),
+                format!(
+                    "{:?} is not an http:// or https:// URL",
+                    redact_text(raw_url.get_ref())
+                ),
+            )
+        })?;
         if parsed.contains(&url) {
             return Err(at(
                 raw_url.span(),

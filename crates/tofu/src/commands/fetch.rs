@@ -78,15 +78,14 @@ fn resolve(args: &FetchArgs, config: &Config) -> Result<Resolved, Failure> {
         None => None,
     };
     let whoami = whoami_endpoints(args, config)?;
-    let homebrew_api = Url::parse(&format!("{}/", config.homebrew.api.trim_end_matches('/')))
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| {
-            anyhow!(
-                "[homebrew] api {:?} is not an http(s) URL",
-                redact_text(&config.homebrew.api)
-            )
-        })?;
+    let homebrew_api =
+        tofu_fetch::http_url(&format!("{}/", config.homebrew.api.trim_end_matches('/')))
+            .ok_or_else(|| {
+                anyhow!(
+                    "[homebrew] api {:?} is not an http(s) URL",
+                    redact_text(&config.homebrew.api)
+                )
+            })?;
     refuse_to_overwrite(args)?;
     let via: Via = args
         .via
@@ -391,16 +390,13 @@ fn whoami_endpoints(args: &FetchArgs, config: &crate::config::Config) -> Result<
     };
     list.iter()
         .map(|raw| {
-            Url::parse(raw)
-                .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-                .ok_or_else(|| {
-                    anyhow!(
-                        "whoami endpoint {:?} is not an http:// or https:// URL",
-                        redact_text(raw)
-                    )
-                    .into()
-                })
+            tofu_fetch::http_url(raw).ok_or_else(|| {
+                anyhow!(
+                    "whoami endpoint {:?} is not an http:// or https:// URL",
+                    redact_text(raw)
+                )
+                .into()
+            })
         })
         .collect()
 }
