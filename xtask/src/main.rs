@@ -46,6 +46,7 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("tor", "tor"),
     ("hyperfine", "hyperfine"),
     ("curl", "curl"),
+    ("dnsmasq", "dnsmasq-base"),
     ("wget", "wget"),
     ("time", "time"),
     ("update-ca-certificates", "ca-certificates"),

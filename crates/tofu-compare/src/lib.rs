@@ -348,6 +348,18 @@ fn summarize(index: usize, input: &Input<'_>) -> RunSummary {
     }
 }
 
+/// `iface:NAME`, and the resolvers that answered over it: `iface:wg0 (DNS 10.8.0.1:53)`.
+fn describe_interface(name: &str, dns: &[tofu_record::DnsAnswer]) -> String {
+    let mut resolvers: Vec<&str> = dns.iter().map(|a| a.resolver.as_str()).collect();
+    resolvers.sort_unstable();
+    resolvers.dedup();
+    if resolvers.is_empty() {
+        format!("iface:{name}")
+    } else {
+        format!("iface:{name} (DNS {})", resolvers.join(", "))
+    }
+}
+
 /// A one-line description of a transport.
 pub fn describe_transport(transport: &Transport) -> String {
     match transport {
@@ -361,7 +373,7 @@ pub fn describe_transport(transport: &Transport) -> String {
                 proxy.clone()
             }
         }
-        Transport::Interface { name } => format!("iface:{name}"),
+        Transport::Interface { name, dns } => describe_interface(name, dns),
         Transport::Tor {
             exit_country: None, ..
         } => "tor".to_owned(),

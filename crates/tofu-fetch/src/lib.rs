@@ -5,6 +5,7 @@
 
 mod artifact;
 mod digest;
+mod dns;
 mod error;
 mod homebrew;
 mod http;

@@ -169,6 +169,10 @@ pub struct ClientOptions {
     pub speed_limit: SpeedLimit,
     /// PEM files of extra trusted roots.
     pub ca_certs: Vec<PathBuf>,
+    /// For a route bound to an interface: the DNS resolvers to ask over it, in order (empty:
+    /// those of `/etc/resolv.conf`, still asked over the interface). Other transports ignore
+    /// it.
+    pub dns: Vec<std::net::SocketAddr>,
 }
 
 impl Default for ClientOptions {
@@ -178,6 +182,7 @@ impl Default for ClientOptions {
             read_timeout: Duration::from_secs(60),
             speed_limit: SpeedLimit::default(),
             ca_certs: Vec::new(),
+            dns: Vec::new(),
         }
     }
 }
@@ -232,6 +237,8 @@ pub struct Client {
     key: String,
     /// The proxy answered as a Tor SocksPort.
     tor_daemon: bool,
+    /// For a route bound to an interface: the resolver that asks over it.
+    resolver: Option<crate::dns::InterfaceResolver>,
 }
 
 impl std::fmt::Debug for Client {
@@ -311,6 +318,7 @@ impl Client {
                 isolation: self.isolation.clone(),
                 key: key.to_owned(),
                 tor_daemon: self.tor_daemon,
+                resolver: self.resolver.clone(),
             });
         }
         Client::build(
@@ -376,12 +384,7 @@ impl Client {
                 })?;
             builder = builder.proxy(proxy);
         }
-        if let Via::Route(Route::Interface(name)) = &via {
-            if !std::path::Path::new("/sys/class/net").join(name).exists() {
-                return Err(TransportError::NoInterface(name.clone()));
-            }
-            builder = builder.interface(name);
-        }
+        let (builder, resolver) = bind_interface(builder, &via, &options)?;
         let http = builder
             .build()
             .map_err(|e| TransportError::Client(e.without_url().to_string()))?;
@@ -395,6 +398,7 @@ impl Client {
             isolation,
             key: key.to_owned(),
             tor_daemon,
+            resolver,
         })
     }
 
@@ -409,7 +413,14 @@ impl Client {
                     || matches!(self.isolation, Isolation::TorDaemon { .. }),
                 tor_daemon: self.tor_daemon,
             },
-            Via::Route(Route::Interface(name)) => Transport::Interface { name: name.clone() },
+            Via::Route(Route::Interface(name)) => Transport::Interface {
+                name: name.clone(),
+                dns: self
+                    .resolver
+                    .as_ref()
+                    .map(crate::dns::InterfaceResolver::answers)
+                    .unwrap_or_default(),
+            },
             Via::Tor { country } => {
                 let (valid_after, geoip) = match &self.isolation {
                     Isolation::Embedded(tor) => {
@@ -521,6 +532,32 @@ async fn is_tor_socks_port(url: &Url, limit: Duration) -> bool {
         .ok()
         .flatten()
         .unwrap_or(false)
+}
+
+/// For a route bound to an interface: sockets bound to it, and names resolved over it (see
+/// `dns.rs`); other transports are returned unchanged.
+fn bind_interface(
+    builder: reqwest::ClientBuilder,
+    via: &Via,
+    options: &ClientOptions,
+) -> Result<
+    (
+        reqwest::ClientBuilder,
+        Option<crate::dns::InterfaceResolver>,
+    ),
+    TransportError,
+> {
+    let Via::Route(Route::Interface(name)) = via else {
+        return Ok((builder, None));
+    };
+    if !std::path::Path::new("/sys/class/net").join(name).exists() {
+        return Err(TransportError::NoInterface(name.clone()));
+    }
+    let resolver = crate::dns::InterfaceResolver::new(name, &options.dns, options.connect_timeout);
+    let builder = builder
+        .interface(name)
+        .dns_resolver(Arc::new(resolver.clone()));
+    Ok((builder, Some(resolver)))
 }
 
 #[cfg(test)]

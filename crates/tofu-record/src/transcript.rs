@@ -182,7 +182,23 @@ pub enum Transport {
     Interface {
         /// The interface name, e.g. `wg0`.
         name: String,
+        /// Every name the run resolved, asked over the interface itself (never through the
+        /// system resolver), and which resolver answered. Absent (empty) in older transcripts.
+        #[serde(default)]
+        dns: Vec<DnsAnswer>,
     },
+}
+
+/// A name resolved during a run bound to an interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsAnswer {
+    /// The name asked for, e.g. `cdimage.debian.org`.
+    pub name: String,
+    /// The resolver that answered, `IP:PORT`, reached over the interface.
+    pub resolver: String,
+    /// The addresses it gave, in its order.
+    pub addresses: Vec<String>,
 }
 
 /// A Tor relay that served as the exit of a circuit, as the consensus describes it.

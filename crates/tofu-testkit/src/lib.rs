@@ -29,6 +29,6 @@ pub use lying_proxy::{Lie, LyingProxy};
 pub use netns::Netns;
 pub use process::{free_port, require_program, stop_pid, wait_for_port};
 pub use registry::{Front, Registry, RegistryLie};
-pub use services::{Microsocks, Nginx, WHOAMI_COUNTRIES};
+pub use services::{Dnsmasq, Microsocks, Nginx, WHOAMI_COUNTRIES};
 pub use tmpfs::Tmpfs;
 pub use tornet::{Node, TorNet, country_of};

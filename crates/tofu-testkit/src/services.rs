@@ -228,3 +228,76 @@ impl Microsocks {
         format!("socks5h://127.0.0.1:{}", self.port)
     }
 }
+
+/// dnsmasq answering a fixed table of names, and nothing else (no upstream, no hosts file),
+/// logging every query: a DNS resolver a test controls.
+pub struct Dnsmasq {
+    /// Where it listens (UDP and TCP).
+    pub addr: SocketAddr,
+    log: PathBuf,
+    _guard: Guard,
+    _dir: tempfile::TempDir,
+}
+
+impl Dnsmasq {
+    /// Starts dnsmasq on `ip` (inside network namespace `netns` when given), answering each
+    /// `(name, address)` of `names` with an A record and every other name with NXDOMAIN. Port
+    /// 53 inside a namespace; a free port elsewhere.
+    pub fn start(netns: Option<&str>, ip: IpAddr, names: &[(&str, IpAddr)]) -> Dnsmasq {
+        let program = require_program("dnsmasq", "dnsmasq-base");
+        let dir = tempfile::tempdir().unwrap();
+        let port = if netns.is_some() { 53 } else { free_port() };
+        let log = dir.path().join("queries.log");
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new(require_program("ip", "iproute2"));
+                c.args(["netns", "exec", ns]).arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
+        command.args([
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--no-poll",
+            "--bind-interfaces",
+            "--user=root",
+            "--log-queries",
+        ]);
+        command
+            .arg(format!("--listen-address={ip}"))
+            .arg(format!("--port={port}"))
+            .arg(format!("--log-facility={}", log.display()))
+            .arg(format!("--pid-file={}", dir.path().join("pid").display()));
+        for (name, address) in names {
+            command.arg(format!("--address=/{name}/{address}"));
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let addr = SocketAddr::new(ip, port);
+        // dnsmasq listens on TCP as well as UDP, both bound before the TCP port answers.
+        wait_for_port(addr, &mut child, "dnsmasq");
+        Dnsmasq {
+            addr,
+            log,
+            _guard: Guard(child),
+            _dir: dir,
+        }
+    }
+
+    /// The queries it received so far, one log line each (`query[A] NAME from ADDR`).
+    pub fn queries(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("query["))
+            .map(str::to_owned)
+            .collect()
+    }
+}

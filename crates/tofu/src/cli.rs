@@ -72,10 +72,16 @@ pub struct FetchArgs {
 
     /// How to reach the network: direct, socks5h://[USER:PASS@]HOST:PORT (the proxy resolves
     /// names), socks5://… (names resolved locally: leaks DNS), iface:NAME (bind to a network
-    /// interface such as a VPN tunnel), tor (the Tor client built into tofu), or tor:CC (an
+    /// interface such as a VPN tunnel; names are resolved over it too, see --dns), tor (the Tor client built into tofu), or tor:CC (an
     /// exit in country CC). Proxy environment variables are ignored.
     #[arg(long, value_name = "VIA", default_value = "direct")]
     pub via: String,
+
+    /// With --via iface:NAME: ask this DNS resolver, IP or IP:PORT, over the interface
+    /// (repeatable, asked in order) [default: the resolvers of /etc/resolv.conf, still asked
+    /// over the interface]. Which resolver answered each name is recorded.
+    #[arg(long = "dns", value_name = "IP")]
+    pub dns: Vec<String>,
 
     /// For images: pull this platform, os/arch[/variant] (repeatable), or all. Default:
     /// linux/amd64 on every machine, so runs from different hosts line up. Every index entry

@@ -1,6 +1,7 @@
 //! `tofu fetch`: targets → one transport → a transcript, written atomically and signed off.
 
 use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -98,6 +99,7 @@ fn resolve(args: &FetchArgs, config: &Config) -> Result<Resolved, Failure> {
         Via::Tor { country } => Transport::Tor(tor_options(&config.tor, country)?),
         Via::Route(route) => Transport::Route(route),
     };
+    let dns = dns_servers(&args.dns, &transport)?;
     let signing_key = load_or_create_key(args.key.as_deref())?;
     let fingerprint = tofu_record::host::fingerprint(&paths::config_dir()?)
         .hint("check that tofu's config directory is writable")?;
@@ -111,7 +113,7 @@ fn resolve(args: &FetchArgs, config: &Config) -> Result<Resolved, Failure> {
         claimed_country,
         whoami,
         transport,
-        client_options: client_options(args, config),
+        client_options: client_options(args, config, dns),
         fetch_options: FetchOptions {
             max_size: args.max_size.unwrap_or(config.fetch.max_size),
             keep_dir: args.keep.clone(),
@@ -168,7 +170,7 @@ fn refuse_to_overwrite(args: &FetchArgs) -> Result<(), Failure> {
 }
 
 /// The client's limits: the command line's, else the config's.
-fn client_options(args: &FetchArgs, config: &Config) -> ClientOptions {
+fn client_options(args: &FetchArgs, config: &Config, dns: Vec<SocketAddr>) -> ClientOptions {
     let fetch = &config.fetch;
     let mut ca_certs = fetch.ca_certs.clone();
     ca_certs.extend(args.ca_certs.iter().cloned());
@@ -182,7 +184,32 @@ fn client_options(args: &FetchArgs, config: &Config) -> ClientOptions {
             window: Duration::from_secs(args.speed_time.unwrap_or(fetch.speed_time_secs).max(1)),
         },
         ca_certs,
+        dns,
     }
+}
+
+/// `--dns`: the resolvers asked over the interface of `--via iface:NAME`, as IP or IP:PORT.
+fn dns_servers(given: &[String], transport: &Transport) -> Result<Vec<SocketAddr>, Failure> {
+    if given.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !matches!(transport, Transport::Route(Route::Interface(_))) {
+        return Err(anyhow!("--dns applies only to --via iface:NAME")).hint(
+            "a direct run uses the system resolver; socks5h:// and tor resolve names at the \
+             far end",
+        );
+    }
+    given
+        .iter()
+        .map(|text| {
+            let text = text.trim();
+            text.parse::<IpAddr>()
+                .map(|ip| SocketAddr::new(ip, 53))
+                .or_else(|_| text.parse::<SocketAddr>())
+                .map_err(|_| anyhow!("--dns {text:?} is not an IP address or IP:PORT"))
+                .hint("give the resolver reached over the interface, e.g. --dns 10.8.0.1")
+        })
+        .collect()
 }
 
 /// Builds the transport, probes the exit, and fetches every target on streams of its own.

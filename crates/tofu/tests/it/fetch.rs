@@ -390,6 +390,89 @@ fn an_interface_binds_the_sockets() {
     assert!(!w.path("x.json").exists());
 }
 
+/// Bound to an interface, a run resolves names over that interface too: the name is known
+/// only to a resolver inside the namespace, which logs the query from the link's address, and
+/// the transcript says which resolver answered. A resolver on this host's loopback (one that
+/// would have answered with another address) cannot be reached over the link, so the run
+/// fails rather than take its answer.
+#[test]
+fn an_interface_run_resolves_names_over_the_interface() {
+    let w = World::new();
+    let ns = tofu_testkit::Netns::create();
+    let www = w.dir.path().join("www");
+    let far = tofu_testkit::Nginx::start_at(Some(&ns.name), &ns.peer_addr, &www, &w.ca, |_, _| {
+        String::new()
+    });
+    let peer: IpAddr = ns.peer_addr.parse().unwrap();
+    let dns = tofu_testkit::Dnsmasq::start(Some(&ns.name), peer, &[("far.test", peer)]);
+    let url = format!("http://far.test:{}/file.bin", far.http_port);
+    let whoami = format!("http://far.test:{}/whoami", far.http_port);
+    let via = format!("iface:{}", ns.host_if);
+    let resolver = dns.addr.to_string();
+    let out = w.fetch(
+        "run.json",
+        &["--via", &via, "--dns", &ns.peer_addr, "--whoami", &whoami],
+        &url,
+    );
+    assert_exit(&out, 0);
+    let t = w.read_json("run.json");
+    assert_eq!(
+        artifact(&t)["content"]["sha256"],
+        tool_digest("sha256sum", &www.join("file.bin"))
+    );
+    assert_eq!(t["vantage"]["exit"]["ip"], ns.host_addr);
+    let answers = t["vantage"]["transport"]["dns"].as_array().unwrap();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0]["name"], "far.test");
+    assert_eq!(answers[0]["resolver"], resolver.as_str());
+    assert_eq!(answers[0]["addresses"], serde_json::json!([ns.peer_addr]));
+    let queries = dns.queries();
+    assert!(
+        queries
+            .iter()
+            .any(|q| q.contains("far.test") && q.contains(&ns.host_addr)),
+        "{queries:?}"
+    );
+
+    // A resolver on loopback that knows the name (with another address) is not reachable over
+    // the link: the run fails, saying where it asked, and takes no answer from it.
+    let liar = tofu_testkit::Dnsmasq::start(
+        None,
+        IpAddr::from([127, 0, 0, 1]),
+        &[("far.test", IpAddr::from([127, 0, 0, 1]))],
+    );
+    let liar_addr = liar.addr.to_string();
+    let out = w.fetch(
+        "lo.json",
+        &[
+            "--via",
+            &via,
+            "--dns",
+            &liar_addr,
+            "--no-whoami",
+            "--connect-timeout",
+            "3",
+        ],
+        &url,
+    );
+    assert_exit(&out, 1);
+    let t = w.read_json("lo.json");
+    let error = &artifact(&t)["error"];
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("cannot resolve far.test through interface")
+            && message.contains(&liar_addr),
+        "{error}"
+    );
+    assert_eq!(t["vantage"]["transport"]["dns"], serde_json::json!([]));
+    assert!(liar.queries().is_empty(), "{:?}", liar.queries());
+
+    // --dns belongs to an interface run only.
+    let out = w.fetch("d.json", &["--dns", &ns.peer_addr], &url);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("--dns applies only to --via iface:NAME"));
+}
+
 #[test]
 fn an_interface_in_another_network_namespace_is_the_only_way_there() {
     let w = World::new();
