@@ -567,7 +567,13 @@ impl Hostile {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
-        let body = Arc::new(body);
+        // The gzip answer is made here, before the server is reachable: made per request, it
+        // would come before the head and eat into the client's head deadline (3 MiB takes
+        // seconds in a debug build on a busy machine).
+        let body = Arc::new(Payload {
+            gzipped: gzip(&body),
+            plain: body,
+        });
         let is_tls = tls.is_some();
         let accept = {
             let stop = Arc::clone(&stop);
@@ -679,12 +685,18 @@ fn hold(stop: &AtomicBool, deadline: Instant) {
     }
 }
 
+/// What the server answers with: the honest body, and the same bytes gzip-compressed.
+struct Payload {
+    plain: Vec<u8>,
+    gzipped: Vec<u8>,
+}
+
 /// Answers one request: reads its path and stages the misbehaviour the path names (an
-/// honest answer with `body` for any other path). Each group below says whether the path
-/// was its own.
+/// honest answer with the plain body for any other path). Each group below says whether the
+/// path was its own.
 fn serve(
     conn: &mut (impl Read + Write),
-    body: &[u8],
+    payload: &Payload,
     stop: &AtomicBool,
     deadline: Instant,
 ) -> std::io::Result<()> {
@@ -692,8 +704,9 @@ fn serve(
         return Ok(());
     };
     let path = path.as_str();
+    let body = payload.plain.as_slice();
     let served = serve_slow(conn, path, body, stop, deadline)?
-        || serve_bad_body(conn, path, body)?
+        || serve_bad_body(conn, path, payload)?
         || serve_bad_head(conn, path, body)?
         || serve_redirect(conn, path)?
         || serve_whoami(conn, path, stop, deadline)?;
@@ -770,7 +783,8 @@ fn serve_slow(
 }
 
 /// Answers whose body disagrees with its head, or that are no HTTP at all.
-fn serve_bad_body(conn: &mut impl Write, path: &str, body: &[u8]) -> std::io::Result<bool> {
+fn serve_bad_body(conn: &mut impl Write, path: &str, payload: &Payload) -> std::io::Result<bool> {
+    let body = payload.plain.as_slice();
     match path {
         "/longer" => {
             conn.write_all(ok_head(body.len().saturating_sub(1000), "").as_bytes())?;
@@ -795,9 +809,9 @@ fn serve_bad_body(conn: &mut impl Write, path: &str, body: &[u8]) -> std::io::Re
             conn.write_all(part)?;
         }
         "/gzip" => {
-            let gz = gzip(body);
+            let gz = &payload.gzipped;
             conn.write_all(ok_head(gz.len(), "Content-Encoding: gzip\r\n").as_bytes())?;
-            conn.write_all(&gz)?;
+            conn.write_all(gz)?;
         }
         "/garbage" => conn.write_all(b"HELLO I AM NOT HTTP\r\n\r\n")?,
         "/close" => {}
