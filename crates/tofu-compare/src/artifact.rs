@@ -103,7 +103,7 @@ fn cell(artifact: Option<&Artifact>) -> Cell {
             content: content.clone(),
             final_url: http.map(|h| h.final_url.clone()),
             tls_leaf_sha256: tls.and_then(|t| t.leaf_cert_sha256.clone()),
-            tls_root_issuer: tls.and_then(|t| t.chain_root_issuer.clone()),
+            tls_anchor: tls.and_then(|t| t.anchor.clone()),
             openpgp_fingerprints: artifact
                 .openpgp
                 .iter()

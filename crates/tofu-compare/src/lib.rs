@@ -6,6 +6,7 @@
 //! A failure is never agreement: an artifact that is absent or failed in any run makes the
 //! verdict inconclusive at best, and so does a diversity rule without the evidence to judge it.
 
+mod anchors;
 mod artifact;
 mod load;
 mod notes;
@@ -125,8 +126,9 @@ pub enum Cell {
         final_url: Option<String>,
         /// Shown, not judged: the TLS leaf certificate.
         tls_leaf_sha256: Option<String>,
-        /// Shown, not judged: the root CA the server's chain led to.
-        tls_root_issuer: Option<String>,
+        /// Shown, not judged: the trust anchor the verification of the body's connection
+        /// ended at (null when not recorded).
+        tls_anchor: Option<tofu_record::TlsAnchor>,
         /// Must match: fingerprints of the OpenPGP certificate the content holds (primary
         /// first), empty when it holds none.
         openpgp_fingerprints: Vec<String>,
@@ -463,6 +465,70 @@ mod tests {
         )
     }
 
+    /// Gives run `t` an exit in `ip`/`cc`, seen by one lookup verified through an anchor
+    /// with key `spki` (a hex byte, repeated) from `source`.
+    fn exit_through(t: &mut Transcript, ip: &str, cc: &str, spki: u8, source: &str) {
+        let anchor = serde_json::json!({
+            "subject": format!("CN=root {spki}"),
+            "spki_sha256": format!("{spki:02x}").repeat(32),
+            "source": source,
+        });
+        let probe = serde_json::json!({
+            "url": "https://whoami.example/", "status": 200, "answer": null, "ip": ip,
+            "country": cc, "server_date": null, "response_at": null, "error": null,
+            "tls": {"version": null, "leaf_cert_sha256": null, "chain_sha256": [],
+                    "leaf_spki_sha256": null, "chain_root_issuer": "CN=root 1",
+                    "anchor": anchor},
+        });
+        t.vantage.exit.probes = vec![serde_json::from_value(probe).unwrap()];
+        t.vantage.exit.ip = Some(ip.to_owned());
+        t.vantage.exit.country = Some(cc.to_owned());
+    }
+
+    #[test]
+    fn a_lookup_through_a_root_no_other_run_saw_is_noted_and_fails_closed() {
+        let mut runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(1))]),
+            run(3, 22, "h3", &[("a", Some(1))]),
+        ];
+        exit_through(&mut runs[0], "192.0.2.1", "DE", 1, "ca-cert");
+        exit_through(&mut runs[1], "198.51.100.1", "FR", 2, "ca-cert");
+        exit_through(&mut runs[2], "203.0.113.1", "JP", 1, "ca-cert");
+        let r = report(&runs, &Rule::ALL);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{:?}", r.reasons);
+        assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+        assert!(
+            r.notes[0].starts_with(
+                "run #2's exit lookup https://whoami.example/ went through a TLS root no \
+                 other run's lookup saw: CN=root 2 (SPKI sha256 0202020202020202…, from --ca-cert)"
+            ),
+            "{:?}",
+            r.notes
+        );
+        for rule in ["distinct-networks", "distinct-countries"] {
+            assert!(
+                r.reasons.iter().any(|m| m.starts_with(&format!(
+                    "{rule} is unmet: run #2: its exit lookup https://whoami.example/ went \
+                     through a --ca-cert root"
+                ))),
+                "{rule}: {:?}",
+                r.reasons
+            );
+        }
+        // A platform root no other run saw is noted only: endpoints behind CDNs chain to
+        // different public roots.
+        exit_through(&mut runs[1], "198.51.100.1", "FR", 2, "platform");
+        let r = report(&runs, &[Rule::DistinctNetworks, Rule::DistinctCountries]);
+        assert_eq!(r.verdict, Verdict::Agree, "{:?}", r.reasons);
+        assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+        // The same root everywhere: nothing to note, the rules hold.
+        exit_through(&mut runs[1], "198.51.100.1", "FR", 1, "ca-cert");
+        let r = report(&runs, &[Rule::DistinctNetworks, Rule::DistinctCountries]);
+        assert_eq!(r.verdict, Verdict::Agree, "{:?}", r.reasons);
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
+    }
+
     #[test]
     fn agreement_needs_every_required_rule() {
         let runs = [
@@ -660,6 +726,7 @@ mod tests {
             country: None,
             server_date: Some("Sat, 21 Nov 2026 12:10:00 GMT".into()),
             response_at: Some(runs[1].run.started_at),
+            tls: None,
             error: None,
         });
         let r = report(&runs, &[]);

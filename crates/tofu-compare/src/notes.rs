@@ -1,17 +1,19 @@
 //! Findings that are shown, not judged: they do not change the verdict, but a careful user
-//! wants to see them. A clock skewed by minutes, a TLS chain leading to a root CA that no
-//! other run saw (the mark of an interception, even when the payload is passed through), exit
-//! endpoints that disagree, a claimed country unlike the observed one.
-
-use std::collections::BTreeMap;
+//! wants to see them. A clock skewed by minutes, a TLS connection (a download's or an exit
+//! lookup's) verified through a trust anchor that no other run's saw (the mark of an
+//! interception, even when the payload is passed through), exit endpoints that disagree, a
+//! claimed country unlike the observed one. (A lookup's lone `--ca-cert` anchor also stops
+//! its run's exit evidence from counting: see `anchors` and `rules`.)
 
 use tofu_record::evidence::{MAX_CLOCK_SKEW_SECONDS, clock_skew_seconds};
 
 use tofu_record::{ExitEvidence, Transcript};
 
-use crate::{ArtifactReport, Cell, Input};
+use crate::anchors::{self, Lone};
+use crate::{ArtifactReport, Input};
 
-/// Every note: per run (exit endpoints, claimed country, clock), then per artifact (TLS roots).
+/// Every note: per run (exit endpoints, claimed country, clock, exit lookups' TLS anchors),
+/// then per artifact (TLS anchors).
 pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec<String> {
     let mut notes = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
@@ -21,8 +23,16 @@ pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec
         notes.extend(claimed_country(run, t));
         notes.extend(clock_skew(run, t));
     }
+    notes.extend(anchors::lone_lookups(inputs).iter().map(|lone| {
+        format!(
+            "run #{}'s {} went through a TLS root no other run's lookup saw: {}",
+            lone.run,
+            lone.seen_by,
+            lone.describe()
+        )
+    }));
     for artifact in artifacts {
-        notes.extend(lone_roots(artifact));
+        notes.extend(lone_roots(inputs, artifact));
     }
     notes
 }
@@ -94,30 +104,18 @@ fn clock_skew(run: usize, t: &Transcript) -> Option<String> {
     })
 }
 
-/// Each run whose TLS chain for the artifact led to a root no other run saw, when the runs
-/// saw more than one root.
-fn lone_roots(artifact: &ArtifactReport) -> Vec<String> {
-    let mut by_root: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, cell) in artifact.cells.iter().enumerate() {
-        if let Cell::Ok {
-            tls_root_issuer: Some(root),
-            ..
-        } = cell
-        {
-            by_root.entry(root).or_default().push(i + 1);
-        }
-    }
-    if by_root.len() < 2 {
-        return Vec::new();
-    }
-    by_root
+/// Each run whose download of the artifact went through a TLS root no other run's saw, when
+/// the runs saw more than one root.
+fn lone_roots(inputs: &[Input<'_>], artifact: &ArtifactReport) -> Vec<String> {
+    anchors::lone_artifact_roots(inputs, &artifact.id)
         .iter()
-        .filter_map(|(root, runs)| match runs.as_slice() {
-            [only] => Some(format!(
-                "{}: run #{only}'s TLS chain leads to a root no other run saw: {root}",
-                artifact.id
-            )),
-            _ => None,
+        .map(|lone: &Lone<'_>| {
+            format!(
+                "{}: run #{}'s TLS chain leads to a root no other run saw: {}",
+                artifact.id,
+                lone.run,
+                lone.describe()
+            )
         })
         .collect()
 }

@@ -207,9 +207,7 @@ pub(crate) fn judge(
                 }),
                 Rule::DistinctNetworks => distinct_sets(inputs, "exit network", |i| {
                     let exits = run_exits(i.transcript);
-                    if exits.conflict {
-                        return Err("its exit endpoints disagree".to_owned());
-                    }
+                    exits_usable(inputs, i, &exits)?;
                     if let Some(gap) = exits.gap {
                         return Err(gap);
                     }
@@ -223,9 +221,7 @@ pub(crate) fn judge(
                 }),
                 Rule::DistinctCountries => distinct_sets(inputs, "exit country", |i| {
                     let exits = run_exits(i.transcript);
-                    if exits.conflict {
-                        return Err("its exit endpoints disagree".to_owned());
-                    }
+                    exits_usable(inputs, i, &exits)?;
                     if let Some(gap) = exits.gap.or(exits.country_gap) {
                         return Err(gap);
                     }
@@ -243,6 +239,19 @@ pub(crate) fn judge(
             }
         })
         .collect()
+}
+
+/// Whether a run's exit evidence can count at all: not when its endpoints disagree, nor
+/// when a lookup went through a `--ca-cert` root no other run's lookup saw (whoever holds
+/// that root could have answered the lookup).
+fn exits_usable(inputs: &[Input<'_>], input: &Input<'_>, exits: &RunExits) -> Result<(), String> {
+    if exits.conflict {
+        return Err("its exit endpoints disagree".to_owned());
+    }
+    match crate::anchors::unverified_exit(inputs, input.transcript) {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
 }
 
 /// Met when every two runs started at least `hours` apart.

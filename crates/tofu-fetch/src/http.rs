@@ -493,18 +493,15 @@ impl Pace {
 }
 
 impl Client {
-    /// TLS facts of the connection that answered: the certificates the verifier saw for
-    /// this server name (every transport), and the version where reqwest reports it (it
-    /// does not through a SOCKS proxy).
-    fn tls_record(&self, url: &Url, response: &reqwest::Response) -> Option<TlsRecord> {
+    /// TLS facts of the connection that carried `response`: the certificates its handshake
+    /// showed and the anchor its verification ended at (every transport), and the version
+    /// where reqwest reports it (it does not through a SOCKS proxy). Null for plain HTTP.
+    pub(crate) fn tls_record(&self, url: &Url, response: &reqwest::Response) -> Option<TlsRecord> {
         if url.scheme() != "https" {
             return None;
         }
-        let host = url
-            .host_str()?
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let chain = self.seen_chains.get(host).unwrap_or_default();
+        // Unknown facts stay null: never those of another connection.
+        let chain = self.seen.of(response).unwrap_or_default();
         let version = response
             .extensions()
             .get::<reqwest::tls::TlsInfo>()
@@ -525,6 +522,7 @@ impl Client {
             chain_sha256: chain.chain_sha256,
             leaf_spki_sha256: chain.leaf_spki_sha256,
             chain_root_issuer: chain.root_issuer,
+            anchor: chain.anchor,
         })
     }
 }

@@ -231,7 +231,7 @@ pub struct Client {
     pub(crate) options: ClientOptions,
     roots: Vec<CertificateDer<'static>>,
     extra_roots: Vec<String>,
-    pub(crate) seen_chains: Arc<crate::tls::SeenChains>,
+    pub(crate) seen: Arc<crate::tls::SeenConnections>,
     isolation: Isolation,
     /// The isolation key of this client's streams.
     key: String,
@@ -314,7 +314,7 @@ impl Client {
                 options: self.options.clone(),
                 roots: self.roots.clone(),
                 extra_roots: self.extra_roots.clone(),
-                seen_chains: Arc::clone(&self.seen_chains),
+                seen: Arc::clone(&self.seen),
                 isolation: self.isolation.clone(),
                 key: key.to_owned(),
                 tor_daemon: self.tor_daemon,
@@ -355,9 +355,12 @@ impl Client {
             .https_only(false);
 
         let extra_roots = roots.iter().map(|c| sha256_hex(c)).collect();
-        let (tls, seen_chains) = crate::tls::client_config(roots.clone())
-            .map_err(|e| TransportError::Client(e.to_string()))?;
-        builder = builder.tls_backend_preconfigured(tls);
+        let tls =
+            crate::tls::client_config(&roots).map_err(|e| TransportError::Client(e.to_string()))?;
+        let seen = Arc::new(crate::tls::SeenConnections::default());
+        builder = builder
+            .tls_backend_preconfigured(tls)
+            .connector_layer(crate::tls::RecordLayer(Arc::clone(&seen)));
 
         let proxy = match (&via, &isolation) {
             (Via::Tor { .. }, Isolation::Embedded(tor)) => Some(tor.proxy_url(key)),
@@ -394,7 +397,7 @@ impl Client {
             options,
             roots,
             extra_roots,
-            seen_chains,
+            seen,
             isolation,
             key: key.to_owned(),
             tor_daemon,

@@ -33,6 +33,7 @@ impl Client {
             country: None,
             server_date: None,
             response_at: None,
+            tls: None,
             error: None,
         };
         // One lookup, start to end, may take the connect and read timeouts together: an
@@ -63,6 +64,7 @@ impl Client {
             .await
             .map_err(|e| fetch_err(FetchError::from_reqwest(e)))?;
         probe.response_at = Some(Utc::now());
+        probe.tls = self.tls_record(url, &response);
         probe.status = Some(response.status().as_u16());
         probe.server_date = response
             .headers()

@@ -136,6 +136,10 @@ pub struct Probe {
     pub server_date: Option<String>,
     /// Local clock (UTC) when the response arrived.
     pub response_at: Option<DateTime<Utc>>,
+    /// TLS facts of the connection that carried the answer; null for plain HTTP, for no
+    /// answer, and in transcripts from before tofu recorded them.
+    #[serde(default)]
+    pub tls: Option<TlsRecord>,
     /// Why the lookup gave no evidence, or null.
     pub error: Option<ArtifactError>,
 }
@@ -480,9 +484,39 @@ pub struct TlsRecord {
     /// SHA-256 (hex) of the leaf certificate's SubjectPublicKeyInfo: stays the same across
     /// certificate renewals that keep the key.
     pub leaf_spki_sha256: Option<String>,
-    /// The issuer of the last certificate the server sent (RFC 4514): the root CA the chain
-    /// leads to.
+    /// The issuer of the last certificate the server sent (RFC 4514), as sent: a name any
+    /// server can copy, so not evidence of the root; `anchor` is.
     pub chain_root_issuer: Option<String>,
+    /// The trust anchor the verification of this connection's chain ended at; null when
+    /// not known (a transcript from before tofu recorded it).
+    #[serde(default)]
+    pub anchor: Option<TlsAnchor>,
+}
+
+/// The trusted root a verified chain ended at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsAnchor {
+    /// The root's subject (RFC 4514).
+    pub subject: String,
+    /// SHA-256 (hex) of the root's SubjectPublicKeyInfo (DER): what identifies the root, since
+    /// anyone can make a certificate with the same subject but not with the same key.
+    pub spki_sha256: String,
+    /// Where the root came from: `platform` (the system's trust store) or `ca-cert` (a file
+    /// given with `--ca-cert` or `[fetch] ca_certs`).
+    pub source: AnchorSource,
+}
+
+/// Where a trusted root came from.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnchorSource {
+    /// The system's trust store.
+    Platform,
+    /// A file the user gave (`--ca-cert`, `[fetch] ca_certs`).
+    CaCert,
 }
 
 /// Why an artifact failed. The code is stable; scripts may match it.

@@ -18,6 +18,9 @@ pub enum Lie {
     /// Connect every request to this address instead of the one asked for: an impostor
     /// server (with HTTPS, one holding a certificate from a CA the victim trusts).
     Divert(SocketAddr),
+    /// Divert only connections asked for port `port` (an exit lookup's server, say) to
+    /// `to`; pass every other one through honestly.
+    DivertPort { port: u16, to: SocketAddr },
 }
 
 /// The running proxy.
@@ -79,6 +82,7 @@ fn serve(mut client: TcpStream, lie: Lie) -> std::io::Result<()> {
     };
     let target = match lie {
         Lie::Divert(addr) => addr,
+        Lie::DivertPort { port: p, to } if p == port => to,
         _ => match (host.as_str(), port).to_socket_addrs()?.next() {
             Some(addr) => addr,
             None => return Ok(()),

@@ -33,6 +33,8 @@ pub struct Nginx {
     pub http_port: u16,
     /// Port of the HTTPS listener.
     pub https_port: u16,
+    /// Its server certificate (PEM), issued for this instance alone.
+    pub cert: PathBuf,
     _guard: Guard,
     _dir: tempfile::TempDir,
 }
@@ -97,6 +99,7 @@ impl Nginx {
             addr: addr.to_owned(),
             http_port,
             https_port,
+            cert,
             _guard: Guard(child),
             _dir: dir,
         }

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod anchor;
 mod bad_input;
 mod campaign;
 mod crash;

@@ -108,7 +108,16 @@ fn the_embedded_client_fetches_records_its_exits_and_counts_as_a_vantage(net: &T
         let exits = a["tor_exits"].as_array().unwrap();
         assert_eq!(exits.len(), 1, "{a}");
         assert_is_node(net, &exits[0]);
+        // Over the embedded client too, each body's TLS facts are its own connection's:
+        // nginx's leaf, verified through the test CA.
+        let tls = &a["fetches"][0]["http"]["tls"];
+        assert!(tls["leaf_cert_sha256"].is_string(), "{a}");
+        assert_eq!(tls["chain_sha256"][0], tls["leaf_cert_sha256"], "{a}");
+        assert_eq!(tls["anchor"]["subject"], "CN=tofu test CA", "{a}");
+        assert_eq!(tls["anchor"]["source"], "ca-cert", "{a}");
     }
+    let probe_tls = &t["vantage"]["exit"]["probes"][0]["tls"];
+    assert_eq!(probe_tls["anchor"]["subject"], "CN=tofu test CA", "{t}");
     // The exit probe went through a circuit of its own, whose exit is recorded; the whoami
     // service saw the exit's connection, which comes from 127.0.0.1 on this network.
     let probe_exits = transport["exits"].as_array().unwrap();
