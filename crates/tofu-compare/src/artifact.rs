@@ -208,9 +208,10 @@ fn group_observations(id: &str, by_id: &[ById<'_>]) -> Vec<Group> {
 /// Places each run that failed without any complete observation by the facts it verified:
 /// into the one group they agree with; into a group of its own when they contradict a group
 /// and agree with none (or no group exists yet): that is a difference, not a gap. A run whose
-/// facts agree with several groups, or share no level with any, proves nothing either way
-/// and stays out (the artifact is missing in it).
+/// facts agree with several groups, or share no level with any group, stays out (the
+/// artifact is missing in it) unless they contradict some other run's facts.
 fn place_failed_runs(id: &str, by_id: &[ById<'_>], groups: &mut Vec<Group>) {
+    let mut unplaced = Vec::new();
     for (i, artifacts) in by_id.iter().enumerate() {
         let run = i + 1;
         let Some(artifact) = artifacts.get(id).copied() else {
@@ -233,14 +234,31 @@ fn place_failed_runs(id: &str, by_id: &[ById<'_>], groups: &mut Vec<Group>) {
         let contradicts = relations.iter().any(|r| matches!(r, Relation::Differs(_)));
         match agreeing.as_slice() {
             [one] => groups[*one].failed_runs.push(run),
-            [] if contradicts || groups.is_empty() => groups.push(Group {
-                runs: Vec::new(),
-                failed_runs: vec![run],
-                content: None,
-                detail: artifact.homebrew.as_ref().map(homebrew_lines),
-            }),
-            _ => {}
+            [] if contradicts || groups.is_empty() => groups.push(failed_group(run, artifact)),
+            _ => unplaced.push((run, artifact, verified)),
         }
+    }
+    // Whatever the order the runs came in, two runs whose facts differ are never one view.
+    for (run, artifact, verified) in unplaced {
+        let differs = by_id.iter().enumerate().any(|(j, other)| {
+            j + 1 != run
+                && other
+                    .get(id)
+                    .is_some_and(|o| matches!(relate(&verified, &facts(o)), Relation::Differs(_)))
+        });
+        if differs {
+            groups.push(failed_group(run, artifact));
+        }
+    }
+}
+
+/// A group of one failed run, standing for the facts it verified.
+fn failed_group(run: usize, artifact: &Artifact) -> Group {
+    Group {
+        runs: Vec::new(),
+        failed_runs: vec![run],
+        content: None,
+        detail: artifact.homebrew.as_ref().map(homebrew_lines),
     }
 }
 

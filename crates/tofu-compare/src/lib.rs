@@ -926,6 +926,17 @@ mod tests {
         assert_eq!(r.verdict, Verdict::Disagree);
         assert_eq!(r.artifacts[0].odd_runs, [2]);
         assert_eq!(r.artifacts[0].level.as_deref(), Some("tag"));
+        // Runs whose facts share no level with the first group still differ from each
+        // other: run 1 holds only what the Homebrew API declared, runs 2 and 3 two tags.
+        let tags = &["x86_64_linux"];
+        let runs = image_runs([
+            image(None, None, Some("http-status"), tags, Some(7)),
+            image(Some(1), None, Some("timeout"), tags, None),
+            image(Some(2), None, Some("timeout"), tags, None),
+        ]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree, "{:?}", r.reasons);
+        assert!(r.artifacts[0].odd_runs.contains(&3));
         // A run that failed before verifying anything proves nothing either way.
         let runs = image_runs([
             image(Some(1), Some(3), None, amd64, None),
@@ -1070,6 +1081,27 @@ mod tests {
             s.next_run.not_before.as_deref(),
             Some("2026-11-21T20:05:00Z")
         );
+    }
+
+    #[test]
+    fn a_mirror_that_completed_in_a_failed_run_counts() {
+        let mut runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(1))]),
+            run(3, 22, "h3", &[("a", None)]),
+        ];
+        // Run 3: its first mirror delivered other bytes, its second failed.
+        let other = run(9, 22, "h9", &[("a", Some(2))]).artifacts[0].fetches[0].clone();
+        let failed = runs[2].artifacts[0].fetches[0].clone();
+        runs[2].artifacts[0].fetches = vec![other, failed];
+        runs[2].check().unwrap();
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree, "{:?}", r.reasons);
+        assert_eq!(r.artifacts[0].odd_runs, [3]);
+        // The same bytes from the mirror that completed: a gap only.
+        let same = runs[0].artifacts[0].fetches[0].clone();
+        runs[2].artifacts[0].fetches[0] = same;
+        assert_eq!(report(&runs, &[]).verdict, Verdict::Inconclusive);
     }
 
     #[test]
