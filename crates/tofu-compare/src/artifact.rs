@@ -98,10 +98,22 @@ fn platform_sets(id: &str, by_id: &[ById<'_>]) -> Option<String> {
             format!("#{run} {}", set.join("+"))
         })
         .collect();
-    Some(format!(
-        "runs pulled different platform sets: {}",
-        each.join(", ")
-    ))
+    // A formula's platforms are the bottle tags it pulled.
+    let formula = by_id
+        .iter()
+        .any(|artifacts| artifacts.get(id).is_some_and(|a| a.homebrew.is_some()));
+    Some(if formula {
+        format!(
+            "runs pulled different bottle tags: {}; fetch the same brew:FORMULA[@TAG] in \
+             every run",
+            each.join(", ")
+        )
+    } else {
+        format!(
+            "runs pulled different platform sets: {}; pull the same --platform in every run",
+            each.join(", ")
+        )
+    })
 }
 
 /// The verdict on an artifact and, on a mismatch, where the runs part.
@@ -177,11 +189,12 @@ fn group_observations(id: &str, by_id: &[ById<'_>]) -> Vec<Group> {
         };
         // What the Homebrew API declared must match too, not only the bytes.
         let detail = artifact.homebrew.as_ref().map(homebrew_lines);
+        let declared = artifact.homebrew.as_ref().map(homebrew_facts);
         for content in observed {
-            let group = match groups
-                .iter_mut()
-                .position(|g| g.content.as_ref() == Some(content) && g.detail == detail)
-            {
+            let group = match groups.iter().position(|g| {
+                g.content.as_ref() == Some(content)
+                    && declarations_agree(g, declared.as_ref(), id, by_id)
+            }) {
                 Some(at) => &mut groups[at],
                 None => {
                     groups.push(Group {
@@ -203,6 +216,27 @@ fn group_observations(id: &str, by_id: &[ById<'_>]) -> Vec<Group> {
     place_failed_runs(id, by_id, &mut groups);
     groups.sort_by_key(|g| std::cmp::Reverse(g.members().count()));
     groups
+}
+
+/// Whether a run's Homebrew declaration fits a group's: equal on the version and on every
+/// bottle both hold. Runs that asked for other bottle tags hold other bottles; that makes the
+/// artifact inconclusive (its platform sets differ), not a mismatch.
+fn declarations_agree(
+    group: &Group,
+    declared: Option<&Facts>,
+    id: &str,
+    by_id: &[ById<'_>],
+) -> bool {
+    let theirs = group
+        .representative()
+        .and_then(|run| artifact_of(by_id, id, run))
+        .and_then(|a| a.homebrew.as_ref())
+        .map(homebrew_facts);
+    match (theirs, declared) {
+        (None, None) => true,
+        (Some(theirs), Some(mine)) => relate(&theirs, mine) == Relation::Same,
+        (Some(_), None) | (None, Some(_)) => false,
+    }
 }
 
 /// Places each run that failed without any complete observation by the facts it verified:

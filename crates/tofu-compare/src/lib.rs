@@ -199,8 +199,9 @@ pub struct ArtifactReport {
     pub level: Option<String>,
     /// Unified diffs of the must-match fields: a majority run against each odd run.
     pub diffs: Vec<String>,
-    /// When image runs asked for different platforms (`oci.platforms`): which run asked for
-    /// which. Such runs did not pull one artifact, so it is never a match.
+    /// When image runs asked for different platforms (`oci.platforms`; a formula's bottle
+    /// tags): which run asked for which, and what to do. Such runs did not pull one
+    /// artifact, so it is never a match.
     pub platform_sets: Option<String>,
 }
 
@@ -347,10 +348,7 @@ fn artifact_reasons(artifacts: &[ArtifactReport], runs: &[RunSummary]) -> Vec<St
                     ));
                 }
                 if let Some(platforms) = &a.platform_sets {
-                    reasons.push(format!(
-                        "{}: {platforms}; pull the same --platform in every run",
-                        a.id
-                    ));
+                    reasons.push(format!("{}: {platforms}", a.id));
                 }
             }
         }
@@ -1102,6 +1100,47 @@ mod tests {
         let same = runs[0].artifacts[0].fetches[0].clone();
         runs[2].artifacts[0].fetches[0] = same;
         assert_eq!(report(&runs, &[]).verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn formulas_pulled_for_other_bottle_tags_are_inconclusive_not_different() {
+        // Runs 1 and 3 asked for every bottle (two), run 2 for x86_64_linux only.
+        let both = |sha: u8| {
+            let mut a = image(
+                Some(1),
+                Some(3),
+                None,
+                &["arm64_sonoma", "x86_64_linux"],
+                Some(sha),
+            );
+            let brew = a.homebrew.as_mut().unwrap();
+            let mut arm = brew.bottles[0].clone();
+            arm.tag = "arm64_sonoma".into();
+            arm.sha256 = "09".repeat(32);
+            brew.bottles.insert(0, arm);
+            a
+        };
+        let one = |sha: u8| image(Some(1), Some(3), None, &["x86_64_linux"], Some(sha));
+        let runs = image_runs([both(7), one(7), both(7)]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{:?}", r.reasons);
+        assert_eq!(
+            r.reasons,
+            [
+                "img: runs pulled different bottle tags: #1 arm64_sonoma+x86_64_linux, \
+              #2 x86_64_linux, #3 arm64_sonoma+x86_64_linux; fetch the same \
+              brew:FORMULA[@TAG] in every run"
+            ]
+        );
+        // Another digest for the bottle both hold is still a difference.
+        let runs = image_runs([both(7), one(8), both(7)]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree);
+        assert_eq!(r.artifacts[0].odd_runs, [2]);
+        assert_eq!(
+            r.artifacts[0].level.as_deref(),
+            Some("homebrew bottle x86_64_linux")
+        );
     }
 
     #[test]

@@ -162,8 +162,8 @@ fn disagreement_advice(report: &Report) -> Vec<String> {
     advice
 }
 
-/// Per missing artifact: pull the same platforms everywhere, or fetch it again where it is
-/// absent or failed.
+/// Per missing artifact: pull the same platforms (bottle tags) everywhere, or fetch it again
+/// where it is absent or failed.
 fn missing_advice(report: &Report) -> Vec<String> {
     let mut advice = Vec::new();
     for a in report
@@ -172,10 +172,7 @@ fn missing_advice(report: &Report) -> Vec<String> {
         .filter(|a| a.verdict == ArtifactVerdict::Missing)
     {
         if let Some(platforms) = &a.platform_sets {
-            advice.push(format!(
-                "{}: {platforms}; pull the same --platform in every run",
-                a.id
-            ));
+            advice.push(format!("{}: {platforms}", a.id));
         }
         if a.cells.iter().any(|c| !matches!(c, crate::Cell::Ok { .. })) {
             advice.push(format!(

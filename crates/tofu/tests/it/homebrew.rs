@@ -231,6 +231,8 @@ fn an_unusable_api_answer_is_bad_formula() {
     }
 }
 
+/// What the API declared counts even when the registry then fails; a run that asked for
+/// other bottle tags is inconclusive, not different.
 #[test]
 fn a_lying_api_then_a_failing_registry_still_disagrees() {
     let w = World::new();
@@ -273,4 +275,45 @@ fn a_lying_api_then_a_failing_registry_still_disagrees() {
     // What the API declared is the same; the registry failed: inconclusive.
     let out = w.compare_bytes_only(&["--json", "run1.json", "run2.json", "failed.json"]);
     assert_exit(&out, 3);
+
+    // A run that asked for one bottle tag only (a plan lines it up with the others) holds
+    // the same bottle: not a difference, but not the same artifact either.
+    let plan = w.path("one-tag.toml");
+    std::fs::write(
+        &plan,
+        "name = \"one\"\n[[artifact]]\nid = \"brew:testpkg\"\nhomebrew = \"testpkg\"\n\
+         bottle_tags = [\"x86_64_linux\"]\n",
+    )
+    .unwrap();
+    let ca = w.ca.root_pem.to_str().unwrap();
+    let out = w.tofu(&[
+        "--config",
+        &honest,
+        "fetch",
+        "--ca-cert",
+        ca,
+        "--plan",
+        plan.to_str().unwrap(),
+        "-o",
+        "one.json",
+    ]);
+    assert_exit(&out, 0);
+    let out = w.compare_bytes_only(&[
+        "--json",
+        "--allow-mixed-plans",
+        "run1.json",
+        "run2.json",
+        "one.json",
+    ]);
+    assert_exit(&out, 3);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["reasons"],
+        json!([
+            "brew:testpkg: runs pulled different bottle tags: #1 arm64_sonoma+x86_64_linux, \
+             #2 arm64_sonoma+x86_64_linux, #3 x86_64_linux; fetch the same \
+             brew:FORMULA[@TAG] in every run"
+        ]),
+        "{report}"
+    );
 }
