@@ -42,19 +42,26 @@ pub struct Options {
     pub min_runs: usize,
     /// Diversity rules that must hold for an agreement.
     pub require: BTreeSet<Rule>,
-    /// With `distinct-days`: the fewest hours between the starts of any two runs.
+    /// With `distinct-days`: the fewest hours between the starts of any two runs; None
+    /// for calendar dates only.
     pub min_gap_hours: Option<f64>,
 }
 
 /// Fewest runs for an agreement unless the user asks for more: 3TOFU's three.
 pub const MIN_RUNS: usize = 3;
 
+/// With `distinct-days`, the fewest hours between two runs' starts unless the user says
+/// otherwise: runs at 23:55 and 00:05 UTC have two dates but are minutes apart, and an
+/// attacker who controls a host for an hour would see both. 20 hours still lets a daily run
+/// drift a few hours earlier each day (09:00, then 06:00 the next day).
+pub const MIN_GAP_HOURS: f64 = 20.0;
+
 impl Default for Options {
     fn default() -> Self {
         Options {
             min_runs: MIN_RUNS,
             require: Rule::ALL.into_iter().collect(),
-            min_gap_hours: None,
+            min_gap_hours: Some(MIN_GAP_HOURS),
         }
     }
 }
@@ -144,16 +151,34 @@ pub enum Cell {
     Absent,
 }
 
-/// Runs that saw the same content.
+/// Runs that saw the same content, and runs that failed after verifying the same facts.
 #[derive(Clone, Debug, Serialize)]
 pub struct Group {
-    /// Run indexes (1-based).
+    /// Run indexes (1-based) that fetched it completely.
     pub runs: Vec<usize>,
-    /// What they saw.
-    pub content: Content,
+    /// Runs that failed later, but whose verified facts (a tag's document, checked
+    /// manifests, what the Homebrew API declared) are this group's and no other's. They
+    /// count towards the group's size: their failure is a gap, their facts are evidence.
+    pub failed_runs: Vec<usize>,
+    /// What they saw; null for a group of failed runs only, whose facts differ from every
+    /// other group's.
+    pub content: Option<Content>,
     /// For a Homebrew formula, what the API declared (version, bottle digests): it must
     /// match as well.
     pub detail: Option<String>,
+}
+
+impl Group {
+    /// Every run in the group: complete ones, then failed ones.
+    pub fn members(&self) -> impl Iterator<Item = usize> + '_ {
+        self.runs.iter().chain(&self.failed_runs).copied()
+    }
+
+    /// The run that stands for the group in diffs: its first complete run, else its first
+    /// failed one.
+    pub fn representative(&self) -> Option<usize> {
+        self.runs.first().or(self.failed_runs.first()).copied()
+    }
 }
 
 /// The comparison of one artifact across runs.
@@ -176,6 +201,10 @@ pub struct ArtifactReport {
     pub level: Option<String>,
     /// Unified diffs of the must-match fields: a majority run against each odd run.
     pub diffs: Vec<String>,
+    /// When image runs asked for different platforms (`oci.platforms`; a formula's bottle
+    /// tags): which run asked for which, and what to do. Such runs did not pull one
+    /// artifact, so it is never a match.
+    pub platform_sets: Option<String>,
 }
 
 /// The whole comparison.
@@ -280,8 +309,9 @@ fn run_count_reasons(inputs: &[Input<'_>], options: &Options) -> Vec<String> {
     reasons
 }
 
-/// One reason per artifact that is not a match: where it differs and which runs are odd, or
-/// which runs lack it.
+/// One reason per artifact that is not a match: where it differs and which runs are odd
+/// (and which of them failed after verifying what differs), or which runs lack it, or that
+/// the runs pulled different platforms.
 fn artifact_reasons(artifacts: &[ArtifactReport], runs: &[RunSummary]) -> Vec<String> {
     let mut reasons = Vec::new();
     for a in artifacts {
@@ -293,29 +323,61 @@ fn artifact_reasons(artifacts: &[ArtifactReport], runs: &[RunSummary]) -> Vec<St
                     .as_ref()
                     .map(|l| format!(" at {l}"))
                     .unwrap_or_default();
+                let failed = failed_odd_runs(a);
+                let failed = if failed.is_empty() {
+                    String::new()
+                } else {
+                    let failed: Vec<String> = failed.iter().map(|r| format!("#{r}")).collect();
+                    format!(
+                        " ({} failed later, but had already verified what differs: a \
+                         disagreement, not a gap)",
+                        failed.join(", ")
+                    )
+                };
                 reasons.push(format!(
-                    "{}: differs{level}; odd run(s) {}",
+                    "{}: differs{level}; odd run(s) {}{failed}",
                     a.id,
                     artifact::run_list(&a.odd_runs, runs)
                 ));
             }
             ArtifactVerdict::Missing => {
-                let which: Vec<usize> = a
-                    .cells
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| !matches!(c, Cell::Ok { .. }))
-                    .map(|(i, _)| i + 1)
-                    .collect();
-                reasons.push(format!(
-                    "{}: absent or failed in run(s) {}",
-                    a.id,
-                    artifact::run_list(&which, runs)
-                ));
+                let which = missing_in(a);
+                if !which.is_empty() {
+                    reasons.push(format!(
+                        "{}: absent or failed in run(s) {}",
+                        a.id,
+                        artifact::run_list(&which, runs)
+                    ));
+                }
+                if let Some(platforms) = &a.platform_sets {
+                    reasons.push(format!("{}: {platforms}", a.id));
+                }
             }
         }
     }
     reasons
+}
+
+/// The runs in which the artifact is absent or failed.
+fn missing_in(a: &ArtifactReport) -> Vec<usize> {
+    a.cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !matches!(c, Cell::Ok { .. }))
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+/// The odd runs of a mismatch that failed with no sign of tampering: what they verified
+/// before failing is what differs.
+pub(crate) fn failed_odd_runs(a: &ArtifactReport) -> Vec<usize> {
+    a.odd_runs
+        .iter()
+        .copied()
+        .filter(|&r| {
+            matches!(a.cells.get(r - 1), Some(Cell::Failed { code, .. }) if !code.is_integrity())
+        })
+        .collect()
 }
 
 /// The values, comma-separated; None when there are none.
@@ -736,6 +798,427 @@ mod tests {
             r.notes[0].starts_with("run #2: the local clock is 600 s behind"),
             "{:?}",
             r.notes
+        );
+    }
+
+    /// An image of one linux/amd64 manifest: the top document made of `top`; with
+    /// `manifest`, the manifest (and a layer) made of it; with `failed`, failed with that code
+    /// after recording what it has; pulled for `platforms`; with `bottle_sha`, a Homebrew
+    /// formula whose API declared that bottle digest.
+    fn image(
+        top: Option<u8>,
+        manifest: Option<u8>,
+        failed: Option<&str>,
+        platforms: &[&str],
+        bottle_sha: Option<u8>,
+    ) -> tofu_record::Artifact {
+        let digest = |b: u8| format!("sha256:{}", format!("{b:02x}").repeat(32));
+        let descriptor = |b: u8| {
+            serde_json::json!({
+                "digest": digest(b), "size": 10, "platform": null, "annotations": {},
+                "media_type": "application/vnd.oci.image.layer.v1.tar+gzip", "urls": [],
+            })
+        };
+        let manifests: Vec<serde_json::Value> = manifest
+            .into_iter()
+            .map(|m| {
+                serde_json::json!({
+                    "platform": "linux/amd64",
+                    "document": {
+                        "digest": digest(m), "size": 500, "docker_content_digest": null,
+                        "media_type": "application/vnd.oci.image.manifest.v1+json",
+                    },
+                    "config": descriptor(m + 10), "layers": [descriptor(m + 20)],
+                })
+            })
+            .collect();
+        let (content, error) = match (failed, top) {
+            (Some(code), _) => (
+                serde_json::Value::Null,
+                serde_json::json!({"code": code, "message": "it failed"}),
+            ),
+            (None, Some(b)) => (
+                serde_json::json!({
+                    "size": 300, "sha256": format!("{b:02x}").repeat(32),
+                    "sha512": format!("{b:02x}").repeat(64),
+                }),
+                serde_json::Value::Null,
+            ),
+            (None, None) => unreachable!("a complete image has a top document"),
+        };
+        let homebrew = bottle_sha.map(|sha| {
+            serde_json::json!({
+                "formula": "wget", "api_url": "https://formulae.test/api/formula/wget.json",
+                "version": "1.24.5", "revision": 0, "rebuild": 0, "image_tag": "1.24.5",
+                "root_url": "https://ghcr.test/v2/homebrew/core",
+                "bottles": [{
+                    "tag": "x86_64_linux", "sha256": format!("{sha:02x}").repeat(32),
+                    "ref_name": "1.24.5.x86_64_linux", "manifest": null,
+                    "file_name": "wget--1.24.5.x86_64_linux.bottle.tar.gz",
+                }],
+            })
+        });
+        serde_json::from_value(serde_json::json!({
+            "id": "img", "content": content, "fetches": [], "openpgp": null,
+            "oci": {
+                "reference": "registry.test/x/y:1", "registry_host": "registry.test",
+                "accept": "application/vnd.oci.image.index.v1+json", "token_realm": null,
+                "platforms": platforms,
+                "top": {
+                    "digest": top.map(digest).unwrap_or_default(), "size": 300,
+                    "media_type": "application/vnd.oci.image.index.v1+json",
+                    "docker_content_digest": null,
+                },
+                "index_entries": [], "manifests": manifests, "redirect_hosts": [],
+            },
+            "homebrew": homebrew, "error": error, "tor_exits": [],
+        }))
+        .unwrap()
+    }
+
+    /// Three runs on three days, each holding one artifact.
+    fn image_runs(artifacts: [tofu_record::Artifact; 3]) -> Vec<Transcript> {
+        artifacts
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let n = u8::try_from(i).unwrap() + 1;
+                let mut t = run(n, 19 + u32::from(n), &format!("h{n}"), &[]);
+                t.artifacts.push(a);
+                t.check().unwrap();
+                t
+            })
+            .collect()
+    }
+
+    fn status_of(runs: &[Transcript]) -> Status {
+        let inputs: Vec<Input<'_>> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Input {
+                name: format!("run{}.json", i + 1),
+                transcript: t,
+                signed_by: Some("K".into()),
+            })
+            .collect();
+        let options = Options {
+            require: BTreeSet::new(),
+            ..Options::default()
+        };
+        status(&inputs, &options)
+    }
+
+    #[test]
+    fn a_run_that_failed_after_verifying_another_tag_disagrees() {
+        let amd64 = &["linux/amd64"];
+        let runs = image_runs([
+            image(Some(1), Some(3), None, amd64, None),
+            image(Some(1), Some(3), None, amd64, None),
+            // A registry that served its own index, then a 500 on a layer.
+            image(Some(2), Some(4), Some("http-status"), amd64, None),
+        ]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree, "{:?}", r.reasons);
+        let a = &r.artifacts[0];
+        assert_eq!(a.odd_runs, [3]);
+        assert_eq!(a.level.as_deref(), Some("tag"));
+        assert_eq!(a.groups[1].failed_runs, [3]);
+        assert!(a.groups[1].content.is_none());
+        assert!(
+            r.reasons[0]
+                .contains("differs at tag; odd run(s) #3 (run3.json, direct) (#3 failed later"),
+            "{:?}",
+            r.reasons
+        );
+        let advice = status_of(&runs).next_run.advice;
+        assert!(
+            advice
+                .iter()
+                .any(|l| l.contains("img: run(s) #3 disagree with the others at tag")),
+            "{advice:?}"
+        );
+        assert!(
+            advice
+                .iter()
+                .any(|l| l.contains("#3 failed, but only after verifying")),
+            "{advice:?}"
+        );
+        assert!(
+            !advice.iter().any(|l| l.contains("fetch it again")),
+            "{advice:?}"
+        );
+
+        // The genuine index, then the same 500: a gap, not a difference, and status says to
+        // fetch it again.
+        let runs = image_runs([
+            image(Some(1), Some(3), None, amd64, None),
+            image(Some(1), Some(3), None, amd64, None),
+            image(Some(1), Some(3), Some("http-status"), amd64, None),
+        ]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{:?}", r.reasons);
+        assert_eq!(r.artifacts[0].verdict, ArtifactVerdict::Missing);
+        assert_eq!(r.artifacts[0].groups[0].runs, [1, 2]);
+        assert_eq!(r.artifacts[0].groups[0].failed_runs, [3]);
+        let advice = status_of(&runs).next_run.advice;
+        assert!(
+            advice
+                .iter()
+                .any(|l| l.contains("img: absent or failed in some run; fetch it again")),
+            "{advice:?}"
+        );
+    }
+
+    #[test]
+    fn a_failed_run_is_judged_only_on_the_levels_it_holds() {
+        let amd64 = &["linux/amd64"];
+        // Run 3 failed after the tag, before any manifest: it saw less, not something else.
+        let runs = image_runs([
+            image(Some(1), Some(3), None, amd64, None),
+            image(Some(1), Some(3), None, amd64, None),
+            image(Some(1), None, Some("http-status"), amd64, None),
+        ]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{:?}", r.reasons);
+        // Same tag, another manifest: the manifest is where they part.
+        let runs = image_runs([
+            image(Some(1), Some(3), None, amd64, None),
+            image(Some(1), Some(5), Some("timeout"), amd64, None),
+            image(Some(1), Some(3), None, amd64, None),
+        ]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree);
+        assert_eq!(r.artifacts[0].odd_runs, [2]);
+        assert_eq!(
+            r.artifacts[0].level.as_deref(),
+            Some("manifest linux/amd64")
+        );
+        // Every run failed: their facts still disagree, and the odd one is named.
+        let runs = image_runs([
+            image(Some(1), None, Some("http-status"), amd64, None),
+            image(Some(2), None, Some("http-status"), amd64, None),
+            image(Some(1), None, Some("timeout"), amd64, None),
+        ]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree);
+        assert_eq!(r.artifacts[0].odd_runs, [2]);
+        assert_eq!(r.artifacts[0].level.as_deref(), Some("tag"));
+        // Runs whose facts share no level with the first group still differ from each
+        // other: run 1 holds only what the Homebrew API declared, runs 2 and 3 two tags.
+        let tags = &["x86_64_linux"];
+        let runs = image_runs([
+            image(None, None, Some("http-status"), tags, Some(7)),
+            image(Some(1), None, Some("timeout"), tags, None),
+            image(Some(2), None, Some("timeout"), tags, None),
+        ]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree, "{:?}", r.reasons);
+        assert!(r.artifacts[0].odd_runs.contains(&3));
+        // A run that failed before verifying anything proves nothing either way.
+        let runs = image_runs([
+            image(Some(1), Some(3), None, amd64, None),
+            image(None, None, Some("connect"), amd64, None),
+            image(Some(1), Some(3), None, amd64, None),
+        ]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert!(
+            r.artifacts[0]
+                .groups
+                .iter()
+                .all(|g| g.failed_runs.is_empty())
+        );
+    }
+
+    #[test]
+    fn a_failed_run_whose_homebrew_api_named_another_bottle_disagrees() {
+        let tags = &["x86_64_linux"];
+        // Run 2's API named another digest; its registry then failed before the index.
+        let runs = image_runs([
+            image(Some(1), Some(3), None, tags, Some(7)),
+            image(None, None, Some("http-status"), tags, Some(8)),
+            image(Some(1), Some(3), None, tags, Some(7)),
+        ]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree, "{:?}", r.reasons);
+        assert_eq!(r.artifacts[0].odd_runs, [2]);
+        assert_eq!(
+            r.artifacts[0].level.as_deref(),
+            Some("homebrew bottle x86_64_linux")
+        );
+        // The same declaration, then the same failure: inconclusive.
+        let runs = image_runs([
+            image(Some(1), Some(3), None, tags, Some(7)),
+            image(None, None, Some("http-status"), tags, Some(7)),
+            image(Some(1), Some(3), None, tags, Some(7)),
+        ]);
+        assert_eq!(report(&runs, &[]).verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn runs_of_different_platform_sets_are_never_one_artifact() {
+        let runs = image_runs([
+            image(Some(1), Some(3), None, &["linux/amd64"], None),
+            image(Some(1), Some(3), None, &["all"], None),
+            image(Some(1), Some(3), None, &["linux/amd64"], None),
+        ]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert_eq!(r.artifacts[0].verdict, ArtifactVerdict::Missing);
+        assert_eq!(
+            r.reasons,
+            [
+                "img: runs pulled different platform sets: #1 linux/amd64, #2 all, \
+              #3 linux/amd64; pull the same --platform in every run"
+            ]
+        );
+        let advice = status_of(&runs).next_run.advice;
+        assert!(
+            advice
+                .iter()
+                .any(|l| l.contains("pull the same --platform")),
+            "{advice:?}"
+        );
+        assert!(
+            !advice.iter().any(|l| l.contains("fetch it again")),
+            "{advice:?}"
+        );
+        // The order of platforms is not a difference; a differing tag still is.
+        let runs = image_runs([
+            image(
+                Some(1),
+                Some(3),
+                None,
+                &["linux/amd64", "linux/arm64"],
+                None,
+            ),
+            image(
+                Some(1),
+                Some(3),
+                None,
+                &["linux/arm64", "linux/amd64"],
+                None,
+            ),
+            image(
+                Some(1),
+                Some(3),
+                None,
+                &["linux/amd64", "linux/arm64"],
+                None,
+            ),
+        ]);
+        assert_eq!(report(&runs, &[]).verdict, Verdict::Agree);
+        let runs = image_runs([
+            image(Some(1), Some(3), None, &["linux/amd64"], None),
+            image(Some(2), Some(3), None, &["all"], None),
+            image(Some(1), Some(3), None, &["linux/amd64"], None),
+        ]);
+        assert_eq!(report(&runs, &[]).verdict, Verdict::Disagree);
+    }
+
+    #[test]
+    fn two_dates_minutes_apart_are_not_two_days() {
+        let mut runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(1))]),
+            run(3, 23, "h3", &[("a", Some(1))]),
+        ];
+        runs[0].run.started_at = "2026-11-20T23:55:00Z".parse().unwrap();
+        runs[1].run.started_at = "2026-11-21T00:05:00Z".parse().unwrap();
+        let inputs: Vec<Input<'_>> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Input {
+                name: format!("run{}.json", i + 1),
+                transcript: t,
+                signed_by: Some("K".into()),
+            })
+            .collect();
+        let days_only = |gap| Options {
+            require: [Rule::DistinctDays].into(),
+            min_gap_hours: gap,
+            ..Options::default()
+        };
+        // The default asks for MIN_GAP_HOURS.
+        let r = compare(&inputs, &days_only(Options::default().min_gap_hours));
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert_eq!(r.rules[0].status, RuleStatus::Unmet);
+        assert_eq!(
+            r.rules[0].message,
+            "runs #1 and #2 started 10 min apart (2026-11-20T23:55:00Z and \
+             2026-11-21T00:05:00Z); distinct days need at least 20 h between any two runs' \
+             starts (--min-gap; 0 for calendar dates only)"
+        );
+        // Calendar dates only (--min-gap 0): met.
+        let r = compare(&inputs, &days_only(None));
+        assert_eq!(r.verdict, Verdict::Agree, "{:?}", r.reasons);
+        // Status says when the next run may start.
+        let s = status(&inputs[..2], &days_only(Some(MIN_GAP_HOURS)));
+        assert_eq!(
+            s.next_run.not_before.as_deref(),
+            Some("2026-11-21T20:05:00Z")
+        );
+    }
+
+    #[test]
+    fn a_mirror_that_completed_in_a_failed_run_counts() {
+        let mut runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(1))]),
+            run(3, 22, "h3", &[("a", None)]),
+        ];
+        // Run 3: its first mirror delivered other bytes, its second failed.
+        let other = run(9, 22, "h9", &[("a", Some(2))]).artifacts[0].fetches[0].clone();
+        let failed = runs[2].artifacts[0].fetches[0].clone();
+        runs[2].artifacts[0].fetches = vec![other, failed];
+        runs[2].check().unwrap();
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree, "{:?}", r.reasons);
+        assert_eq!(r.artifacts[0].odd_runs, [3]);
+        // The same bytes from the mirror that completed: a gap only.
+        let same = runs[0].artifacts[0].fetches[0].clone();
+        runs[2].artifacts[0].fetches[0] = same;
+        assert_eq!(report(&runs, &[]).verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn formulas_pulled_for_other_bottle_tags_are_inconclusive_not_different() {
+        // Runs 1 and 3 asked for every bottle (two), run 2 for x86_64_linux only.
+        let both = |sha: u8| {
+            let mut a = image(
+                Some(1),
+                Some(3),
+                None,
+                &["arm64_sonoma", "x86_64_linux"],
+                Some(sha),
+            );
+            let brew = a.homebrew.as_mut().unwrap();
+            let mut arm = brew.bottles[0].clone();
+            arm.tag = "arm64_sonoma".into();
+            arm.sha256 = "09".repeat(32);
+            brew.bottles.insert(0, arm);
+            a
+        };
+        let one = |sha: u8| image(Some(1), Some(3), None, &["x86_64_linux"], Some(sha));
+        let runs = image_runs([both(7), one(7), both(7)]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{:?}", r.reasons);
+        assert_eq!(
+            r.reasons,
+            [
+                "img: runs pulled different bottle tags: #1 arm64_sonoma+x86_64_linux, \
+              #2 x86_64_linux, #3 arm64_sonoma+x86_64_linux; fetch the same \
+              brew:FORMULA[@TAG] in every run"
+            ]
+        );
+        // Another digest for the bottle both hold is still a difference.
+        let runs = image_runs([both(7), one(8), both(7)]);
+        let r = report(&runs, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree);
+        assert_eq!(r.artifacts[0].odd_runs, [2]);
+        assert_eq!(
+            r.artifacts[0].level.as_deref(),
+            Some("homebrew bottle x86_64_linux")
         );
     }
 

@@ -254,7 +254,8 @@ fn exits_usable(inputs: &[Input<'_>], input: &Input<'_>, exits: &RunExits) -> Re
     }
 }
 
-/// Met when every two runs started at least `hours` apart.
+/// Met when every two runs started at least `hours` apart (checked between neighbours in
+/// time, which is every pair); unmet names each pair too close, their starts and gap.
 fn min_gap(inputs: &[Input<'_>], hours: f64) -> (RuleStatus, String) {
     let mut starts: Vec<(chrono::DateTime<chrono::Utc>, usize)> = inputs
         .iter()
@@ -262,12 +263,22 @@ fn min_gap(inputs: &[Input<'_>], hours: f64) -> (RuleStatus, String) {
         .map(|(i, input)| (input.transcript.run.started_at, i + 1))
         .collect();
     starts.sort();
+    let at =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let too_close: Vec<String> = starts
         .windows(2)
         .filter_map(|w| {
-            let gap = (w[1].0 - w[0].0).num_seconds() as f64 / 3600.0;
-            (gap < hours)
-                .then(|| format!("runs #{} and #{} started {gap:.1} h apart", w[0].1, w[1].1))
+            let seconds = (w[1].0 - w[0].0).num_seconds();
+            (seconds as f64 / 3600.0 < hours).then(|| {
+                format!(
+                    "runs #{} and #{} started {} apart ({} and {})",
+                    w[0].1,
+                    w[1].1,
+                    span(seconds),
+                    at(w[0].0),
+                    at(w[1].0)
+                )
+            })
         })
         .collect();
     if too_close.is_empty() {
@@ -278,8 +289,21 @@ fn min_gap(inputs: &[Input<'_>], hours: f64) -> (RuleStatus, String) {
     } else {
         (
             RuleStatus::Unmet,
-            format!("{}; --min-gap is {hours} h", too_close.join("; ")),
+            format!(
+                "{}; distinct days need at least {hours} h between any two runs' starts \
+                 (--min-gap; 0 for calendar dates only)",
+                too_close.join("; ")
+            ),
         )
+    }
+}
+
+/// A gap for people: `10 min` under an hour, else hours to a tenth (`23.5 h`).
+fn span(seconds: i64) -> String {
+    if seconds < 3600 {
+        format!("{} min", seconds / 60)
+    } else {
+        format!("{:.1} h", seconds as f64 / 3600.0)
     }
 }
 

@@ -91,11 +91,15 @@ fn next_run_evidence(inputs: &[Input<'_>], options: &Options) -> NextRun {
 fn advice(report: &Report, options: &Options, next: &NextRun) -> Vec<String> {
     match report.verdict {
         Verdict::Agree => Vec::new(),
-        Verdict::Disagree => vec![
-            "stop: the runs disagree — do not trust the artifact; find out which vantage point \
-             was lied to (see the odd runs)"
-                .to_owned(),
-        ],
+        Verdict::Disagree => {
+            let mut advice = vec![
+                "stop: the runs disagree — do not trust the artifact; find out which vantage \
+                 point was lied to (see the odd runs)"
+                    .to_owned(),
+            ];
+            advice.extend(disagreement_advice(report));
+            advice
+        }
         Verdict::Inconclusive => {
             let mut advice = Vec::new();
             if next.runs_needed > 0 {
@@ -113,22 +117,71 @@ fn advice(report: &Report, options: &Options, next: &NextRun) -> Vec<String> {
                 advice.extend(next_run_advice(next));
             }
             advice.extend(rule_advice(report, next.runs_needed));
-            advice.extend(
-                report
-                    .artifacts
-                    .iter()
-                    .filter(|a| a.verdict == ArtifactVerdict::Missing)
-                    .map(|a| {
-                        format!(
-                            "{}: absent or failed in some run; fetch it again from that \
-                             vantage point",
-                            a.id
-                        )
-                    }),
-            );
+            advice.extend(missing_advice(report));
             advice
         }
     }
+}
+
+/// Per differing artifact: which runs disagree and at what level; a run that failed after
+/// verifying the differing value disagreed, and fetching it again would not undo that.
+fn disagreement_advice(report: &Report) -> Vec<String> {
+    let mut advice = Vec::new();
+    for a in report
+        .artifacts
+        .iter()
+        .filter(|a| a.verdict == ArtifactVerdict::Mismatch)
+    {
+        let list = |runs: &[usize]| {
+            runs.iter()
+                .map(|r| format!("#{r}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let level = a
+            .level
+            .as_ref()
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
+        advice.push(format!(
+            "{}: run(s) {} disagree with the others{level}",
+            a.id,
+            list(&a.odd_runs)
+        ));
+        let failed = crate::failed_odd_runs(a);
+        if !failed.is_empty() {
+            advice.push(format!(
+                "{}: run(s) {} failed, but only after verifying a value the other runs do not \
+                 share: that run disagreed; fetching again from that vantage point does not \
+                 undo it",
+                a.id,
+                list(&failed)
+            ));
+        }
+    }
+    advice
+}
+
+/// Per missing artifact: pull the same platforms (bottle tags) everywhere, or fetch it again
+/// where it is absent or failed.
+fn missing_advice(report: &Report) -> Vec<String> {
+    let mut advice = Vec::new();
+    for a in report
+        .artifacts
+        .iter()
+        .filter(|a| a.verdict == ArtifactVerdict::Missing)
+    {
+        if let Some(platforms) = &a.platform_sets {
+            advice.push(format!("{}: {platforms}", a.id));
+        }
+        if a.cells.iter().any(|c| !matches!(c, crate::Cell::Ok { .. })) {
+            advice.push(format!(
+                "{}: absent or failed in some run; fetch it again from that vantage point",
+                a.id
+            ));
+        }
+    }
+    advice
 }
 
 /// `next run: …`: the day, time, machine, network and country the next run must differ in.

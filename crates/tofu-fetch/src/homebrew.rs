@@ -155,7 +155,13 @@ impl Client {
         let tags: Vec<String> = record.bottles.iter().map(|b| b.tag.clone()).collect();
         let mut pull = match Pull::new(&reference, tags, options.max_size) {
             Ok(pull) => pull,
-            Err(e) => return failed_artifact(id, ArtifactError::from(&e)),
+            Err(e) => {
+                // What the API declared was verified (it came over TLS) and must be compared
+                // even though no registry was asked.
+                let mut artifact = failed_artifact(id, ArtifactError::from(&e));
+                artifact.homebrew = Some(record);
+                return artifact;
+            }
         };
         let outcome = self
             .pull_bottles(&mut pull, &mut record, options.keep_dir.as_deref())

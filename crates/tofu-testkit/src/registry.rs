@@ -75,6 +75,12 @@ pub enum RegistryLie {
         tag: String,
         to: String,
     },
+    /// Answers every request whose path starts with `prefix` (e.g. `/v2/REPO/blobs/`) with
+    /// this status and no body: a registry that fails, after whatever it served before.
+    Fail { prefix: String, status: u16 },
+    /// Tells each of these lies (their paths must differ, and at most one may serve a file):
+    /// e.g. a moved tag, then a 500 on every blob.
+    Several(Vec<RegistryLie>),
 }
 
 /// The registry's storage, token and CDN; fronts are started from it.
@@ -248,6 +254,17 @@ fn lie_locations(lie: &RegistryLie, backend: &str, dir: &Path) -> String {
         | RegistryLie::Trickle { .. }
         | RegistryLie::OversizedManifest { .. }
         | RegistryLie::ServeDocument { .. } => served_lie(lie, dir),
+        // `^~`: the prefix wins over the regular expressions of other lies.
+        RegistryLie::Fail { prefix, status } => format!(
+            r#"location ^~ {prefix} {{
+            return {status};
+        }}"#
+        ),
+        RegistryLie::Several(lies) => lies
+            .iter()
+            .map(|l| lie_locations(l, backend, dir))
+            .collect::<Vec<_>>()
+            .join("\n        "),
     }
 }
 

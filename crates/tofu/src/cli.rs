@@ -207,9 +207,11 @@ pub struct JudgeArgs {
     #[arg(long)]
     pub allow_unsigned: bool,
 
-    /// With distinct-days: the fewest hours between the starts of any two runs.
-    #[arg(long, value_name = "HOURS")]
-    pub min_gap: Option<f64>,
+    /// With distinct-days: the fewest hours between the starts of any two runs. Two UTC
+    /// dates alone are not two days (23:55 and 00:05 are ten minutes apart); 20 hours still
+    /// lets a daily run drift a few hours earlier. 0: distinct calendar dates only.
+    #[arg(long, value_name = "HOURS", default_value_t = tofu_compare::MIN_GAP_HOURS)]
+    pub min_gap: f64,
 
     /// Line up runs of different plans (or of no plan) anyway.
     #[arg(long)]

@@ -30,15 +30,15 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
 /// The options of the judgement, checked before any file is read.
 pub fn judge_options(judge: &JudgeArgs) -> Result<tofu_compare::Options, Failure> {
     let require = parse_rules(judge.require.as_deref())?;
-    if let Some(gap) = judge.min_gap
-        && !(gap.is_finite() && gap >= 0.0)
-    {
+    let gap = judge.min_gap;
+    if !(gap.is_finite() && gap >= 0.0) {
         return Err(anyhow!("--min-gap {gap} is not a number of hours").into());
     }
     Ok(tofu_compare::Options {
         min_runs: usize::try_from(judge.min_runs).unwrap_or(usize::MAX),
         require,
-        min_gap_hours: judge.min_gap,
+        // 0 asks for nothing beyond distinct dates.
+        min_gap_hours: (gap > 0.0).then_some(gap),
     })
 }
 

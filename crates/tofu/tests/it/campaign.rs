@@ -14,11 +14,27 @@ use crate::support::*;
 
 /// Moves run `name`'s start and finish by `days` and re-signs it with `home`'s key.
 fn shift_days(w: &World, home: &Path, name: &str, days: i64) {
+    restamp(w, home, name, |t| {
+        t.run.started_at += chrono::Duration::days(days);
+        t.run.finished_at += chrono::Duration::days(days);
+    });
+}
+
+/// Moves run `name` to start at `at` (RFC 3339), keeping its duration, and re-signs it.
+fn start_at(w: &World, home: &Path, name: &str, at: &str) {
+    restamp(w, home, name, |t| {
+        let at: chrono::DateTime<chrono::Utc> = at.parse().unwrap();
+        t.run.finished_at = at + (t.run.finished_at - t.run.started_at);
+        t.run.started_at = at;
+    });
+}
+
+/// Changes run `name`'s clock with `change` and re-signs it with `home`'s key.
+fn restamp(w: &World, home: &Path, name: &str, change: impl FnOnce(&mut tofu_record::Transcript)) {
     use tofu_record::{io, key::SigningKey, sign};
     let path = w.path(name);
     let (mut t, _) = io::read(&path).unwrap();
-    t.run.started_at += chrono::Duration::days(days);
-    t.run.finished_at += chrono::Duration::days(days);
+    change(&mut t);
     let bytes = io::to_canonical_json(&t);
     io::write_atomic(&path, &bytes, true).unwrap();
     let key = SigningKey::load(&home.join(".config/tofu/signing.key")).unwrap();
@@ -263,4 +279,51 @@ fn exit_evidence_is_observed_never_assumed() {
         assert_exit(&out, 2);
         assert!(!w.path("bad.json").exists());
     }
+}
+
+#[test]
+fn two_dates_ten_minutes_apart_are_not_two_days() {
+    let w = World::new();
+    let runs = campaign(
+        &w,
+        "run",
+        &[("127.0.1.1", 0), ("127.0.2.1", 0), ("127.0.3.1", 0)],
+    );
+    // Runs 1 and 2 straddle UTC midnight; run 3 is two days later.
+    for (i, at) in [
+        "2026-11-20T23:55:00Z",
+        "2026-11-21T00:05:00Z",
+        "2026-11-23T12:00:00Z",
+    ]
+    .iter()
+    .enumerate()
+    {
+        start_at(&w, &w.path(&format!("home-run-{i}")), &runs[i], at);
+    }
+    let out = w.tofu(&["compare", &runs[0], &runs[1], &runs[2]]);
+    assert_exit(&out, 3);
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "distinct-days is unmet: runs #1 and #2 started 10 min apart \
+             (2026-11-20T23:55:00Z and 2026-11-21T00:05:00Z); distinct days need at least 20 h"
+        ),
+        "{text}"
+    );
+    for rule in ["distinct-hosts", "distinct-networks", "distinct-countries"] {
+        assert!(text.contains(&format!("{rule:<19} met")), "{rule}: {text}");
+    }
+    // The status of the first two says when the next run may start.
+    let out = w.tofu(&["status", &runs[0], &runs[1]]);
+    assert_exit(&out, 3);
+    assert!(
+        stdout(&out).contains("next run: not before 2026-11-21T20:05:00Z (--min-gap)"),
+        "{}",
+        stdout(&out)
+    );
+
+    // --min-gap 0: distinct calendar dates are enough.
+    let out = w.tofu(&["compare", "--min-gap", "0", &runs[0], &runs[1], &runs[2]]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("verdict: AGREE"), "{}", stdout(&out));
 }

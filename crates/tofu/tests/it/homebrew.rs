@@ -230,3 +230,90 @@ fn an_unusable_api_answer_is_bad_formula() {
         assert!(a["oci"].is_null(), "{name}: no registry was asked: {a}");
     }
 }
+
+/// What the API declared counts even when the registry then fails; a run that asked for
+/// other bottle tags is inconclusive, not different.
+#[test]
+fn a_lying_api_then_a_failing_registry_still_disagrees() {
+    let w = World::new();
+    let (registry, built) = bottles(&w);
+    let front = registry.front(&w.ca, &RegistryLie::None);
+    // A registry that answers 500 for the bottle index: the run fails before any bottle
+    // is checked against what the API declared.
+    let failing = registry.front(
+        &w.ca,
+        &RegistryLie::Fail {
+            prefix: format!("/v2/{REPO}/manifests/"),
+            status: 500,
+        },
+    );
+    let honest = api(&w, "api", &front, &built, None);
+    let lying = api(&w, "api-lie", &failing, &built, Some("x86_64_linux"));
+    let honest_then_failing = api(&w, "api-fail", &failing, &built, None);
+    assert_exit(&brew(&w, &honest, "run1.json", &[], "brew:testpkg"), 0);
+    assert_exit(&brew(&w, &honest, "run2.json", &[], "brew:testpkg"), 0);
+    assert_exit(&brew(&w, &lying, "lied.json", &[], "brew:testpkg"), 1);
+    assert_exit(
+        &brew(&w, &honest_then_failing, "failed.json", &[], "brew:testpkg"),
+        1,
+    );
+    let t = w.read_json("lied.json");
+    assert_eq!(artifact(&t)["error"]["code"], "http-status", "{t}");
+    assert_eq!(
+        artifact(&t)["homebrew"]["bottles"][1]["sha256"],
+        "0".repeat(64)
+    );
+
+    let out = w.compare_bytes_only(&["--json", "run1.json", "run2.json", "lied.json"]);
+    assert_exit(&out, 1);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &report["artifacts"][0];
+    assert_eq!(a["odd_runs"], json!([3]));
+    assert_eq!(a["level"], "homebrew bottle x86_64_linux", "{report}");
+    assert_eq!(a["cells"][2]["state"], "failed");
+
+    // What the API declared is the same; the registry failed: inconclusive.
+    let out = w.compare_bytes_only(&["--json", "run1.json", "run2.json", "failed.json"]);
+    assert_exit(&out, 3);
+
+    // A run that asked for one bottle tag only (a plan lines it up with the others) holds
+    // the same bottle: not a difference, but not the same artifact either.
+    let plan = w.path("one-tag.toml");
+    std::fs::write(
+        &plan,
+        "name = \"one\"\n[[artifact]]\nid = \"brew:testpkg\"\nhomebrew = \"testpkg\"\n\
+         bottle_tags = [\"x86_64_linux\"]\n",
+    )
+    .unwrap();
+    let ca = w.ca.root_pem.to_str().unwrap();
+    let out = w.tofu(&[
+        "--config",
+        &honest,
+        "fetch",
+        "--ca-cert",
+        ca,
+        "--plan",
+        plan.to_str().unwrap(),
+        "-o",
+        "one.json",
+    ]);
+    assert_exit(&out, 0);
+    let out = w.compare_bytes_only(&[
+        "--json",
+        "--allow-mixed-plans",
+        "run1.json",
+        "run2.json",
+        "one.json",
+    ]);
+    assert_exit(&out, 3);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["reasons"],
+        json!([
+            "brew:testpkg: runs pulled different bottle tags: #1 arm64_sonoma+x86_64_linux, \
+             #2 arm64_sonoma+x86_64_linux, #3 x86_64_linux; fetch the same \
+             brew:FORMULA[@TAG] in every run"
+        ]),
+        "{report}"
+    );
+}

@@ -412,3 +412,166 @@ fn socks_and_direct_agree_and_the_kept_layout_round_trips_through_skopeo() {
     assert_eq!(std::fs::read(layout.join("index.json")).unwrap(), before);
     assert!(layout.join("oci-layout").exists());
 }
+
+/// `tofu fetch --plan` of `test/app:1.0` from `front` under the plan's id `app` (fronts
+/// differ in port, so only a plan lines their runs up), into `NAME.json`.
+fn plan_run(w: &World, name: &str, front: &Front, extra: &[&str]) -> std::process::Output {
+    let path = w.path(&format!("{name}.toml"));
+    let plan = format!(
+        "name = \"image\"\n[[artifact]]\nid = \"app\"\noci = \"127.0.0.1:{}/test/app:1.0\"\n",
+        front.port
+    );
+    std::fs::write(&path, plan).unwrap();
+    let ca = w.ca.root_pem.to_str().unwrap().to_owned();
+    let out = format!("{name}.json");
+    let mut args = vec![
+        "fetch",
+        "--ca-cert",
+        &ca,
+        "--plan",
+        path.to_str().unwrap(),
+        "-o",
+        &out,
+    ];
+    args.extend_from_slice(extra);
+    w.tofu(&args)
+}
+
+/// `tofu compare|status --json --require none --allow-mixed-plans RUNS…`: exit code, JSON.
+fn judge(w: &World, command: &str, runs: &[&str]) -> (i32, Value) {
+    let mut args = vec![
+        command,
+        "--json",
+        "--require",
+        "none",
+        "--allow-mixed-plans",
+    ];
+    args.extend(runs);
+    let out = w.tofu(&args);
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&out), stderr(&out)));
+    (code(&out), json)
+}
+
+#[test]
+fn a_registry_that_lies_then_fails_is_a_disagreement_not_a_gap() {
+    let w = World::new();
+    let img = images(&w);
+    let honest = img.registry.front(&w.ca, &RegistryLie::None);
+    let fail_blobs = RegistryLie::Fail {
+        prefix: format!("/v2/{REPO}/blobs/"),
+        status: 500,
+    };
+    // Its own index for the tag, then a 500 on every blob: the run fails, after verifying
+    // another tag → digest binding.
+    let lying = img.registry.front(
+        &w.ca,
+        &RegistryLie::Several(vec![
+            RegistryLie::MoveTag {
+                repo: REPO.into(),
+                tag: "1.0".into(),
+                to: "evil".into(),
+            },
+            fail_blobs.clone(),
+        ]),
+    );
+    // The genuine index, then the same 500s.
+    let failing = img.registry.front(&w.ca, &fail_blobs);
+    assert_exit(&plan_run(&w, "run1", &honest, &[]), 0);
+    assert_exit(&plan_run(&w, "run2", &honest, &[]), 0);
+    assert_exit(&plan_run(&w, "lied", &lying, &[]), 1);
+    assert_exit(&plan_run(&w, "failed", &failing, &[]), 1);
+    let t = w.read_json("lied.json");
+    assert_eq!(artifact(&t)["error"]["code"], "http-status", "{t}");
+    assert_ne!(oci(&t)["top"]["digest"], img.index, "{t}");
+    assert_eq!(oci(&t)["manifests"].as_array().unwrap().len(), 1, "{t}");
+    let t = w.read_json("failed.json");
+    assert_eq!(artifact(&t)["error"]["code"], "http-status", "{t}");
+    assert_eq!(oci(&t)["top"]["digest"], img.index, "{t}");
+
+    let (c, report) = judge(&w, "compare", &["run1.json", "run2.json", "lied.json"]);
+    assert_eq!(c, 1, "{report}");
+    assert_eq!(report["verdict"], "disagree");
+    let a = &report["artifacts"][0];
+    assert_eq!(a["verdict"], "mismatch");
+    assert_eq!(a["odd_runs"], serde_json::json!([3]));
+    assert_eq!(a["level"], "tag", "{a}");
+    assert_eq!(a["cells"][2]["state"], "failed");
+    assert_eq!(a["groups"][1]["failed_runs"], serde_json::json!([3]), "{a}");
+    let reason = report["reasons"][0].as_str().unwrap();
+    assert!(
+        reason.contains("app: differs at tag; odd run(s) #3 (lied.json, direct) (#3 failed later"),
+        "{reason}"
+    );
+    let out = w.tofu(&[
+        "status",
+        "--require",
+        "none",
+        "--allow-mixed-plans",
+        "run1.json",
+        "run2.json",
+        "lied.json",
+    ]);
+    assert_exit(&out, 1);
+    let text = stdout(&out);
+    assert!(text.contains("verdict: DISAGREE"), "{text}");
+    assert!(
+        text.contains("app: run(s) #3 disagree with the others at tag"),
+        "{text}"
+    );
+    assert!(
+        text.contains("#3 failed, but only after verifying"),
+        "{text}"
+    );
+    assert!(!text.contains("fetch it again"), "{text}");
+
+    // Equal facts, then a failure: missing, and status says to fetch it again.
+    let (c, report) = judge(&w, "compare", &["run1.json", "run2.json", "failed.json"]);
+    assert_eq!(c, 3, "{report}");
+    let a = &report["artifacts"][0];
+    assert_eq!(a["verdict"], "missing", "{a}");
+    assert_eq!(a["groups"][0]["failed_runs"], serde_json::json!([3]), "{a}");
+    let (c, status) = judge(&w, "status", &["run1.json", "run2.json", "failed.json"]);
+    assert_eq!(c, 3);
+    assert!(
+        status["next_run"]["advice"]
+            .to_string()
+            .contains("app: absent or failed in some run; fetch it again"),
+        "{status}"
+    );
+}
+
+#[test]
+fn runs_of_different_platform_sets_are_not_one_image() {
+    let w = World::new();
+    let img = images(&w);
+    let front = img.registry.front(&w.ca, &RegistryLie::None);
+    let reference = front.reference("test/app:1.0");
+    assert_exit(&w.fetch("run1.json", &[], &reference), 0);
+    assert_exit(&w.fetch("run2.json", &[], &reference), 0);
+    assert_exit(&w.fetch("run3.json", &["--platform", "all"], &reference), 0);
+    let (c, report) = judge(&w, "compare", &["run1.json", "run2.json", "run3.json"]);
+    assert_eq!(c, 3, "{report}");
+    assert_eq!(report["artifacts"][0]["verdict"], "missing");
+    assert_eq!(
+        report["reasons"],
+        serde_json::json!([format!(
+            "{reference}: runs pulled different platform sets: #1 linux/amd64, \
+             #2 linux/amd64, #3 all; pull the same --platform in every run"
+        )])
+    );
+    let (_, status) = judge(&w, "status", &["run1.json", "run2.json", "run3.json"]);
+    assert!(
+        status["next_run"]["advice"]
+            .to_string()
+            .contains("pull the same --platform in every run"),
+        "{status}"
+    );
+    // The same platforms in every run agree.
+    assert_exit(
+        &w.fetch("run4.json", &["--platform", "linux/amd64"], &reference),
+        0,
+    );
+    let (c, report) = judge(&w, "compare", &["run1.json", "run2.json", "run4.json"]);
+    assert_eq!(c, 0, "{report}");
+}
