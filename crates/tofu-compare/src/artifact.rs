@@ -29,27 +29,37 @@ pub(crate) fn index<'a>(inputs: &[Input<'a>]) -> Vec<ById<'a>> {
         .collect()
 }
 
-/// Judges one artifact across the runs: what each run saw, the runs grouped by what they
-/// saw, and where (if anywhere) they part.
+/// Judges one artifact across the runs that count (`counts[i]` for run `i + 1`): what each
+/// run saw, the counted runs grouped by what they saw, and where (if anywhere) they part. A
+/// run that does not count has its cell shown and takes part in nothing else.
 pub(crate) fn compare_artifact(
     id: &str,
     by_id: &[ById<'_>],
+    counts: &[bool],
     runs: &[RunSummary],
 ) -> ArtifactReport {
     let cells: Vec<Cell> = by_id
         .iter()
         .map(|artifacts| cell(artifacts.get(id).copied()))
         .collect();
-    let groups = group_observations(id, by_id);
-    let tampered = tampered_runs(&cells);
-    let all_ok = cells.iter().all(|c| matches!(c, Cell::Ok { .. }));
+    let judged_cells: Vec<(usize, &Cell)> = cells
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| counts.get(*i).copied().unwrap_or(false))
+        .map(|(i, c)| (i + 1, c))
+        .collect();
+    let groups = group_observations(id, by_id, counts);
+    let tampered = tampered_runs(&judged_cells);
+    let all_ok = judged_cells
+        .iter()
+        .all(|(_, c)| matches!(c, Cell::Ok { .. }));
     let judged = if groups.len() > 1 || !tampered.is_empty() {
         mismatch(id, by_id, &groups, &tampered, runs)
-    } else if let Some(diff) = fingerprint_mismatch(&cells) {
+    } else if let Some(diff) = fingerprint_mismatch(&judged_cells) {
         // Same bytes cannot give other fingerprints; if they ever do, it is a mismatch.
         Judged {
             verdict: ArtifactVerdict::Mismatch,
-            odd_runs: (1..=cells.len()).collect(),
+            odd_runs: judged_cells.iter().map(|(run, _)| *run).collect(),
             diffs: vec![diff],
             level: Some("openpgp".to_owned()),
         }
@@ -124,9 +134,12 @@ fn cell(artifact: Option<&Artifact>) -> Cell {
 /// The runs grouped by the content they observed, largest group first. Every successful
 /// fetch is an observation, so mirrors that disagree inside one run count as a mismatch, not
 /// as a mere failure.
-fn group_observations(id: &str, by_id: &[ById<'_>]) -> Vec<Group> {
+fn group_observations(id: &str, by_id: &[ById<'_>], counts: &[bool]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for (i, artifacts) in by_id.iter().enumerate() {
+        if !counts.get(i).copied().unwrap_or(false) {
+            continue;
+        }
         let Some(artifact) = artifacts.get(id).copied() else {
             continue;
         };
@@ -169,12 +182,11 @@ fn group_observations(id: &str, by_id: &[ById<'_>]) -> Vec<Group> {
 
 /// Runs whose bytes contradicted their own digests, sizes or media types. Such a run was lied
 /// to: that is a disagreement, not a gap.
-fn tampered_runs(cells: &[Cell]) -> Vec<usize> {
+fn tampered_runs(cells: &[(usize, &Cell)]) -> Vec<usize> {
     cells
         .iter()
-        .enumerate()
         .filter(|(_, c)| matches!(c, Cell::Failed { code, .. } if code.is_integrity()))
-        .map(|(i, _)| i + 1)
+        .map(|(run, _)| *run)
         .collect()
 }
 
@@ -396,10 +408,10 @@ fn first_difference(a: &str, b: &str) -> Option<String> {
 }
 
 /// A diff of the OpenPGP fingerprints when two complete runs disagree on them.
-fn fingerprint_mismatch(cells: &[Cell]) -> Option<String> {
+fn fingerprint_mismatch(cells: &[(usize, &Cell)]) -> Option<String> {
     let lists: Vec<&Vec<String>> = cells
         .iter()
-        .filter_map(|c| match c {
+        .filter_map(|(_, c)| match c {
             Cell::Ok {
                 openpgp_fingerprints,
                 ..

@@ -11,8 +11,14 @@ use tofu_record::{ExitEvidence, Transcript};
 
 use crate::{ArtifactReport, Cell, Input};
 
-/// Every note: per run (exit endpoints, claimed country, clock), then per artifact (TLS roots).
-pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec<String> {
+/// Every note: per run (exit endpoints, claimed country, clock), then per artifact (TLS roots,
+/// among the runs that count: a run nobody vouches for must not hide a counted run's lone
+/// root by claiming to have seen it too).
+pub(crate) fn collect(
+    inputs: &[Input<'_>],
+    artifacts: &[ArtifactReport],
+    counts: &[bool],
+) -> Vec<String> {
     let mut notes = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let run = i + 1;
@@ -22,7 +28,7 @@ pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec
         notes.extend(clock_skew(run, t));
     }
     for artifact in artifacts {
-        notes.extend(lone_roots(artifact));
+        notes.extend(lone_roots(artifact, counts));
     }
     notes
 }
@@ -96,9 +102,12 @@ fn clock_skew(run: usize, t: &Transcript) -> Option<String> {
 
 /// Each run whose TLS chain for the artifact led to a root no other run saw, when the runs
 /// saw more than one root.
-fn lone_roots(artifact: &ArtifactReport) -> Vec<String> {
+fn lone_roots(artifact: &ArtifactReport, counts: &[bool]) -> Vec<String> {
     let mut by_root: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, cell) in artifact.cells.iter().enumerate() {
+        if !counts.get(i).copied().unwrap_or(false) {
+            continue;
+        }
         if let Cell::Ok {
             tls_root_issuer: Some(root),
             ..

@@ -16,3 +16,4 @@ mod openpgp;
 mod plans;
 mod support;
 mod tor;
+mod trust;
