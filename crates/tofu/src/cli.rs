@@ -35,7 +35,8 @@ pub enum Command {
     ///
     /// Exit status: 0 agree (enough runs, every artifact identical, every required diversity
     /// rule met), 1 disagree (some run saw different bytes), 3 inconclusive (nothing differs
-    /// but something is missing, failed, too few runs, or a rule is unmet), 2 unusable input.
+    /// but something is missing, failed, too few runs, a rule is unmet, or a run is signed by
+    /// a key you do not trust), 2 unusable input.
     Compare(CompareArgs),
     /// Show where a campaign stands: what agrees so far, which rules are unmet, and what the
     /// next run must differ in.
