@@ -190,7 +190,7 @@ fn an_unsigned_run_is_let_in_only_when_allowed_and_said_so() {
         ]
     );
     // A run by a key nobody trusts is let in, with a warning naming its key.
-    let loaded = load_runs(&[signed.clone()], &Trust::default(), false).expect("loads");
+    let loaded = load_runs(std::slice::from_ref(&signed), &Trust::default(), false).expect("loads");
     assert_eq!(
         loaded.warnings,
         [Warning::Untrusted {
