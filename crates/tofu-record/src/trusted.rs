@@ -4,7 +4,9 @@
 //!
 //! Read strictly: a line that is not a comment or a well-formed entry, a name used twice or a
 //! key under two names is an error naming the file and line, never skipped — a store that is
-//! read "mostly" would trust less, or more, than its owner wrote.
+//! read "mostly" would trust less, or more, than its owner wrote. A store that group or others
+//! may write is refused too (as ssh's StrictModes): whoever can write it chooses whose runs
+//! count.
 
 use std::path::{Path, PathBuf};
 
@@ -80,6 +82,14 @@ pub enum TrustStoreError {
         /// What is wrong with it.
         message: String,
     },
+    /// Group or others may write the store.
+    #[error("{path}: the trusted keys can be changed by group or others (mode {mode:o})")]
+    Permissions {
+        /// The store.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// A name that does not follow [`check_name`].
     #[error("{0}")]
     BadName(String),
@@ -108,10 +118,14 @@ pub enum TrustStoreError {
 }
 
 impl TrustedKeys {
-    /// Reads the store at `path`; a missing file is an empty store.
+    /// Reads the store at `path`; a missing file is an empty store, one that group or
+    /// others may write is refused.
     pub fn load(path: &Path) -> Result<TrustedKeys, TrustStoreError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => TrustedKeys::parse(path, &text),
+            Ok(text) => {
+                check_not_shared(path)?;
+                TrustedKeys::parse(path, &text)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TrustedKeys::default()),
             Err(source) => Err(TrustStoreError::Io {
                 path: path.to_owned(),
@@ -233,6 +247,29 @@ impl TrustedKeys {
     }
 }
 
+/// Refuses a store that group or others may write.
+#[cfg(unix)]
+fn check_not_shared(path: &Path) -> Result<(), TrustStoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|source| TrustStoreError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(TrustStoreError::Permissions {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_not_shared(_path: &Path) -> Result<(), TrustStoreError> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,5 +345,31 @@ mod tests {
             let e = TrustedKeys::parse(Path::new("tk"), &text).unwrap_err();
             assert!(e.to_string().starts_with(said), "{e} / {said}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_store_others_may_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/trusted-keys");
+        let mut store = TrustedKeys::default();
+        store.add("alice", key()).unwrap();
+        store.save(&path).unwrap();
+        assert_eq!(TrustedKeys::load(&path).unwrap().keys().count(), 1);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(TrustedKeys::load(&path).unwrap().keys().count(), 1);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664)).unwrap();
+        assert!(matches!(
+            TrustedKeys::load(&path),
+            Err(TrustStoreError::Permissions { mode: 0o664, .. })
+        ));
+        assert_eq!(
+            TrustedKeys::load(&dir.path().join("none"))
+                .unwrap()
+                .keys()
+                .count(),
+            0
+        );
     }
 }

@@ -178,6 +178,9 @@ impl From<TrustStoreError> for Failure {
                  or delete that line"
                     .to_owned(),
             ),
+            TrustStoreError::Permissions { path, .. } => {
+                Some(format!("run: chmod go-w {}", path.display()))
+            }
             TrustStoreError::NameTaken { name, .. } => Some(format!(
                 "choose another name, or run `tofu trust remove {name}` first"
             )),

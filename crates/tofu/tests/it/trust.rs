@@ -278,4 +278,17 @@ fn the_trust_store_is_read_strictly() {
         "{}",
         stderr(&out)
     );
+
+    // A store others may write is refused: they would choose whose runs count.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    let out = w.tofu(&["verify", "run1.json"]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("can be changed by group or others (mode 666)") && err.contains("chmod go-w"),
+        "{err}"
+    );
 }
