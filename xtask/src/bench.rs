@@ -306,10 +306,12 @@ impl<'a> Bench<'a> {
     /// the medians.
     fn compare(&self, report: &mut String) -> Result<Vec<f64>> {
         let (big, small) = crate::transcripts::generate(self.w, self.sizes.compare_artifacts)?;
+        let signer = self.w.join(crate::transcripts::SIGNER_PUB);
         let compare = |files: &[PathBuf]| {
             format!(
-                "{} compare --require none {} > /dev/null",
+                "{} compare --require none --trusted-key {} {} > /dev/null",
                 self.tofu.display(),
+                signer.display(),
                 files
                     .iter()
                     .map(|f| f.display().to_string())

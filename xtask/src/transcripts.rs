@@ -6,9 +6,18 @@ use anyhow::Result;
 use tofu_record::key::SigningKey;
 use tofu_record::{io, sign};
 
-/// Writes three runs of `n` artifacts and three runs of one; returns their paths.
+/// The public key that signs the benchmark's runs, written by [`generate`]: compare must
+/// trust it (`--trusted-key`), or no run would count.
+pub const SIGNER_PUB: &str = "bench-signer.pub";
+
+/// Writes three runs of `n` artifacts and three runs of one, and the signer's public key
+/// ([`SIGNER_PUB`]); returns the runs' paths.
 pub fn generate(dir: &Path, n: usize) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let key = SigningKey::generate()?;
+    std::fs::write(
+        dir.join(SIGNER_PUB),
+        format!("{}\n", key.public().to_base64()),
+    )?;
     let mut big = Vec::new();
     let mut small = Vec::new();
     for run in 0..3u8 {

@@ -63,20 +63,24 @@ fn artifact_anchors<'a>(t: &'a Transcript, id: &str) -> Vec<(String, &'a TlsAnch
 }
 
 /// Each (run, anchor) whose anchor no other run saw, among what `seen` gives per run, when
-/// the runs saw more than one anchor in all.
+/// the runs saw more than one anchor in all. Only the runs given (those that count, with
+/// their numbers) are looked at: a run nobody vouches for must not hide a counted run's lone
+/// root by claiming to have seen it too.
 fn lone<'a>(
-    inputs: &[Input<'a>],
+    inputs: &[(usize, &Input<'a>)],
     seen: impl Fn(&'a Transcript) -> Vec<(String, &'a TlsAnchor)>,
 ) -> Vec<Lone<'a>> {
-    let per_run: Vec<Vec<(String, &TlsAnchor)>> =
-        inputs.iter().map(|i| seen(i.transcript)).collect();
+    let per_run: Vec<(usize, Vec<(String, &TlsAnchor)>)> = inputs
+        .iter()
+        .map(|(run, i)| (*run, seen(i.transcript)))
+        .collect();
     let mut runs_by_spki: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
-    for (i, anchors) in per_run.iter().enumerate() {
+    for (run, anchors) in &per_run {
         for (_, anchor) in anchors {
             runs_by_spki
                 .entry(anchor.spki_sha256.as_str())
                 .or_default()
-                .insert(i + 1);
+                .insert(*run);
         }
     }
     if runs_by_spki.len() < 2 {
@@ -84,12 +88,12 @@ fn lone<'a>(
     }
     let mut found = Vec::new();
     let mut named: BTreeSet<(usize, &str)> = BTreeSet::new();
-    for (i, anchors) in per_run.into_iter().enumerate() {
+    for (run, anchors) in per_run {
         for (seen_by, anchor) in anchors {
             let only_here = runs_by_spki[anchor.spki_sha256.as_str()].len() == 1;
-            if only_here && named.insert((i + 1, anchor.spki_sha256.as_str())) {
+            if only_here && named.insert((run, anchor.spki_sha256.as_str())) {
                 found.push(Lone {
-                    run: i + 1,
+                    run,
                     seen_by,
                     anchor,
                 });
@@ -100,12 +104,12 @@ fn lone<'a>(
 }
 
 /// Runs whose exit lookups ended at an anchor no other run's lookup saw.
-pub(crate) fn lone_lookups<'a>(inputs: &[Input<'a>]) -> Vec<Lone<'a>> {
+pub(crate) fn lone_lookups<'a>(inputs: &[(usize, &Input<'a>)]) -> Vec<Lone<'a>> {
     lone(inputs, lookup_anchors)
 }
 
 /// Runs whose fetch of artifact `id` ended at an anchor no other run's fetch of it saw.
-pub(crate) fn lone_artifact_roots<'a>(inputs: &[Input<'a>], id: &str) -> Vec<Lone<'a>> {
+pub(crate) fn lone_artifact_roots<'a>(inputs: &[(usize, &Input<'a>)], id: &str) -> Vec<Lone<'a>> {
     lone(inputs, |t| artifact_anchors(t, id))
 }
 
@@ -114,8 +118,11 @@ pub(crate) fn lone_artifact_roots<'a>(inputs: &[Input<'a>], id: &str) -> Vec<Lon
 /// to trust an interceptor, and the interceptor can answer a whoami endpoint itself; a
 /// platform root no other run saw is only noted, since endpoints behind CDNs legitimately
 /// chain to different public roots.
-pub(crate) fn unverified_exit(inputs: &[Input<'_>], t: &Transcript) -> Option<String> {
-    let run = inputs.iter().position(|i| std::ptr::eq(i.transcript, t))? + 1;
+pub(crate) fn unverified_exit(inputs: &[(usize, &Input<'_>)], t: &Transcript) -> Option<String> {
+    let run = inputs
+        .iter()
+        .find(|(_, i)| std::ptr::eq(i.transcript, t))?
+        .0;
     lone_lookups(inputs)
         .into_iter()
         .find(|l| l.run == run && l.anchor.source == AnchorSource::CaCert)

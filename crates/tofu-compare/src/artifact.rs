@@ -33,28 +33,41 @@ pub(crate) fn index<'a>(inputs: &[Input<'a>]) -> Vec<ById<'a>> {
         .collect()
 }
 
-/// Judges one artifact across the runs: what each run saw, the runs grouped by what they
-/// saw (or, for a failed run, verified before failing), and where (if anywhere) they part.
+/// Judges one artifact across the runs that count (`counts[i]` for run `i + 1`): what each
+/// run saw, the counted runs grouped by what they saw (or, for a failed run, verified before
+/// failing), and where (if anywhere) they part. A run that does not count has its cell shown
+/// and takes part in nothing else.
 pub(crate) fn compare_artifact(
     id: &str,
     by_id: &[ById<'_>],
+    counts: &[bool],
     runs: &[RunSummary],
 ) -> ArtifactReport {
     let cells: Vec<Cell> = by_id
         .iter()
         .map(|artifacts| cell(artifacts.get(id).copied()))
         .collect();
+    // From here on, a run that does not count holds nothing of this artifact.
+    let by_id = &counted(id, by_id, counts);
+    let judged_cells: Vec<(usize, &Cell)> = cells
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| counts.get(*i).copied().unwrap_or(false))
+        .map(|(i, c)| (i + 1, c))
+        .collect();
     let groups = group_observations(id, by_id);
-    let tampered = tampered_runs(&cells);
-    let all_ok = cells.iter().all(|c| matches!(c, Cell::Ok { .. }));
+    let tampered = tampered_runs(&judged_cells);
+    let all_ok = judged_cells
+        .iter()
+        .all(|(_, c)| matches!(c, Cell::Ok { .. }));
     let platform_sets = platform_sets(id, by_id);
     let judged = if groups.len() > 1 || !tampered.is_empty() {
         mismatch(id, by_id, &groups, &tampered, runs)
-    } else if let Some(diff) = fingerprint_mismatch(&cells) {
+    } else if let Some(diff) = fingerprint_mismatch(&judged_cells) {
         // Same bytes cannot give other fingerprints; if they ever do, it is a mismatch.
         Judged {
             verdict: ArtifactVerdict::Mismatch,
-            odd_runs: (1..=cells.len()).collect(),
+            odd_runs: judged_cells.iter().map(|(run, _)| *run).collect(),
             diffs: vec![diff],
             level: Some("openpgp".to_owned()),
         }
@@ -73,6 +86,24 @@ pub(crate) fn compare_artifact(
         diffs: judged.diffs,
         platform_sets,
     }
+}
+
+/// Each run's view of artifact `id` alone, empty for a run that does not count: what every
+/// judgement below reads (one entry per run, so building it per artifact stays linear).
+fn counted<'a>(id: &str, by_id: &[ById<'a>], counts: &[bool]) -> Vec<ById<'a>> {
+    by_id
+        .iter()
+        .enumerate()
+        .map(|(i, artifacts)| {
+            let mut one = ById::new();
+            if counts.get(i).copied().unwrap_or(false)
+                && let Some(artifact) = artifacts.get(id).copied()
+            {
+                one.insert(artifact.id.as_str(), artifact);
+            }
+            one
+        })
+        .collect()
 }
 
 /// When image runs asked for different platforms, which run asked for which: such runs did
@@ -349,12 +380,11 @@ fn relate_to_group(verified: &Facts, group: &Group, id: &str, by_id: &[ById<'_>]
 
 /// Runs whose bytes contradicted their own digests, sizes or media types. Such a run was lied
 /// to: that is a disagreement, not a gap.
-fn tampered_runs(cells: &[Cell]) -> Vec<usize> {
+fn tampered_runs(cells: &[(usize, &Cell)]) -> Vec<usize> {
     cells
         .iter()
-        .enumerate()
         .filter(|(_, c)| matches!(c, Cell::Failed { code, .. } if code.is_integrity()))
-        .map(|(i, _)| i + 1)
+        .map(|(run, _)| *run)
         .collect()
 }
 
@@ -649,10 +679,10 @@ fn first_difference(a: &str, b: &str) -> Option<String> {
 }
 
 /// A diff of the OpenPGP fingerprints when two complete runs disagree on them.
-fn fingerprint_mismatch(cells: &[Cell]) -> Option<String> {
+fn fingerprint_mismatch(cells: &[(usize, &Cell)]) -> Option<String> {
     let lists: Vec<&Vec<String>> = cells
         .iter()
-        .filter_map(|c| match c {
+        .filter_map(|(_, c)| match c {
             Cell::Ok {
                 openpgp_fingerprints,
                 ..

@@ -1,10 +1,13 @@
 //! Compares N transcripts: per-artifact verdicts, diversity rules, and one overall verdict.
-//! `load` decides which transcripts may be judged (signatures, pinned keys, the same run
-//! twice, mixed plans) and is the only module that reads files; the judgement itself is pure.
-//! Nothing here opens a socket.
+//! `load` decides which transcripts may be judged and whose runs count (signatures, trusted
+//! keys, the same run twice, mixed plans) and is the only module that reads files; the
+//! judgement itself is pure. Nothing here opens a socket.
 //!
 //! A failure is never agreement: an artifact that is absent or failed in any run makes the
 //! verdict inconclusive at best, and so does a diversity rule without the evidence to judge it.
+//! A run signed by a key the user does not trust is shown but not judged: it counts towards no
+//! rule, no run count and no artifact's verdict, so a forger can neither make nor break an
+//! agreement, and while it is among the inputs the verdict is never agreement.
 
 mod anchors;
 mod artifact;
@@ -19,7 +22,9 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use tofu_record::{Content, Transcript, Transport};
 
-pub use load::{LoadError, LoadedRun, LoadedRuns, Signature, Trust, Warning, load_run, load_runs};
+pub use load::{
+    LoadError, LoadedRun, LoadedRuns, Signature, TRUST_ADVICE, Trust, Warning, load_run, load_runs,
+};
 pub use render::{render_json, render_status, render_status_json, render_text};
 pub use rules::{Rule, RuleReport, RuleStatus};
 pub use status::{NextRun, Status, status};
@@ -31,8 +36,9 @@ pub struct Input<'a> {
     pub name: String,
     /// The transcript.
     pub transcript: &'a Transcript,
-    /// Key id of the verified signer, or None when the user allowed an unsigned run.
-    pub signed_by: Option<String>,
+    /// Who signed it: a trusted key (the run counts), an untrusted one (it is shown, not
+    /// judged), or nobody (allowed unsigned; it counts).
+    pub signature: Signature,
 }
 
 /// What a comparison requires.
@@ -117,8 +123,9 @@ pub struct RunSummary {
     pub plan: Option<String>,
     /// The host fingerprint.
     pub host: String,
-    /// Key id of the verified signer; null for an allowed unsigned run.
-    pub signed_by: Option<String>,
+    /// Who signed it: `{"trust": "trusted", "name", "key_id"}`, `{"trust": "untrusted",
+    /// "key_id"}` (shown, not counted) or `{"trust": "unsigned"}` (allowed and counted).
+    pub signer: Signature,
 }
 
 /// What one run saw of one artifact.
@@ -225,6 +232,9 @@ pub struct Report {
     pub notes: Vec<String>,
     /// The options the verdict was reached under.
     pub min_runs: usize,
+    /// How many unsigned runs were counted because unsigned runs were allowed: the verdict
+    /// rests on their word too.
+    pub unsigned_counted: usize,
 }
 
 /// Compares the runs. Callers must refuse duplicate runs before this (the same run given
@@ -235,14 +245,17 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
         .enumerate()
         .map(|(i, input)| summarize(i + 1, input))
         .collect();
+    let counts: Vec<bool> = inputs.iter().map(|i| i.signature.counts()).collect();
+    let counted = counted(inputs);
     let by_id = artifact::index(inputs);
     let artifacts: Vec<ArtifactReport> = artifact_ids(inputs)
         .into_iter()
-        .map(|id| artifact::compare_artifact(id, &by_id, &runs))
+        .map(|id| artifact::compare_artifact(id, &by_id, &counts, &runs))
         .collect();
-    let rules = rules::judge(inputs, &options.require, options.min_gap_hours);
+    let rules = rules::judge(&counted, &options.require, options.min_gap_hours);
 
-    let mut reasons = run_count_reasons(inputs, options);
+    let mut reasons = untrusted_reasons(&runs);
+    reasons.extend(run_count_reasons(&counted, options));
     if artifacts.is_empty() {
         reasons.push("no artifact to compare".to_owned());
     }
@@ -263,6 +276,10 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
         Verdict::Inconclusive
     };
     let notes = notes::collect(inputs, &artifacts);
+    let unsigned_counted = inputs
+        .iter()
+        .filter(|i| matches!(i.signature, Signature::Unsigned { .. }))
+        .count();
     Report {
         verdict,
         reasons,
@@ -271,7 +288,33 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
         rules,
         notes,
         min_runs: options.min_runs,
+        unsigned_counted,
     }
+}
+
+/// The runs that count towards agreement, each with its 1-based number in the report.
+pub(crate) fn counted<'i, 'a>(inputs: &'i [Input<'a>]) -> Vec<(usize, &'i Input<'a>)> {
+    inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, input)| input.signature.counts())
+        .map(|(i, input)| (i + 1, input))
+        .collect()
+}
+
+/// One reason per run signed by a key the user does not trust: it is not counted, and
+/// how to trust it if it is an operator's.
+fn untrusted_reasons(runs: &[RunSummary]) -> Vec<String> {
+    runs.iter()
+        .filter_map(|r| match &r.signer {
+            Signature::Untrusted { key_id } => Some(format!(
+                "run #{} ({}) is signed by key {key_id}, which you do not trust: it is shown, \
+                 not counted; {TRUST_ADVICE}",
+                r.index, r.name
+            )),
+            Signature::Trusted { .. } | Signature::Unsigned { .. } => None,
+        })
+        .collect()
 }
 
 /// Every artifact id seen in any run, in first-seen order.
@@ -288,20 +331,20 @@ fn artifact_ids<'a>(inputs: &[Input<'a>]) -> Vec<&'a str> {
     ids
 }
 
-/// Why the runs are too few: the same run given twice counts once, and fewer distinct runs
-/// than `min_runs` prove nothing.
-fn run_count_reasons(inputs: &[Input<'_>], options: &Options) -> Vec<String> {
+/// Why the counted runs are too few: the same run given twice counts once, and fewer
+/// distinct runs than `min_runs` prove nothing.
+fn run_count_reasons(counted: &[(usize, &Input<'_>)], options: &Options) -> Vec<String> {
     let mut reasons = Vec::new();
-    let distinct_runs: BTreeSet<&str> = inputs
+    let distinct_runs: BTreeSet<&str> = counted
         .iter()
-        .map(|i| i.transcript.run.id.as_str())
+        .map(|(_, i)| i.transcript.run.id.as_str())
         .collect();
-    if distinct_runs.len() < inputs.len() {
+    if distinct_runs.len() < counted.len() {
         reasons.push("the same run was given more than once; it counts once".to_owned());
     }
     if distinct_runs.len() < options.min_runs {
         reasons.push(format!(
-            "only {} distinct run(s); at least {} are required (--min-runs)",
+            "only {} distinct counted run(s); at least {} are required (--min-runs)",
             distinct_runs.len(),
             options.min_runs
         ));
@@ -341,7 +384,7 @@ fn artifact_reasons(artifacts: &[ArtifactReport], runs: &[RunSummary]) -> Vec<St
                 ));
             }
             ArtifactVerdict::Missing => {
-                let which = missing_in(a);
+                let which = missing_in(a, runs);
                 if !which.is_empty() {
                     reasons.push(format!(
                         "{}: absent or failed in run(s) {}",
@@ -359,12 +402,12 @@ fn artifact_reasons(artifacts: &[ArtifactReport], runs: &[RunSummary]) -> Vec<St
 }
 
 /// The runs in which the artifact is absent or failed.
-fn missing_in(a: &ArtifactReport) -> Vec<usize> {
+fn missing_in(a: &ArtifactReport, runs: &[RunSummary]) -> Vec<usize> {
     a.cells
         .iter()
-        .enumerate()
-        .filter(|(_, c)| !matches!(c, Cell::Ok { .. }))
-        .map(|(i, _)| i + 1)
+        .zip(runs)
+        .filter(|(c, r)| r.signer.counts() && !matches!(c, Cell::Ok { .. }))
+        .map(|(_, r)| r.index)
         .collect()
 }
 
@@ -408,7 +451,7 @@ fn summarize(index: usize, input: &Input<'_>) -> RunSummary {
             .as_ref()
             .map(|p| format!("{} ({})", p.name, p.sha256.get(..12).unwrap_or(&p.sha256))),
         host: t.run.host.fingerprint.clone(),
-        signed_by: input.signed_by.clone(),
+        signer: input.signature.clone(),
     }
 }
 
@@ -514,7 +557,10 @@ mod tests {
             .map(|(i, t)| Input {
                 name: format!("run{}.json", i + 1),
                 transcript: t,
-                signed_by: Some("K".into()),
+                signature: Signature::Trusted {
+                    name: "this machine".into(),
+                    key_id: "K".into(),
+                },
             })
             .collect();
         compare(
@@ -898,7 +944,10 @@ mod tests {
             .map(|(i, t)| Input {
                 name: format!("run{}.json", i + 1),
                 transcript: t,
-                signed_by: Some("K".into()),
+                signature: Signature::Trusted {
+                    name: "this machine".into(),
+                    key_id: "K".into(),
+                },
             })
             .collect();
         let options = Options {
@@ -1131,7 +1180,10 @@ mod tests {
             .map(|(i, t)| Input {
                 name: format!("run{}.json", i + 1),
                 transcript: t,
-                signed_by: Some("K".into()),
+                signature: Signature::Trusted {
+                    name: "this machine".into(),
+                    key_id: "K".into(),
+                },
             })
             .collect();
         let days_only = |gap| Options {

@@ -1,7 +1,10 @@
-//! The trust policy: which transcripts may be judged at all. A run is read strictly and its
-//! signature checked (against the pinned keys, else the key it names); a missing signature is
-//! let in only when unsigned runs are allowed, a bad one never. A campaign also refuses the
-//! same run twice and, unless allowed, runs of different plans.
+//! The trust policy: which transcripts may be judged at all, and whose runs count. A run is
+//! read strictly and its signature checked with the key the transcript names; the run counts
+//! only if that key is one the user trusts (their own, one added with `tofu trust add`, or a
+//! `--trusted-key`). A run signed by any other key is loaded as [`Signature::Untrusted`]: it
+//! is shown, never counted. A missing signature is let in only when unsigned runs are
+//! allowed, a bad one never. A campaign also refuses the same run twice and, unless allowed,
+//! runs of different plans.
 //!
 //! The one module of this crate that reads files, and only through tofu-record. What the user
 //! should hear about a run that was let in comes back as [`Warning`]s; nothing is printed here.
@@ -9,54 +12,103 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use tofu_record::key::{self, PublicKey};
 use tofu_record::{KeyError, PlanRef, ReadError, Transcript, VerifyError, io, sign};
 
 use crate::Input;
 
-/// Whose signatures count, and whether a run without one may be judged.
+/// Whose signatures count, each under the name the report shows, and whether a run without
+/// a signature may be judged.
 #[derive(Clone, Debug, Default)]
 pub struct Trust {
-    /// The keys the user pinned. When empty, each run is checked against the key its
-    /// transcript names, which proves the file is unchanged but not who made it.
-    pub keys: Vec<PublicKey>,
+    /// The trusted keys and their display names, first name first.
+    keys: Vec<(String, PublicKey)>,
     /// Let in a run that has no signature file (a bad signature is still refused).
     pub allow_unsigned: bool,
 }
 
 impl Trust {
-    /// Loads the pinned public keys (minisign `.pub` files), the first unusable one refused.
-    pub fn load(key_files: &[PathBuf], allow_unsigned: bool) -> Result<Trust, LoadError> {
-        let keys = key_files
-            .iter()
-            .map(|path| key::load_public_key(path))
-            .collect::<Result<_, _>>()?;
-        Ok(Trust {
-            keys,
+    /// Trusts nobody yet.
+    pub fn new(allow_unsigned: bool) -> Trust {
+        Trust {
+            keys: Vec::new(),
             allow_unsigned,
-        })
+        }
+    }
+
+    /// Trusts `key`, shown as `name`; a key trusted already keeps its first name.
+    pub fn trust(&mut self, name: impl Into<String>, key: PublicKey) {
+        if self.name_of(&key).is_none() {
+            self.keys.push((name.into(), key));
+        }
+    }
+
+    /// Trusts the public keys in these files (`--trusted-key`: minisign `.pub` files), each
+    /// named by its file's stem; the first unusable file is refused.
+    pub fn trust_files(&mut self, key_files: &[PathBuf]) -> Result<(), LoadError> {
+        for path in key_files {
+            let key = key::load_public_key(path)?;
+            let stem = path.file_stem().unwrap_or(path.as_os_str());
+            self.trust(stem.to_string_lossy(), key);
+        }
+        Ok(())
+    }
+
+    /// The name `key` is trusted under, if it is.
+    pub fn name_of(&self, key: &PublicKey) -> Option<&str> {
+        self.keys
+            .iter()
+            .find(|(_, k)| k == key)
+            .map(|(name, _)| name.as_str())
     }
 }
 
-/// How a run's signature was found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Who signed a run, as far as the user can tell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "trust", rename_all = "kebab-case")]
 pub enum Signature {
-    /// Verified with one of the pinned keys.
-    Pinned {
+    /// Verified with a key the user trusts: the file is unchanged since that operator
+    /// signed it. The run counts.
+    Trusted {
+        /// The name the user trusts the key under.
+        name: String,
         /// The signer's key id.
         key_id: String,
     },
-    /// Verified with the key the transcript names: the file is unchanged since signing, but
-    /// anyone could have signed it.
-    SelfNamed {
+    /// Verified with the key the transcript names, which the user does not trust: the file
+    /// is unchanged since that key signed it, but anyone could have made the key. The run is
+    /// shown, never counted.
+    Untrusted {
         /// The signer's key id.
         key_id: String,
     },
-    /// No signature file; let in because unsigned runs were allowed.
+    /// No signature file; let in because unsigned runs were allowed. It counts, and the
+    /// verdict says so; the key the transcript names is not shown, as nothing proves it.
     Unsigned {
         /// The signature file that is missing.
+        #[serde(skip)]
         missing: PathBuf,
     },
+}
+
+impl Signature {
+    /// Whether the run counts towards agreement: signed by a trusted key, or unsigned and
+    /// allowed.
+    pub fn counts(&self) -> bool {
+        !matches!(self, Signature::Untrusted { .. })
+    }
+}
+
+impl std::fmt::Display for Signature {
+    /// `signed by NAME (key ID)`, `signed by UNTRUSTED key ID`, or `UNSIGNED`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Signature::Trusted { name, key_id } => write!(f, "signed by {name} (key {key_id})"),
+            Signature::Untrusted { key_id } => write!(f, "signed by UNTRUSTED key {key_id}"),
+            Signature::Unsigned { .. } => f.write_str("UNSIGNED"),
+        }
+    }
 }
 
 /// A transcript read strictly, with the result of its signature check.
@@ -71,20 +123,27 @@ pub struct LoadedRun {
 }
 
 impl LoadedRun {
-    /// The key id of the verified signer; None for an unsigned run.
-    pub fn signed_by(&self) -> Option<&str> {
-        match &self.signature {
-            Signature::Pinned { key_id } | Signature::SelfNamed { key_id } => Some(key_id),
-            Signature::Unsigned { .. } => None,
-        }
-    }
-
     /// The run as [`crate::compare`] takes it, named by its path.
     pub fn input(&self) -> Input<'_> {
         Input {
             name: self.path.display().to_string(),
             transcript: &self.transcript,
-            signed_by: self.signed_by().map(str::to_owned),
+            signature: self.signature.clone(),
+        }
+    }
+
+    /// The run, if a trusted key signed it; else [`LoadError::Untrusted`] (`tofu verify`).
+    pub fn trusted(self) -> Result<LoadedRun, LoadError> {
+        match self.signature {
+            Signature::Trusted { .. } => Ok(self),
+            Signature::Untrusted { key_id } => Err(LoadError::Untrusted {
+                path: self.path,
+                key_id,
+            }),
+            Signature::Unsigned { missing } => Err(LoadError::Unsigned {
+                path: self.path,
+                error: VerifyError::Missing(missing),
+            }),
         }
     }
 }
@@ -105,6 +164,12 @@ impl LoadedRuns {
     }
 }
 
+/// The advice for a run signed by a key the user does not trust: where the key must come
+/// from, and the command that trusts it.
+pub const TRUST_ADVICE: &str = "if it is the run of an operator you know, get their public key \
+     file (signing.pub) from them, never from the transcript, and run `tofu trust add NAME \
+     KEY.pub`";
+
 /// Something the user should know about runs that were let in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -116,8 +181,13 @@ pub enum Warning {
         /// Its missing signature file.
         missing: PathBuf,
     },
-    /// No key was pinned, and signatures were checked against the keys the transcripts name.
-    SelfNamedKeys,
+    /// A run signed by a key the user does not trust: shown, not counted.
+    Untrusted {
+        /// The transcript.
+        path: PathBuf,
+        /// The signer's key id.
+        key_id: String,
+    },
 }
 
 impl std::fmt::Display for Warning {
@@ -125,13 +195,16 @@ impl std::fmt::Display for Warning {
         match self {
             Warning::Unsigned { path, missing } => write!(
                 f,
-                "{}: no signature ({} is missing); accepted because of --allow-unsigned",
+                "{}: no signature ({} is missing); counted because of --allow-unsigned, though \
+                 nothing shows who made it",
                 path.display(),
                 missing.display()
             ),
-            Warning::SelfNamedKeys => f.write_str(
-                "signatures were checked against the keys the transcripts name: they show the \
-                 files are unchanged, not who made them; pin operators with --trusted-key",
+            Warning::Untrusted { path, key_id } => write!(
+                f,
+                "{}: signed by key {key_id}, which you do not trust: the run is shown, not \
+                 counted; {TRUST_ADVICE}",
+                path.display()
             ),
         }
     }
@@ -158,8 +231,9 @@ pub enum LoadError {
         /// What is wrong with the key it names.
         error: VerifyError,
     },
-    /// The run was signed off by a key that is not pinned.
-    #[error("{}: signed off by key {key_id}, which is not a --trusted-key", path.display())]
+    /// The run was signed off by a key the user does not trust (`tofu verify`; compare
+    /// shows such a run without counting it).
+    #[error("{}: signed off by key {key_id}, which you do not trust", path.display())]
     Untrusted {
         /// The transcript.
         path: PathBuf,
@@ -213,18 +287,24 @@ pub enum LoadError {
     },
 }
 
-/// Reads a transcript and checks its signature: with a pinned key when `trust` has any (the
-/// run must be signed by one of them), else with the key the transcript names. A missing
-/// signature is let in only when `trust` allows unsigned runs; a bad one never is.
+/// Reads a transcript and checks its signature with the key the transcript names; the
+/// signature is [`Signature::Trusted`] only when `trust` holds that key. A missing signature
+/// is let in only when `trust` allows unsigned runs; a bad one never is.
 pub fn load_run(path: &Path, trust: &Trust) -> Result<LoadedRun, LoadError> {
     let (transcript, bytes) = io::read(path)?;
-    let key = signing_key(path, &transcript, trust)?;
-    let signature = match sign::verify_file(&transcript, path, &bytes, &key) {
-        Ok(verified) if trust.keys.is_empty() => Signature::SelfNamed {
-            key_id: verified.key_id,
-        },
-        Ok(verified) => Signature::Pinned {
-            key_id: verified.key_id,
+    let named = sign::signer_key(&transcript).map_err(|error| LoadError::SignerKey {
+        path: path.to_owned(),
+        error,
+    })?;
+    let signature = match sign::verify_file(&transcript, path, &bytes, &named) {
+        Ok(verified) => match trust.name_of(&named) {
+            Some(name) => Signature::Trusted {
+                name: name.to_owned(),
+                key_id: verified.key_id,
+            },
+            None => Signature::Untrusted {
+                key_id: verified.key_id,
+            },
         },
         Err(VerifyError::Missing(missing)) if trust.allow_unsigned => {
             Signature::Unsigned { missing }
@@ -249,31 +329,6 @@ pub fn load_run(path: &Path, trust: &Trust) -> Result<LoadedRun, LoadError> {
     })
 }
 
-/// The key to check a run's signature with: the pinned key that is the one the transcript
-/// names, or with nothing pinned the named key itself.
-fn signing_key(
-    path: &Path,
-    transcript: &Transcript,
-    trust: &Trust,
-) -> Result<PublicKey, LoadError> {
-    let named = sign::signer_key(transcript).map_err(|error| LoadError::SignerKey {
-        path: path.to_owned(),
-        error,
-    })?;
-    if trust.keys.is_empty() {
-        return Ok(named);
-    }
-    trust
-        .keys
-        .iter()
-        .find(|k| **k == named)
-        .cloned()
-        .ok_or_else(|| LoadError::Untrusted {
-            path: path.to_owned(),
-            key_id: transcript.signer.key_id.clone(),
-        })
-}
-
 /// Loads every run of a campaign with [`load_run`], then refuses the same run twice and,
 /// unless `allow_mixed_plans`, runs of different plans. The first failure in the order of
 /// `paths` is the one reported.
@@ -287,22 +342,20 @@ pub fn load_runs(
     if !allow_mixed_plans {
         check_same_plan(&runs)?;
     }
-    let mut warnings: Vec<Warning> = runs
+    let warnings: Vec<Warning> = runs
         .iter()
         .filter_map(|run| match &run.signature {
             Signature::Unsigned { missing } => Some(Warning::Unsigned {
                 path: run.path.clone(),
                 missing: missing.clone(),
             }),
-            Signature::Pinned { .. } | Signature::SelfNamed { .. } => None,
+            Signature::Untrusted { key_id } => Some(Warning::Untrusted {
+                path: run.path.clone(),
+                key_id: key_id.clone(),
+            }),
+            Signature::Trusted { .. } => None,
         })
         .collect();
-    if runs
-        .iter()
-        .any(|r| matches!(r.signature, Signature::SelfNamed { .. }))
-    {
-        warnings.push(Warning::SelfNamedKeys);
-    }
     Ok(LoadedRuns { runs, warnings })
 }
 

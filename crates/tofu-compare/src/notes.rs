@@ -12,9 +12,11 @@ use tofu_record::{ExitEvidence, Transcript};
 use crate::anchors::{self, Lone};
 use crate::{ArtifactReport, Input};
 
-/// Every note: per run (exit endpoints, claimed country, clock, exit lookups' TLS anchors),
-/// then per artifact (TLS anchors).
+/// Every note: per run (exit endpoints, claimed country, clock), then, among the runs that
+/// count, the exit lookups' TLS anchors and each artifact's (a run nobody vouches for must
+/// not hide a counted run's lone root by claiming to have seen it too).
 pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec<String> {
+    let counted = crate::counted(inputs);
     let mut notes = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let run = i + 1;
@@ -23,7 +25,7 @@ pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec
         notes.extend(claimed_country(run, t));
         notes.extend(clock_skew(run, t));
     }
-    notes.extend(anchors::lone_lookups(inputs).iter().map(|lone| {
+    notes.extend(anchors::lone_lookups(&counted).iter().map(|lone| {
         format!(
             "run #{}'s {} went through a TLS root no other run's lookup saw: {}",
             lone.run,
@@ -32,7 +34,7 @@ pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec
         )
     }));
     for artifact in artifacts {
-        notes.extend(lone_roots(inputs, artifact));
+        notes.extend(lone_roots(&counted, artifact));
     }
     notes
 }
@@ -106,7 +108,7 @@ fn clock_skew(run: usize, t: &Transcript) -> Option<String> {
 
 /// Each run whose download of the artifact went through a TLS root no other run's saw, when
 /// the runs saw more than one root.
-fn lone_roots(inputs: &[Input<'_>], artifact: &ArtifactReport) -> Vec<String> {
+fn lone_roots(inputs: &[(usize, &Input<'_>)], artifact: &ArtifactReport) -> Vec<String> {
     anchors::lone_artifact_roots(inputs, &artifact.id)
         .iter()
         .map(|lone: &Lone<'_>| {

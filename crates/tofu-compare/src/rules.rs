@@ -184,8 +184,9 @@ pub struct RuleReport {
     pub message: String,
 }
 
+/// Judges every rule over the runs that count, each given with its number in the report.
 pub(crate) fn judge(
-    inputs: &[Input<'_>],
+    inputs: &[(usize, &Input<'_>)],
     required: &BTreeSet<Rule>,
     min_gap_hours: Option<f64>,
 ) -> Vec<RuleReport> {
@@ -244,7 +245,11 @@ pub(crate) fn judge(
 /// Whether a run's exit evidence can count at all: not when its endpoints disagree, nor
 /// when a lookup went through a `--ca-cert` root no other run's lookup saw (whoever holds
 /// that root could have answered the lookup).
-fn exits_usable(inputs: &[Input<'_>], input: &Input<'_>, exits: &RunExits) -> Result<(), String> {
+fn exits_usable(
+    inputs: &[(usize, &Input<'_>)],
+    input: &Input<'_>,
+    exits: &RunExits,
+) -> Result<(), String> {
     if exits.conflict {
         return Err("its exit endpoints disagree".to_owned());
     }
@@ -256,11 +261,10 @@ fn exits_usable(inputs: &[Input<'_>], input: &Input<'_>, exits: &RunExits) -> Re
 
 /// Met when every two runs started at least `hours` apart (checked between neighbours in
 /// time, which is every pair); unmet names each pair too close, their starts and gap.
-fn min_gap(inputs: &[Input<'_>], hours: f64) -> (RuleStatus, String) {
+fn min_gap(inputs: &[(usize, &Input<'_>)], hours: f64) -> (RuleStatus, String) {
     let mut starts: Vec<(chrono::DateTime<chrono::Utc>, usize)> = inputs
         .iter()
-        .enumerate()
-        .map(|(i, input)| (input.transcript.run.started_at, i + 1))
+        .map(|(run, input)| (input.transcript.run.started_at, *run))
         .collect();
     starts.sort();
     let at =
@@ -309,7 +313,7 @@ fn span(seconds: i64) -> String {
 
 /// Met when every run has a value and no two runs share one.
 fn distinct(
-    inputs: &[Input<'_>],
+    inputs: &[(usize, &Input<'_>)],
     what: &str,
     value: impl Fn(&Input<'_>) -> Result<String, String>,
 ) -> (RuleStatus, String) {
@@ -319,20 +323,20 @@ fn distinct(
 /// Met when every run has at least one value and no value belongs to two runs (a Tor run
 /// may have left through several exits).
 fn distinct_sets(
-    inputs: &[Input<'_>],
+    inputs: &[(usize, &Input<'_>)],
     what: &str,
     values: impl Fn(&Input<'_>) -> Result<BTreeSet<String>, String>,
 ) -> (RuleStatus, String) {
     let mut by_value: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut missing = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
+    for (run, input) in inputs {
         match values(input) {
             Ok(set) => {
                 for v in set {
-                    by_value.entry(v).or_default().push(i + 1);
+                    by_value.entry(v).or_default().push(*run);
                 }
             }
-            Err(why) => missing.push(format!("run #{}: {why}", i + 1)),
+            Err(why) => missing.push(format!("run #{run}: {why}")),
         }
     }
     if !missing.is_empty() {

@@ -43,9 +43,11 @@ pub fn status(inputs: &[Input<'_>], options: &Options) -> Status {
     Status { next_run, report }
 }
 
-/// What the next run must differ in, from the runs' evidence, for every required rule (the
-/// advice is left empty).
+/// What the next run must differ in, from the counted runs' evidence, for every required
+/// rule (the advice is left empty).
 fn next_run_evidence(inputs: &[Input<'_>], options: &Options) -> NextRun {
+    let counted = crate::counted(inputs);
+    let inputs: Vec<&Input<'_>> = counted.iter().map(|(_, i)| *i).collect();
     let distinct_runs: BTreeSet<&str> = inputs
         .iter()
         .map(|i| i.transcript.run.id.as_str())
@@ -67,7 +69,7 @@ fn next_run_evidence(inputs: &[Input<'_>], options: &Options) -> NextRun {
         if !required(rule) {
             return Vec::new();
         }
-        let set: BTreeSet<String> = inputs.iter().flat_map(f).collect();
+        let set: BTreeSet<String> = inputs.iter().flat_map(|i| f(i)).collect();
         set.into_iter().collect()
     };
     NextRun {
@@ -101,7 +103,20 @@ fn advice(report: &Report, options: &Options, next: &NextRun) -> Vec<String> {
             advice
         }
         Verdict::Inconclusive => {
-            let mut advice = Vec::new();
+            let mut advice: Vec<String> = report
+                .runs
+                .iter()
+                .filter(|r| !r.signer.counts())
+                .map(|r| {
+                    format!(
+                        "run #{} ({}) is not counted: {}; {}",
+                        r.index,
+                        r.name,
+                        r.signer,
+                        crate::TRUST_ADVICE
+                    )
+                })
+                .collect();
             if next.runs_needed > 0 {
                 advice.push(format!(
                     "make {} more run(s) (--min-runs {})",

@@ -12,6 +12,7 @@ pub mod key;
 pub mod redact;
 pub mod sign;
 pub mod transcript;
+pub mod trusted;
 
 pub use code::ErrorCode;
 pub use error::{KeyError, ReadError, SignError, VerifyError, WriteError, error_chain};

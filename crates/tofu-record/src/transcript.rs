@@ -29,8 +29,9 @@ pub struct Transcript {
     pub plan: Option<PlanRef>,
     /// How the run reached the network, and what the network said about it.
     pub vantage: Vantage,
-    /// The public key whose signature (`<transcript>.minisig`) signs this file off. Shown for
-    /// display; trust in it comes from `tofu compare --trusted-key`, not from this field.
+    /// The public key whose signature (`<transcript>.minisig`) signs this file off. Anyone
+    /// can write any key here: the run counts only if the user trusts this key (their own,
+    /// one added with `tofu trust add`, or `--trusted-key`), never because it is named here.
     pub signer: Signer,
     /// One entry per thing fetched, in the order they were fetched.
     pub artifacts: Vec<Artifact>,

@@ -26,15 +26,17 @@ pub enum Command {
     /// Exit status: 0 when every target was fetched, 1 when any failed (the failure is
     /// recorded in the transcript, which is still written and signed), 2 for usage errors.
     Fetch(Box<FetchArgs>),
-    /// Check the format and signature of transcripts.
+    /// Check the format and signature of transcripts, and say who signed each.
     ///
-    /// Exit status: 0 when every file verifies, 2 otherwise.
+    /// Exit status: 0 when every file verifies and was signed by a key you trust, 2 otherwise
+    /// (a signature by a key you do not trust, too: it proves nothing about who made the run).
     Verify(VerifyArgs),
     /// Compare transcripts of the same artifacts from different runs.
     ///
     /// Exit status: 0 agree (enough runs, every artifact identical, every required diversity
     /// rule met), 1 disagree (some run saw different bytes), 3 inconclusive (nothing differs
-    /// but something is missing, failed, too few runs, or a rule is unmet), 2 unusable input.
+    /// but something is missing, failed, too few runs, a rule is unmet, or a run is signed by
+    /// a key you do not trust), 2 unusable input.
     Compare(CompareArgs),
     /// Show where a campaign stands: what agrees so far, which rules are unmet, and what the
     /// next run must differ in.
@@ -43,6 +45,13 @@ pub enum Command {
     Status(StatusArgs),
     /// Create the signing key that signs transcripts off.
     Keygen(KeygenArgs),
+    /// Trust other operators' keys, once, by name (like ssh's known_hosts).
+    ///
+    /// Only runs signed by a key you trust count in compare and status; a run signed by any
+    /// other key is shown, never counted. Your own key (signing.pub beside the default signing
+    /// key) is trusted without this step. The keys live in
+    /// ${XDG_CONFIG_HOME:-~/.config}/tofu/trusted-keys, one `NAME KEY` line each.
+    Trust(TrustArgs),
 }
 
 #[derive(Debug, Args)]
@@ -153,7 +162,8 @@ pub struct VerifyArgs {
     #[arg(value_name = "RUN.json", required = true)]
     pub runs: Vec<PathBuf>,
 
-    /// Accept only signatures by this public key (repeatable; minisign .pub file).
+    /// Trust this public key too, for this call only (repeatable; minisign .pub file, shown
+    /// by its file name).
     #[arg(long = "trusted-key", value_name = "PUB")]
     pub trusted_keys: Vec<PathBuf>,
 }
@@ -199,11 +209,14 @@ pub struct JudgeArgs {
     #[arg(long, value_name = "RULES")]
     pub require: Option<String>,
 
-    /// Accept only signatures by this public key (repeatable; minisign .pub file).
+    /// Trust this public key too, for this call only (repeatable; minisign .pub file, shown
+    /// by its file name). Your own key and those added with `tofu trust add` are trusted
+    /// always; a run signed by any other key is shown but never counted.
     #[arg(long = "trusted-key", value_name = "PUB")]
     pub trusted_keys: Vec<PathBuf>,
 
-    /// Accept transcripts without a signature file (a bad signature is still refused).
+    /// Count transcripts without a signature file (a bad signature is still refused); they
+    /// are shown as unsigned, and the verdict says how many were counted.
     #[arg(long)]
     pub allow_unsigned: bool,
 
@@ -227,4 +240,38 @@ pub struct KeygenArgs {
     /// Replace an existing key. Transcripts signed with the old key then need its .pub file.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    #[command(subcommand)]
+    pub action: TrustAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustAction {
+    /// Trust an operator's public key under NAME.
+    ///
+    /// Get the key from the operator (their signing.pub), never from one of their
+    /// transcripts: anyone can write a transcript and name a key of their own in it.
+    Add {
+        /// A short name for the operator: letters, digits, '.', '_' or '-' (at most 64).
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Their minisign public key file (signing.pub), or the key itself in base64.
+        #[arg(value_name = "KEY.pub")]
+        key: String,
+    },
+    /// List the keys you trust, with their key ids; your own key is marked.
+    List {
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop trusting the key named NAME.
+    Remove {
+        /// The name it was added under.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
 }

@@ -4,14 +4,17 @@
 /// How `tofu` exits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitCode {
-    /// `fetch`: every target fetched; `verify`: every file verified; `compare`: agree.
+    /// `fetch`: every target fetched; `verify`: every file verified and signed by a trusted
+    /// key; `compare`: agree; `trust`, `keygen`: done.
     Success = 0,
     /// `fetch`: at least one target failed (and is recorded); `compare`: disagree.
     Failure = 1,
     /// Unusable input or a usage error: bad arguments, unreadable or tampered transcript,
-    /// bad signature, unknown format.
+    /// bad signature, unknown format, a malformed trusted-keys store; for `verify`, a
+    /// signature by a key the user does not trust.
     Error = 2,
-    /// `compare`: nothing differs, but something is missing (a run, an artifact, evidence).
+    /// `compare`: nothing differs, but something is missing (a run, an artifact, evidence),
+    /// or a run is signed by a key the user does not trust.
     Inconclusive = 3,
 }
 

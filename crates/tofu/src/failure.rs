@@ -7,6 +7,7 @@ use tofu_compare::LoadError;
 use tofu_fetch::TransportError;
 use tofu_fetch::tor::TorError;
 use tofu_record::KeyError;
+use tofu_record::trusted::TrustStoreError;
 
 /// A failure the user must act on: what happened, and what to do next.
 #[derive(Debug)]
@@ -140,7 +141,13 @@ impl From<LoadError> for Failure {
             LoadError::Read(_) => "give a transcript written by `tofu fetch`, unmodified",
             LoadError::SignerKey { .. } => "the transcript was altered or not written by tofu",
             LoadError::Untrusted { .. } => {
-                "add that operator's public key with --trusted-key, or drop the run"
+                return Failure::new(
+                    error,
+                    format!(
+                        "the signature is intact, but nothing says whose key it is; {}",
+                        tofu_compare::TRUST_ADVICE
+                    ),
+                );
             }
             LoadError::Unsigned { .. } => {
                 "keep RUN.json.minisig beside RUN.json, or pass --allow-unsigned to accept an \
@@ -159,6 +166,30 @@ impl From<LoadError> for Failure {
             _ => return Failure::new(error, None),
         };
         Failure::new(error, hint.to_owned())
+    }
+}
+
+/// A trusted-keys store that cannot be read or changed, with what to do about it.
+impl From<TrustStoreError> for Failure {
+    fn from(e: TrustStoreError) -> Failure {
+        let hint = match &e {
+            TrustStoreError::Malformed { .. } => Some(
+                "each line is NAME KEY (a minisign public key in base64) or a # comment; fix \
+                 or delete that line"
+                    .to_owned(),
+            ),
+            TrustStoreError::Permissions { path, .. } => {
+                Some(format!("run: chmod go-w {}", path.display()))
+            }
+            TrustStoreError::NameTaken { name, .. } => Some(format!(
+                "choose another name, or run `tofu trust remove {name}` first"
+            )),
+            TrustStoreError::KeyTaken { .. } | TrustStoreError::UnknownName(_) => {
+                Some("see `tofu trust list`".to_owned())
+            }
+            _ => None,
+        };
+        Failure::new(e, hint)
     }
 }
 

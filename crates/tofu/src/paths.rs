@@ -1,5 +1,5 @@
-//! Where tofu keeps its files: `${XDG_CONFIG_HOME:-$HOME/.config}/tofu` (config, key) and
-//! `${XDG_DATA_HOME:-$HOME/.local/share}/tofu` (the Tor client's state).
+//! Where tofu keeps its files: `${XDG_CONFIG_HOME:-$HOME/.config}/tofu` (config, key,
+//! trusted keys) and `${XDG_DATA_HOME:-$HOME/.local/share}/tofu` (the Tor client's state).
 
 use std::path::PathBuf;
 
@@ -40,7 +40,15 @@ fn xdg_dir(var: &str, under: &[&str], hint: &str) -> Result<PathBuf, Failure> {
     Err(anyhow::anyhow!("neither {var} nor HOME is set")).hint(hint)
 }
 
+/// The default signing key's file name in the config directory.
+pub const SIGNING_KEY: &str = "signing.key";
+
 /// The default signing key.
 pub fn default_key() -> Result<PathBuf, Failure> {
-    Ok(config_dir()?.join("signing.key"))
+    Ok(config_dir()?.join(SIGNING_KEY))
+}
+
+/// The trusted-keys store: other operators' public keys, by name (`tofu trust`).
+pub fn trusted_keys(config_dir: &std::path::Path) -> PathBuf {
+    config_dir.join("trusted-keys")
 }

@@ -32,10 +32,7 @@ fn write_text(out: &mut String, report: &Report) -> std::fmt::Result {
 fn write_runs(out: &mut String, runs: &[RunSummary]) -> std::fmt::Result {
     writeln!(out, "runs")?;
     for r in runs {
-        let signer = match &r.signed_by {
-            Some(k) => format!("key {k}"),
-            None => "UNSIGNED".to_owned(),
-        };
+        let signer = signer(r);
         let label = r
             .label
             .as_ref()
@@ -66,6 +63,15 @@ fn write_runs(out: &mut String, runs: &[RunSummary]) -> std::fmt::Result {
         )?;
     }
     Ok(())
+}
+
+/// Who signed a run, and `(not counted)` when nobody the user trusts did.
+pub(super) fn signer(run: &RunSummary) -> String {
+    if run.signer.counts() {
+        run.signer.to_string()
+    } else {
+        format!("{} (not counted)", run.signer)
+    }
 }
 
 /// The runs × artifacts table: what each run saw of each artifact, and the verdict on it.
@@ -173,18 +179,26 @@ fn write_diffs(out: &mut String, artifacts: &[ArtifactReport]) -> std::fmt::Resu
     Ok(())
 }
 
-/// `verdict: …` and why it is not agreement.
+/// `verdict: …`, how many unsigned runs it counted, and why it is not agreement.
 fn write_verdict(out: &mut String, report: &Report) -> std::fmt::Result {
     let verdict = match report.verdict {
         Verdict::Agree => "AGREE",
         Verdict::Disagree => "DISAGREE",
         Verdict::Inconclusive => "INCONCLUSIVE",
     };
-    writeln!(out, "verdict: {verdict}")?;
+    writeln!(out, "verdict: {verdict}{}", unsigned_counted(report))?;
     for reason in &report.reasons {
         writeln!(out, "  - {reason}")?;
     }
     Ok(())
+}
+
+/// ` (N unsigned run(s) counted because of --allow-unsigned)`, or nothing.
+pub(super) fn unsigned_counted(report: &Report) -> String {
+    match report.unsigned_counted {
+        0 => String::new(),
+        n => format!(" ({n} unsigned run(s) counted because of --allow-unsigned)"),
+    }
 }
 
 /// The first `n` characters of `s` (a digest or fingerprint prefix for the table).

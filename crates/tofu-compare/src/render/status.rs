@@ -22,13 +22,14 @@ pub fn render_status(status: &Status) -> String {
     for r in &report.runs {
         let _ = writeln!(
             out,
-            "  #{} {}  {}  via {}  exit {} {}",
+            "  #{} {}  {}  via {}  exit {} {}  {}",
             r.index,
             r.name,
             r.started_at,
             r.vantage,
             r.exit_network.as_deref().unwrap_or("unknown"),
-            r.exit_country.as_deref().unwrap_or("??")
+            r.exit_country.as_deref().unwrap_or("??"),
+            super::report::signer(r)
         );
     }
     let _ = writeln!(out, "rules");
@@ -46,7 +47,11 @@ pub fn render_status(status: &Status) -> String {
         Verdict::Disagree => "DISAGREE",
         Verdict::Inconclusive => "INCONCLUSIVE so far",
     };
-    let _ = writeln!(out, "verdict: {verdict}");
+    let _ = writeln!(
+        out,
+        "verdict: {verdict}{}",
+        super::report::unsigned_counted(report)
+    );
     if !status.next_run.advice.is_empty() {
         let _ = writeln!(out, "what to do next");
         for line in &status.next_run.advice {

@@ -1,5 +1,5 @@
 //! The trust policy as a library user meets it: transcripts written and signed here from the
-//! golden fixture, then loaded with and without pinned keys.
+//! golden fixture, then loaded with and without their signer's key trusted.
 
 use std::path::{Path, PathBuf};
 
@@ -50,40 +50,104 @@ impl Runs {
     }
 }
 
-fn pinned(key: &SigningKey) -> Trust {
-    Trust {
-        keys: vec![key.public().clone()],
-        allow_unsigned: false,
-    }
+fn trusting(name: &str, key: &SigningKey) -> Trust {
+    let mut trust = Trust::default();
+    trust.trust(name, key.public().clone());
+    trust
 }
 
 #[test]
-fn a_signature_counts_for_who_made_it_only_with_a_pinned_key() {
+fn a_run_counts_only_when_a_trusted_key_signed_it() {
     let runs = Runs::new();
     let path = runs.run("run1.json", 1, |_| {});
     let key_id = runs.key.key_id();
 
+    // The key the transcript names verifies the file, but nobody trusts it.
     let run = load_run(&path, &Trust::default()).expect("loads");
     assert_eq!(
         run.signature,
-        Signature::SelfNamed {
+        Signature::Untrusted {
             key_id: key_id.clone()
         }
     );
-    let run = load_run(&path, &pinned(&runs.key)).expect("loads");
-    assert_eq!(
-        run.signature,
-        Signature::Pinned {
-            key_id: key_id.clone()
-        }
-    );
-    assert_eq!(run.input().signed_by.as_deref(), Some(key_id.as_str()));
+    assert!(!run.input().signature.counts());
+    assert!(matches!(
+        run.trusted(),
+        Err(LoadError::Untrusted { key_id: named, .. }) if named == key_id
+    ));
 
+    let run = load_run(&path, &trusting("alice", &runs.key)).expect("loads");
+    let trusted = Signature::Trusted {
+        name: "alice".to_owned(),
+        key_id: key_id.clone(),
+    };
+    assert_eq!(run.signature, trusted);
+    assert!(run.input().signature.counts());
+    assert_eq!(run.trusted().expect("trusted").signature, trusted);
+
+    // Trusting someone else changes nothing for this run; a key keeps its first name.
     let stranger = SigningKey::generate().expect("a key");
-    match load_run(&path, &pinned(&stranger)) {
-        Err(LoadError::Untrusted { key_id: named, .. }) => assert_eq!(named, key_id),
-        other => panic!("a run by an unpinned key was let in: {other:?}"),
-    }
+    let mut trust = trusting("bob", &stranger);
+    assert_eq!(
+        load_run(&path, &trust).expect("loads").signature,
+        Signature::Untrusted {
+            key_id: key_id.clone()
+        }
+    );
+    trust.trust("alice", runs.key.public().clone());
+    trust.trust("again", runs.key.public().clone());
+    assert_eq!(trust.name_of(runs.key.public()), Some("alice"));
+
+    // --trusted-key files are named by their stem.
+    let pub_file = runs.path("carol.pub");
+    std::fs::write(&pub_file, runs.key.public().to_base64()).expect("written");
+    let mut trust = Trust::default();
+    trust.trust_files(&[pub_file]).expect("a key file");
+    assert_eq!(
+        load_run(&path, &trust).expect("loads").signature,
+        Signature::Trusted {
+            name: "carol".to_owned(),
+            key_id,
+        }
+    );
+    let missing = runs.path("nope.pub");
+    assert!(matches!(
+        Trust::default().trust_files(&[missing]),
+        Err(LoadError::TrustedKey(_))
+    ));
+}
+
+#[test]
+fn a_transcript_signed_again_by_another_key_is_untrusted_or_bad() {
+    let runs = Runs::new();
+    let trust = trusting("alice", &runs.key);
+    // A forger edits the digests, names a fresh key of their own and signs with it.
+    let forger = SigningKey::generate().expect("a key");
+    let path = runs.run("run1.json", 1, |t| {
+        t.run.label = Some("forged".to_owned());
+    });
+    let (mut t, _) = io::read(&path).expect("read");
+    t.signer.public_key = forger.public().to_base64();
+    t.signer.key_id = forger.key_id();
+    let bytes = io::to_canonical_json(&t);
+    io::write_atomic(&path, &bytes, true).expect("written");
+    sign::sign_file(&forger, &t, &path, &bytes, true).expect("signed");
+    assert_eq!(
+        load_run(&path, &trust).expect("loads").signature,
+        Signature::Untrusted {
+            key_id: forger.key_id()
+        }
+    );
+    // Naming the trusted key while signing with another is a bad signature.
+    t.signer.public_key = runs.key.public().to_base64();
+    t.signer.key_id = runs.key.key_id();
+    let bytes = io::to_canonical_json(&t);
+    io::write_atomic(&path, &bytes, true).expect("written");
+    sign::sign_file(&forger, &t, &path, &bytes, true).expect("signed");
+    assert!(matches!(
+        load_run(&path, &trust),
+        Err(LoadError::BadSignature { .. })
+    ));
 }
 
 #[test]
@@ -92,19 +156,26 @@ fn an_unsigned_run_is_let_in_only_when_allowed_and_said_so() {
     let signed = runs.run("run1.json", 1, |_| {});
     let second = runs.unsigned("run2.json", 2);
     let third = runs.unsigned("run3.json", 3);
-    let paths = [third.clone(), signed, second.clone()];
+    let paths = [third.clone(), signed.clone(), second.clone()];
 
-    match load_runs(&paths, &Trust::default(), false) {
+    let trust = trusting("alice", &runs.key);
+    match load_runs(&paths, &trust, false) {
         Err(LoadError::Unsigned { path, .. }) => assert_eq!(path, third),
         other => panic!("an unsigned run was let in: {other:?}"),
     }
-    let allow = Trust {
-        allow_unsigned: true,
-        ..Trust::default()
-    };
+    let mut allow = trust;
+    allow.allow_unsigned = true;
     let loaded = load_runs(&paths, &allow, false).expect("loads");
-    assert_eq!(loaded.runs[0].signed_by(), None);
-    // In the order of the runs, then the one about the self-named keys.
+    // It names the trusted key, but nothing proves that: it is shown as unsigned.
+    assert_eq!(
+        loaded.runs[0].signature,
+        Signature::Unsigned {
+            missing: sign::signature_path(&third)
+        }
+    );
+    assert!(loaded.runs[0].signature.counts());
+    assert_eq!(loaded.runs[0].signature.to_string(), "UNSIGNED");
+    // In the order of the runs.
     assert_eq!(
         loaded.warnings,
         [
@@ -116,8 +187,21 @@ fn an_unsigned_run_is_let_in_only_when_allowed_and_said_so() {
                 path: second.clone(),
                 missing: sign::signature_path(&second),
             },
-            Warning::SelfNamedKeys,
         ]
+    );
+    // A run by a key nobody trusts is let in, with a warning naming its key.
+    let loaded = load_runs(std::slice::from_ref(&signed), &Trust::default(), false).expect("loads");
+    assert_eq!(
+        loaded.warnings,
+        [Warning::Untrusted {
+            path: signed,
+            key_id: runs.key.key_id(),
+        }]
+    );
+    assert!(
+        loaded.warnings[0]
+            .to_string()
+            .contains("tofu trust add NAME KEY.pub")
     );
 }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use tofu_compare::{Cell, Input, Options, Rule, Verdict};
+use tofu_compare::{Cell, Input, Options, Rule, Signature, Verdict};
 use tofu_record::{ErrorCode, Transcript};
 
 /// Error codes a run may record: transport failures, then every integrity failure.
@@ -298,7 +298,10 @@ pub(crate) fn inputs(runs: &[Transcript]) -> Vec<Input<'_>> {
         .map(|(i, t)| Input {
             name: format!("run{}.json", i + 1),
             transcript: t,
-            signed_by: Some("K".into()),
+            signature: Signature::Trusted {
+                name: "this machine".into(),
+                key_id: "K".into(),
+            },
         })
         .collect()
 }
@@ -370,5 +373,52 @@ proptest! {
                 prop_assert!(!a.odd_runs.is_empty(), "{}", a.id);
             }
         }
+    }
+
+    /// A run nobody the user trusts signed can neither make nor break an agreement: with it
+    /// among the inputs the verdict is never agree, and every judgement (each artifact's
+    /// verdict and groups, each rule) is the one the counted runs reach without it.
+    #[test]
+    fn an_untrusted_run_is_shown_but_never_judged(
+        runs in proptest::collection::vec(transcript(), 1..=4),
+        forged in transcript(),
+        at in 0usize..=4,
+        options in options(),
+    ) {
+        let honest = inputs(&runs);
+        let at = at.min(honest.len());
+        let mut with_forged = honest.clone();
+        with_forged.insert(at, Input {
+            name: "forged.json".into(),
+            transcript: &forged,
+            signature: Signature::Untrusted { key_id: "F".into() },
+        });
+        let alone = tofu_compare::compare(&honest, &options);
+        let report = tofu_compare::compare(&with_forged, &options);
+        prop_assert_ne!(report.verdict, Verdict::Agree);
+        prop_assert!(report.reasons[0].contains("key F, which you do not trust"), "{:?}", report.reasons);
+        prop_assert!(report.reasons[0].contains("tofu trust add NAME KEY.pub"));
+        if alone.verdict == Verdict::Disagree {
+            prop_assert_eq!(report.verdict, Verdict::Disagree);
+        }
+        // Run numbers after the forged one move up by one.
+        let renumber = |runs: &[usize]| -> Vec<usize> {
+            runs.iter().map(|&r| if r > at { r + 1 } else { r }).collect()
+        };
+        for a in &alone.artifacts {
+            let b = report.artifacts.iter().find(|b| b.id == a.id).expect("the same ids");
+            prop_assert_eq!(a.verdict, b.verdict, "{}", a.id);
+            prop_assert_eq!(renumber(&a.odd_runs), b.odd_runs.clone(), "{}", a.id);
+            let groups: Vec<Vec<usize>> = a.groups.iter().map(|g| renumber(&g.runs)).collect();
+            let with: Vec<Vec<usize>> = b.groups.iter().map(|g| g.runs.clone()).collect();
+            prop_assert_eq!(groups, with, "{}", a.id);
+        }
+        for (a, b) in alone.rules.iter().zip(&report.rules) {
+            prop_assert_eq!(a.status, b.status, "{}: {} / {}", a.rule, a.message, b.message);
+        }
+        prop_assert_eq!(
+            report.runs[at].signer.clone(),
+            Signature::Untrusted { key_id: "F".into() }
+        );
     }
 }

@@ -1,18 +1,20 @@
 //! One module per subcommand, and what `verify`, `compare` and `status` share: the
-//! judgement's options from the command line, and the loading of the runs.
-//! Which runs may be judged is tofu-compare's to decide (`tofu_compare::load_runs`).
+//! judgement's options from the command line, the keys it trusts (`trust.rs`), and the
+//! loading of the runs. Which runs may be judged, and which count, is tofu-compare's to
+//! decide (`tofu_compare::load_runs`).
 
 mod compare;
 pub(crate) mod fetch;
 mod keygen;
 mod status;
+mod trust;
 mod verify;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
-use tofu_compare::{LoadedRuns, Rule, Trust};
+use tofu_compare::{LoadedRuns, Rule};
 
 use crate::cli::{Cli, Command, JudgeArgs};
 use crate::{ExitCode, Failure, output};
@@ -24,6 +26,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Compare(args) => compare::run(args),
         Command::Status(args) => status::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Trust(args) => trust::run(args),
     }
 }
 
@@ -45,7 +48,7 @@ pub fn judge_options(judge: &JudgeArgs) -> Result<tofu_compare::Options, Failure
 /// Loads the runs of a compare or status under the trust the user chose, and shows the
 /// warnings about the runs that were let in.
 pub fn load_for_judgement(paths: &[PathBuf], judge: &JudgeArgs) -> Result<LoadedRuns, Failure> {
-    let trust = Trust::load(&judge.trusted_keys, judge.allow_unsigned)?;
+    let trust = trust::judgement_trust(&judge.trusted_keys, judge.allow_unsigned)?;
     let loaded = tofu_compare::load_runs(paths, &trust, judge.allow_mixed_plans)?;
     for warning in &loaded.warnings {
         output::warn(&warning.to_string());

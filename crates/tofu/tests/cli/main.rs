@@ -109,6 +109,8 @@ fn help_and_version_go_to_stdout_and_exit_0() {
         &["compare", "--help"],
         &["status", "--help"],
         &["keygen", "--help"],
+        &["trust", "--help"],
+        &["trust", "add", "--help"],
     ] {
         let out = home.tofu(args);
         assert_exit(&out, 0);

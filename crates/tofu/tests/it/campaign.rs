@@ -42,8 +42,9 @@ fn restamp(w: &World, home: &Path, name: &str, change: impl FnOnce(&mut tofu_rec
 }
 
 /// One run per (source address, day offset), each from its own home, through microsocks
-/// leaving from that address. Returns the run file names.
-fn campaign(w: &World, prefix: &str, vantages: &[(&str, i64)]) -> Vec<String> {
+/// leaving from that address; the test's own home trusts each home's key as `PREFIX-I`, as an
+/// operator trusts a second machine's once. Returns the run file names.
+pub(crate) fn campaign(w: &World, prefix: &str, vantages: &[(&str, i64)]) -> Vec<String> {
     let url = w.nginx.https_url("file.bin");
     let ca = w.ca.root_pem.to_str().unwrap().to_owned();
     let mut names = Vec::new();
@@ -68,10 +69,15 @@ fn campaign(w: &World, prefix: &str, vantages: &[(&str, i64)]) -> Vec<String> {
         if *days != 0 {
             shift_days(w, &home, &name, *days);
         }
-        assert!(minisign_verifies(
-            &w.path(&name),
-            &home.join(".config/tofu/signing.pub")
-        ));
+        let public = home.join(".config/tofu/signing.pub");
+        assert!(minisign_verifies(&w.path(&name), &public));
+        let trust = [
+            "trust",
+            "add",
+            &format!("{prefix}-{i}"),
+            public.to_str().unwrap(),
+        ];
+        assert_exit(&w.tofu(&trust), 0);
         names.push(name);
     }
     names

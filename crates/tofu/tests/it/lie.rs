@@ -123,6 +123,14 @@ fn honest_runs_agree_only_when_every_requirement_holds() {
             ],
         );
         assert_exit(&out, 0);
+        let public = home.join(".config/tofu/signing.pub");
+        let trust = [
+            "trust",
+            "add",
+            &format!("host{i}"),
+            public.to_str().unwrap(),
+        ];
+        assert_exit(&w.tofu(&trust), 0);
     }
     let runs = ["run1.json", "run2.json", "run3.json"];
 

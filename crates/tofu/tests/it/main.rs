@@ -17,3 +17,4 @@ mod openpgp;
 mod plans;
 mod support;
 mod tor;
+mod trust;
