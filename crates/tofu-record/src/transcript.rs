@@ -236,8 +236,8 @@ pub enum Transport {
         tor_daemon: bool,
     },
     /// Tor, through the client built into tofu (arti). Each artifact, and the exit probes,
-    /// used a circuit of their own; `exits` are those of the probes' circuit, and each
-    /// artifact lists its own in `tor_exits`.
+    /// used a circuit of their own; `exits` are those of the probes' circuits (before and
+    /// after the downloads), and each artifact lists its own in `tor_exits`.
     Tor {
         /// The exit country asked for with `--via tor:CC`, or null for any exit.
         exit_country: Option<String>,
@@ -246,7 +246,7 @@ pub enum Transport {
         /// Where relay countries come from: `embedded` (the database built into tofu), or
         /// `file sha256:HEX` for a database given in the config.
         geoip: String,
-        /// The exit relays the exit probes' connections used.
+        /// The exit relays the exit probes' connections used, before and after the downloads.
         exits: Vec<TorRelay>,
     },
     /// Sockets bound to one network interface (e.g. a VPN tunnel).

@@ -466,7 +466,10 @@ fn report_exit_after(before: &ExitEvidence, after: &ExitEvidence) {
             .collect();
         answers.into_iter().collect::<Vec<_>>().join(", ")
     };
-    if after.probes.iter().all(|p| p.ip.is_none()) {
+    let answered = |e: &ExitEvidence| e.probes.iter().any(|p| p.ip.is_some());
+    if !answered(after) && !answered(before) {
+        output::warn("the exit lookup after the downloads gave no address either");
+    } else if !answered(after) {
         let why: Vec<String> = after
             .probes
             .iter()
