@@ -98,22 +98,28 @@ pub struct Vantage {
     /// transport as the downloads, before them.
     pub exit: ExitEvidence,
     /// The same lookups, asked again through the same transport (and isolation) after the
-    /// downloads. Null when no endpoint was asked (`--no-whoami`), and absent in transcripts
-    /// written before tofu asked twice.
-    #[serde(default)]
+    /// downloads. Absent when no endpoint was asked (`--no-whoami`), and in transcripts
+    /// written before tofu asked twice. (The three fields below are left out when absent or
+    /// false, so that an older transcript keeps its canonical bytes.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_after: Option<ExitEvidence>,
     /// True when the lookups before and after the downloads both answered and saw different
     /// addresses or countries: the exit changed during the run, and the run left through
-    /// both. Always [`exit_changed`]`(exit, exit_after)`.
-    #[serde(default)]
+    /// both. Always [`exit_changed`]`(exit, exit_after)`; absent when false.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub exit_changed: bool,
     /// What the lookups' answers speak for: the run's exit, or only their own streams (Tor).
     /// Absent in older transcripts, where [`ExitScope::of`] the transport says it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_scope: Option<ExitScope>,
     /// The country the operator says the run was made from (`--country`); recorded apart
     /// from the observed one and never used in its place.
     pub claimed_country: Option<String>,
+}
+
+/// For `skip_serializing_if`: a false flag is left out.
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }
 
 /// How far the "what is my IP" answers reach.
