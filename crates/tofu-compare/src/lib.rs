@@ -573,22 +573,29 @@ mod tests {
         )
     }
 
-    /// Gives run `t` an exit in `ip`/`cc`, seen by one lookup verified through an anchor
-    /// with key `spki` (a hex byte, repeated) from `source`.
+    /// Gives run `t` an exit in `ip`/`cc`, seen by two endpoints (so that no note says the
+    /// exit rests on one) whose answers were verified through an anchor with key `spki` (a
+    /// hex byte, repeated) from `source`.
     fn exit_through(t: &mut Transcript, ip: &str, cc: &str, spki: u8, source: &str) {
         let anchor = serde_json::json!({
             "subject": format!("CN=root {spki}"),
             "spki_sha256": format!("{spki:02x}").repeat(32),
             "source": source,
         });
-        let probe = serde_json::json!({
-            "url": "https://whoami.example/", "status": 200, "answer": null, "ip": ip,
-            "country": cc, "server_date": null, "response_at": null, "error": null,
-            "tls": {"version": null, "leaf_cert_sha256": null, "chain_sha256": [],
-                    "leaf_spki_sha256": null, "chain_root_issuer": "CN=root 1",
-                    "anchor": anchor},
-        });
-        t.vantage.exit.probes = vec![serde_json::from_value(probe).unwrap()];
+        let probe = |url: &str| {
+            serde_json::from_value(serde_json::json!({
+                "url": url, "status": 200, "answer": null, "ip": ip,
+                "country": cc, "server_date": null, "response_at": null, "error": null,
+                "tls": {"version": null, "leaf_cert_sha256": null, "chain_sha256": [],
+                        "leaf_spki_sha256": null, "chain_root_issuer": "CN=root 1",
+                        "anchor": anchor},
+            }))
+            .unwrap()
+        };
+        t.vantage.exit.probes = vec![
+            probe("https://whoami.example/"),
+            probe("https://whoami-too.example/"),
+        ];
         t.vantage.exit.ip = Some(ip.to_owned());
         t.vantage.exit.country = Some(cc.to_owned());
     }
@@ -729,6 +736,145 @@ mod tests {
                 rule.message
             );
         }
+    }
+
+    /// A lookup whose one probe answered `ip` and `cc` (or failed, for `None`).
+    fn lookup(answer: Option<(&str, &str)>) -> tofu_record::ExitEvidence {
+        tofu_record::ExitEvidence {
+            probes: vec![tofu_record::Probe {
+                url: "https://whoami.example/".into(),
+                status: None,
+                answer: None,
+                ip: answer.map(|(ip, _)| ip.to_owned()),
+                country: answer.map(|(_, cc)| cc.to_owned()),
+                server_date: None,
+                response_at: None,
+                tls: None,
+                error: None,
+            }],
+            ip: answer.map(|(ip, _)| ip.to_owned()),
+            country: answer.map(|(_, cc)| cc.to_owned()),
+            conflict: false,
+        }
+    }
+
+    /// Three runs whose lookups, before and after, saw DE, CA and JP exits.
+    fn three_exits() -> [Transcript; 3] {
+        let mut runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(1))]),
+            run(3, 22, "h3", &[("a", Some(1))]),
+        ];
+        let exits = [
+            ("198.51.100.7", "DE"),
+            ("203.0.113.9", "CA"),
+            ("192.0.2.10", "JP"),
+        ];
+        for (t, exit) in runs.iter_mut().zip(exits) {
+            t.vantage.exit = lookup(Some(exit));
+            t.vantage.exit_after = Some(lookup(Some(exit)));
+        }
+        runs
+    }
+
+    #[test]
+    fn an_exit_that_moved_counts_both_and_a_failed_second_lookup_is_a_gap() {
+        let rules = [Rule::DistinctNetworks, Rule::DistinctCountries];
+        let mut runs = three_exits();
+        assert_eq!(report(&runs, &rules).verdict, Verdict::Agree);
+        // Run 3's exit moved to run 2's network and country during the downloads.
+        runs[2].vantage.exit_after = Some(lookup(Some(("203.0.113.50", "CA"))));
+        runs[2].vantage.exit_changed = true;
+        runs[2].check().unwrap();
+        let r = report(&runs, &rules);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert_eq!(
+            r.rules[2].message,
+            "runs #2, #3 share the exit network 203.0.113.0/24"
+        );
+        assert_eq!(r.rules[3].message, "runs #2, #3 share the exit country CA");
+        assert_eq!(
+            r.runs[2].exit_ip.as_deref(),
+            Some("192.0.2.10, 203.0.113.50")
+        );
+        assert!(
+            r.notes.iter().any(|n| n.starts_with(
+                "run #3: the exit changed during the run: before the downloads 192.0.2.10 JP"
+            ) && n.contains("after them 203.0.113.50 CA")),
+            "{:?}",
+            r.notes
+        );
+
+        // A lookup after the downloads that gave nothing: the exit may have moved unseen.
+        runs[2].vantage.exit_after = Some(lookup(None));
+        runs[2].vantage.exit_changed = false;
+        let r = report(&runs, &rules);
+        for rule in &r.rules[2..] {
+            assert_eq!(rule.status, RuleStatus::NoEvidence, "{}", rule.message);
+            assert_eq!(
+                rule.message,
+                "run #3: its exit lookup after the downloads gave no address, so the exit \
+                 may have changed unseen"
+            );
+        }
+        // So does one before them that gave nothing.
+        runs[2].vantage.exit = lookup(None);
+        runs[2].vantage.exit_after = Some(lookup(Some(("192.0.2.10", "JP"))));
+        let r = report(&runs, &rules);
+        assert!(
+            r.rules[2]
+                .message
+                .contains("lookup before the downloads gave no address")
+        );
+
+        // A transcript from before tofu asked twice keeps its one lookup, with no gap.
+        runs[2].vantage.exit = lookup(Some(("192.0.2.10", "JP")));
+        runs[2].vantage.exit_after = None;
+        assert_eq!(report(&runs, &rules).verdict, Verdict::Agree);
+    }
+
+    #[test]
+    fn the_downloads_exits_through_a_tor_daemon_are_unknown() {
+        let rules = [Rule::DistinctNetworks, Rule::DistinctCountries];
+        let mut runs = three_exits();
+        runs[1].vantage.transport = Transport::Socks5 {
+            proxy: "socks5h://127.0.0.1:9050".into(),
+            remote_dns: true,
+            authenticated: true,
+            tor_daemon: true,
+        };
+        let r = report(&runs, &rules);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        for rule in &r.rules[2..] {
+            assert_eq!(rule.status, RuleStatus::NoEvidence, "{}", rule.message);
+            assert_eq!(
+                rule.message,
+                "run #2: its artifact a went through a Tor daemon, whose exits are unknown \
+                 without its control port (use --via tor)"
+            );
+        }
+        // Each download's exit, once recorded, is evidence again.
+        runs[1].artifacts[0].tor_exits = vec![relay("203.0.113.77", Some("CA"))];
+        assert_eq!(report(&runs, &rules).verdict, Verdict::Agree);
+    }
+
+    #[test]
+    fn an_exit_resting_on_one_endpoint_is_noted() {
+        let mut runs = three_exits();
+        let r = report(&runs, &[]);
+        assert!(
+            r.notes.iter().any(|n| n.starts_with(
+                "run #1: its exit rests on one endpoint's answer (https://whoami.example/)"
+            )),
+            "{:?}",
+            r.notes
+        );
+        for t in &mut runs {
+            let second = t.vantage.exit.probes[0].clone();
+            t.vantage.exit.probes.push(second.clone());
+            t.vantage.exit_after.as_mut().unwrap().probes.push(second);
+        }
+        assert!(report(&runs, &[]).notes.is_empty());
     }
 
     #[test]

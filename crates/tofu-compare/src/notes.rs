@@ -1,13 +1,14 @@
 //! Findings that are shown, not judged: they do not change the verdict, but a careful user
 //! wants to see them. A clock skewed by minutes, a TLS connection (a download's or an exit
 //! lookup's) verified through a trust anchor that no other run's saw (the mark of an
-//! interception, even when the payload is passed through), exit endpoints that disagree, a
-//! claimed country unlike the observed one. (A lookup's lone `--ca-cert` anchor also stops
-//! its run's exit evidence from counting: see `anchors` and `rules`.)
+//! interception, even when the payload is passed through), exit endpoints that disagree, an
+//! exit that changed during the run, an exit that rests on one endpoint's word, a claimed
+//! country unlike the observed one. (A lookup's lone `--ca-cert` anchor also stops its run's
+//! exit evidence from counting: see `anchors` and `rules`.)
 
 use tofu_record::evidence::{MAX_CLOCK_SKEW_SECONDS, clock_skew_seconds};
 
-use tofu_record::{ExitEvidence, Transcript};
+use tofu_record::{ExitEvidence, Transcript, Vantage};
 
 use crate::anchors::{self, Lone};
 use crate::{ArtifactReport, Input};
@@ -22,6 +23,11 @@ pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec
         let run = i + 1;
         let t = input.transcript;
         notes.extend(exit_conflict(run, &t.vantage.exit));
+        if let Some(after) = &t.vantage.exit_after {
+            notes.extend(exit_conflict(run, after).map(|n| format!("{n} (after the downloads)")));
+        }
+        notes.extend(exit_moved(run, &t.vantage));
+        notes.extend(lone_endpoint(run, &t.vantage));
         notes.extend(claimed_country(run, t));
         notes.extend(clock_skew(run, t));
     }
@@ -60,6 +66,56 @@ fn exit_conflict(run: usize, exit: &ExitEvidence) -> Option<String> {
     Some(format!(
         "run #{run}: exit endpoints disagree: {}",
         seen.join("; ")
+    ))
+}
+
+/// The exit changed between the lookups before and after the downloads: what each saw.
+fn exit_moved(run: usize, vantage: &Vantage) -> Option<String> {
+    let after = vantage
+        .exit_after
+        .as_ref()
+        .filter(|_| vantage.exit_changed)?;
+    Some(format!(
+        "run #{run}: the exit changed during the run: before the downloads {}, after them \
+         {}; the run counts as leaving through both",
+        answers(&vantage.exit),
+        answers(after)
+    ))
+}
+
+/// Every answer of a lookup: `IP CC (URL)`, joined.
+fn answers(exit: &ExitEvidence) -> String {
+    let seen: Vec<String> = exit
+        .probes
+        .iter()
+        .filter_map(|p| {
+            Some(format!(
+                "{} {} ({})",
+                p.ip.as_deref()?,
+                p.country.as_deref().unwrap_or("??"),
+                p.url
+            ))
+        })
+        .collect();
+    seen.join(", ")
+}
+
+/// The run's exit rests on one endpoint's answer: one operator, or whoever can answer in
+/// its name, decides the run's network and country.
+fn lone_endpoint(run: usize, vantage: &Vantage) -> Option<String> {
+    let lone = [Some(&vantage.exit), vantage.exit_after.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(
+            |exit| match exit.probes.iter().filter(|p| p.ip.is_some()).count() {
+                1 => exit.probes.iter().find(|p| p.ip.is_some()),
+                _ => None,
+            },
+        )?;
+    Some(format!(
+        "run #{run}: its exit rests on one endpoint's answer ({}): weak evidence; give \
+         [vantage] whoami two or more endpoints run by different operators",
+        lone.url
     ))
 }
 

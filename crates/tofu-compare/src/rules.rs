@@ -6,13 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use tofu_record::evidence::network_prefix;
-use tofu_record::{Transcript, Transport};
+use tofu_record::{ExitScope, Transcript, Transport};
 
 use crate::Input;
 
-/// The exits a run left through: the address and country the whoami endpoints saw, and with
-/// the embedded Tor client every exit relay its circuits used (the probes' and each
-/// artifact's), by the relay's address and its geoip country.
+/// The exits a run left through: the addresses and countries the whoami endpoints saw
+/// before and after the downloads (both, when the exit changed), and with the embedded Tor
+/// client every exit relay its circuits used (the probes' and each artifact's), by the
+/// relay's address and its geoip country.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RunExits {
     /// Exit addresses.
@@ -21,82 +22,127 @@ pub(crate) struct RunExits {
     pub(crate) networks: BTreeSet<String>,
     /// Exit countries.
     pub(crate) countries: BTreeSet<String>,
-    /// Why the countries are incomplete (an exit relay without a known country).
+    /// Why the countries are incomplete (an exit relay without a known country, a lookup
+    /// without one).
     pub(crate) country_gap: Option<String>,
-    /// Why networks and countries are both incomplete (a Tor download without a recorded
-    /// exit, or an exit without a usable address).
+    /// Why networks and countries are both incomplete (one of the two lookups failed, a
+    /// download through Tor without a recorded exit, an exit without a usable address).
     pub(crate) gap: Option<String>,
-    /// The whoami endpoints disagreed.
+    /// The whoami endpoints disagreed, before or after the downloads.
     pub(crate) conflict: bool,
 }
 
 pub(crate) fn run_exits(t: &Transcript) -> RunExits {
-    let mut exits = RunExits {
-        conflict: t.vantage.exit.conflict,
-        ..RunExits::default()
-    };
-    if let Some(ip) = &t.vantage.exit.ip {
-        exits.ips.insert(ip.clone());
-        exits.networks.extend(network_prefix(ip));
+    let mut exits = RunExits::default();
+    lookup_exits(&mut exits, &t.vantage);
+    if t.vantage.exit_scope() == ExitScope::Lookups {
+        // The lookups speak only for themselves: every artifact fetched must say which exit
+        // carried it; one that does not leaves the run without evidence of where its bytes
+        // came from.
+        if let Some(a) = t
+            .artifacts
+            .iter()
+            .find(|a| a.ok_content().is_some() && a.tor_exits.is_empty())
+        {
+            let why = match &t.vantage.transport {
+                Transport::Tor { .. } => format!("its artifact {} records no Tor exit", a.id),
+                _ => format!(
+                    "its artifact {} went through a Tor daemon, whose exits are unknown \
+                     without its control port (use --via tor)",
+                    a.id
+                ),
+            };
+            exits_gap(&mut exits, why);
+        }
     }
-    exits.countries.extend(t.vantage.exit.country.clone());
     let probe_relays = match &t.vantage.transport {
         Transport::Tor {
             exits: probe_exits, ..
-        } => {
-            // Every artifact fetched over Tor must say which exit carried it; one that does
-            // not leaves the run without evidence of where its bytes came from.
-            if let Some(a) = t
-                .artifacts
-                .iter()
-                .find(|a| a.ok_content().is_some() && a.tor_exits.is_empty())
-            {
-                exits_gap(
-                    &mut exits,
-                    format!("its artifact {} records no Tor exit", a.id),
-                );
-            }
-            probe_exits.as_slice()
-        }
+        } => probe_exits.as_slice(),
         _ => &[],
     };
     let relays = probe_relays
         .iter()
         .chain(t.artifacts.iter().flat_map(|a| a.tor_exits.iter()));
     for relay in relays {
-        let ip = relay
-            .addresses
-            .first()
-            .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
-            .map(|a| a.ip().to_string());
-        match ip.as_deref().and_then(network_prefix) {
-            Some(network) => {
-                exits.networks.insert(network);
-                exits.ips.extend(ip);
-            }
-            None => exits_gap(
-                &mut exits,
-                format!(
-                    "its exit relay ${} has no usable address",
-                    relay.rsa_identity
-                ),
-            ),
-        }
-        match &relay.country {
-            Some(cc) => {
-                exits.countries.insert(cc.clone());
-            }
-            None => {
-                exits.country_gap.get_or_insert_with(|| {
-                    format!(
-                        "its exit relay ${} has no known country",
-                        relay.rsa_identity
-                    )
-                });
-            }
-        }
+        relay_exit(&mut exits, relay);
     }
     exits
+}
+
+/// What the whoami lookups saw, before and after the downloads. When only one of the two
+/// answered, the exit may have moved unseen: that is a gap, not the other's word alone.
+/// (Transcripts written before tofu asked twice have no lookup after, and no gap for it.)
+fn lookup_exits(exits: &mut RunExits, vantage: &tofu_record::Vantage) {
+    let lookups = [Some(&vantage.exit), vantage.exit_after.as_ref()];
+    for lookup in lookups.into_iter().flatten() {
+        exits.conflict |= lookup.conflict;
+        if let Some(ip) = &lookup.ip {
+            exits.ips.insert(ip.clone());
+            exits.networks.extend(network_prefix(ip));
+        }
+        exits.countries.extend(lookup.country.clone());
+    }
+    let [Some(before), Some(after)] = lookups else {
+        return;
+    };
+    if before.conflict || after.conflict {
+        return;
+    }
+    for (when, this, other) in [("after", after, before), ("before", before, after)] {
+        if other.ip.is_some() && this.ip.is_none() {
+            exits_gap(
+                exits,
+                format!(
+                    "its exit lookup {when} the downloads gave no address, so the exit may \
+                     have changed unseen"
+                ),
+            );
+        }
+        if other.country.is_some() && this.country.is_none() {
+            exits.country_gap.get_or_insert_with(|| {
+                format!(
+                    "its exit lookup {when} the downloads gave no country, so the exit may \
+                     have changed unseen"
+                )
+            });
+        }
+    }
+}
+
+/// One Tor exit relay: its address's network and its geoip country.
+fn relay_exit(exits: &mut RunExits, relay: &tofu_record::TorRelay) {
+    let ip = relay
+        .addresses
+        .first()
+        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+        .map(|a| a.ip().to_string());
+    match ip.as_deref().and_then(network_prefix) {
+        Some(network) => {
+            exits.networks.insert(network);
+            exits.ips.extend(ip);
+        }
+        None => exits_gap(
+            exits,
+            format!(
+                "its exit relay ${} has no usable address",
+                relay.rsa_identity
+            ),
+        ),
+    }
+    match &relay.country {
+        Some(cc) => {
+            exits.countries.insert(cc.clone());
+        }
+        None => {
+            exits.country_gap.get_or_insert_with(|| {
+                format!(
+                    "its exit relay ${} has no known country",
+                    relay.rsa_identity
+                )
+            });
+        }
+    }
 }
 
 fn exits_gap(exits: &mut RunExits, why: String) {

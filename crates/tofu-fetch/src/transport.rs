@@ -219,8 +219,11 @@ enum Isolation {
     Embedded(Arc<Tor>),
     /// A Tor daemon's SocksPort: random credentials for the run (Tor's IsolateSOCKSAuth keeps
     /// its streams off every other program's and run's circuits). One set for the whole run,
-    /// not one per key: the daemon does not say which exit a stream used, so only a shared
-    /// circuit lets the exit probe speak for the downloads.
+    /// not one per key, so the lookups and downloads ask for the same circuits. That is not
+    /// enough for the lookups to speak for the downloads: the daemon picks each stream's exit
+    /// by its port (exit policies) and builds new circuits after ten minutes, and does not say
+    /// which exit a stream used. The transcript says so (`exit_scope` `lookups`), and compare
+    /// counts the downloads' exits as unknown.
     TorDaemon { secret: String },
 }
 

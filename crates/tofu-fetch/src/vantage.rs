@@ -1,6 +1,7 @@
 //! Vantage evidence: the exit address and country as "what is my IP" endpoints see them,
-//! asked through the run's own transport so they see what the download servers saw. A
-//! failed lookup is missing evidence, not an error of the run.
+//! asked through the run's own transport so they see what the download servers saw (the
+//! caller asks before and after the downloads). A failed lookup is missing evidence, not an
+//! error of the run.
 
 use chrono::Utc;
 use reqwest::header;
@@ -102,7 +103,7 @@ impl Client {
 }
 
 /// Reads `{"ip": "…", "country_iso": "DE", …}` (ifconfig.co's shape; `country_code`, or a
-/// two-letter `country`, also serve). The address must parse as an IP address; a country is
+/// two-letter `country` as ipinfo.io sends, also serve). The address must parse as an IP address; a country is
 /// kept only when it is an assigned ISO 3166-1 alpha-2 code (not `XX`, `EU`, `T1`, …).
 pub(crate) fn parse_answer(body: &[u8]) -> Result<(String, Option<String>), String> {
     let value: serde_json::Value =
@@ -162,6 +163,59 @@ mod tests {
         assert!(parse_answer(br#"{"country_iso":"DE"}"#).is_err());
         let (_, cc) = parse_answer(br#"{"ip":"::1"}"#).unwrap();
         assert_eq!(cc, None);
+    }
+
+    /// A probe that answered `ip` and `cc`, or failed.
+    fn probe(answer: Option<(&str, Option<&str>)>) -> Probe {
+        Probe {
+            url: "https://whoami.example/".into(),
+            status: None,
+            answer: None,
+            ip: answer.map(|(ip, _)| ip.to_owned()),
+            country: answer.and_then(|(_, cc)| cc.map(str::to_owned)),
+            server_date: None,
+            response_at: None,
+            tls: None,
+            error: answer.is_none().then(|| ArtifactError {
+                code: ErrorCode::Timeout,
+                message: "no answer".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn answers_must_agree() {
+        let de = Some(("198.51.100.7", Some("DE")));
+        // Two endpoints that agree give the exit.
+        let e = summarize(vec![probe(de), probe(de)]);
+        assert_eq!(
+            (e.ip.as_deref(), e.country.as_deref()),
+            (Some("198.51.100.7"), Some("DE"))
+        );
+        assert!(!e.conflict);
+        // One that failed takes nothing away from the other; one without a country neither.
+        let e = summarize(vec![
+            probe(None),
+            probe(de),
+            probe(Some(("198.51.100.7", None))),
+        ]);
+        assert_eq!(
+            (e.ip.as_deref(), e.country.as_deref()),
+            (Some("198.51.100.7"), Some("DE"))
+        );
+        assert!(!e.conflict);
+        // A disagreement on either leaves the exit unknown, in conflict.
+        for other in [("203.0.113.9", Some("DE")), ("198.51.100.7", Some("FR"))] {
+            let e = summarize(vec![probe(de), probe(Some(other))]);
+            assert!(e.conflict);
+            assert!(e.ip.is_none() || e.country.is_none(), "{e:?}");
+        }
+        // Nothing answered: no exit, no conflict, every probe kept.
+        let e = summarize(vec![probe(None), probe(None)]);
+        assert_eq!(
+            (e.ip, e.country, e.conflict, e.probes.len()),
+            (None, None, false, 2)
+        );
     }
 }
 

@@ -96,11 +96,88 @@ pub struct Vantage {
     /// SHA-256 (hex) of the DER of each extra trusted root given with `--ca-cert`.
     pub extra_roots: Vec<String>,
     /// The exit address and country as the network saw them, asked through the same
-    /// transport as the downloads.
+    /// transport as the downloads, before them.
     pub exit: ExitEvidence,
+    /// The same lookups, asked again through the same transport (and isolation) after the
+    /// downloads. Absent when no endpoint was asked (`--no-whoami`), and in transcripts
+    /// written before tofu asked twice. (The three fields below are left out when absent or
+    /// false, so that an older transcript keeps its canonical bytes.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_after: Option<ExitEvidence>,
+    /// True when the lookups before and after the downloads both answered and saw different
+    /// addresses or countries: the exit changed during the run, and the run left through
+    /// both. Always [`exit_changed`]`(exit, exit_after)`; absent when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub exit_changed: bool,
+    /// What the lookups' answers speak for: the run's exit, or only their own streams (Tor).
+    /// Absent in older transcripts, where [`ExitScope::of`] the transport says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_scope: Option<ExitScope>,
     /// The country the operator says the run was made from (`--country`); recorded apart
     /// from the observed one and never used in its place.
     pub claimed_country: Option<String>,
+}
+
+/// For `skip_serializing_if`: a false flag is left out.
+fn is_false(flag: &bool) -> bool {
+    !*flag
+}
+
+/// How far the "what is my IP" answers reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExitScope {
+    /// The lookups left the way every download did (the same route, interface or proxy), so
+    /// their answers describe the run's exit as far as the route decides it.
+    Run,
+    /// The answers describe only the lookups' own streams: through Tor every circuit may
+    /// leave through another exit relay (exit policies per port, a new circuit after ten
+    /// minutes). The downloads' exits are those each artifact records in `tor_exits`, and
+    /// unknown where it records none.
+    Lookups,
+}
+
+impl ExitScope {
+    /// The scope a transport gives: `lookups` through Tor (the embedded client or a Tor
+    /// daemon's SocksPort), else `run`.
+    pub fn of(transport: &Transport) -> ExitScope {
+        match transport {
+            Transport::Tor { .. }
+            | Transport::Socks5 {
+                tor_daemon: true, ..
+            } => ExitScope::Lookups,
+            _ => ExitScope::Run,
+        }
+    }
+}
+
+impl Vantage {
+    /// The scope of the exit lookups: as recorded, else as the transport implies.
+    pub fn exit_scope(&self) -> ExitScope {
+        self.exit_scope
+            .unwrap_or_else(|| ExitScope::of(&self.transport))
+    }
+}
+
+/// True when both lookups answered and the addresses, or the countries, the one saw are
+/// not those the other saw. Every answer counts, not only agreed ones: a lookup in conflict
+/// still says which exits it was shown.
+pub fn exit_changed(before: &ExitEvidence, after: Option<&ExitEvidence>) -> bool {
+    let Some(after) = after else {
+        return false;
+    };
+    let set = |e: &ExitEvidence, field: fn(&Probe) -> Option<&String>| {
+        e.probes
+            .iter()
+            .filter_map(field)
+            .cloned()
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let differs = |field: fn(&Probe) -> Option<&String>| {
+        let (b, a) = (set(before, field), set(after, field));
+        !b.is_empty() && !a.is_empty() && b != a
+    };
+    differs(|p| p.ip.as_ref()) || differs(|p| p.country.as_ref())
 }
 
 /// What "what is my IP" endpoints answered through the run's transport.
@@ -170,8 +247,8 @@ pub enum Transport {
         tor_daemon: bool,
     },
     /// Tor, through the client built into tofu (arti). Each artifact, and the exit probes,
-    /// used a circuit of their own; `exits` are those of the probes' circuit, and each
-    /// artifact lists its own in `tor_exits`.
+    /// used a circuit of their own; `exits` are those of the probes' circuits (before and
+    /// after the downloads), and each artifact lists its own in `tor_exits`.
     Tor {
         /// The exit country asked for with `--via tor:CC`, or null for any exit.
         exit_country: Option<String>,
@@ -180,7 +257,7 @@ pub enum Transport {
         /// Where relay countries come from: `embedded` (the database built into tofu), or
         /// `file sha256:HEX` for a database given in the config.
         geoip: String,
-        /// The exit relays the exit probes' connections used.
+        /// The exit relays the exit probes' connections used, before and after the downloads.
         exits: Vec<TorRelay>,
     },
     /// Sockets bound to one network interface (e.g. a VPN tunnel).
@@ -558,6 +635,7 @@ impl Transcript {
                 plan.sha256
             )));
         }
+        self.vantage.check()?;
         let mut seen = std::collections::BTreeSet::new();
         for artifact in &self.artifacts {
             let name = &artifact.id;
@@ -584,6 +662,29 @@ impl Transcript {
                     )));
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl Vantage {
+    /// The exit fields agree with each other and with the transport: `exit_changed` is what
+    /// the two lookups show, and a Tor transport never claims the lookups speak for the run.
+    fn check(&self) -> Result<(), Invalid> {
+        if self.exit_changed != exit_changed(&self.exit, self.exit_after.as_ref()) {
+            return Err(Invalid(format!(
+                "vantage.exit_changed is {} but the lookups before and after say otherwise",
+                self.exit_changed
+            )));
+        }
+        if self.exit_scope == Some(ExitScope::Run)
+            && ExitScope::of(&self.transport) != ExitScope::Run
+        {
+            return Err(Invalid(
+                "vantage.exit_scope is run, but through Tor the lookups speak only for \
+                 themselves"
+                    .to_owned(),
+            ));
         }
         Ok(())
     }
@@ -631,4 +732,84 @@ pub fn json_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema always serializes");
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lookup whose probes answered `(ip, country)`, or failed for `None`.
+    fn lookup(answers: &[Option<(&str, &str)>]) -> ExitEvidence {
+        let probes = answers
+            .iter()
+            .map(|a| Probe {
+                url: "https://whoami.example/".into(),
+                status: None,
+                answer: None,
+                ip: a.map(|(ip, _)| ip.to_owned()),
+                country: a.map(|(_, cc)| cc.to_owned()),
+                server_date: None,
+                response_at: None,
+                tls: None,
+                error: None,
+            })
+            .collect();
+        ExitEvidence {
+            probes,
+            ip: None,
+            country: None,
+            conflict: false,
+        }
+    }
+
+    #[test]
+    fn an_exit_changed_only_when_both_lookups_answered_differently() {
+        let de = Some(("198.51.100.7", "DE"));
+        let ca = Some(("203.0.113.9", "CA"));
+        let de_elsewhere = Some(("198.51.100.8", "DE"));
+        assert!(!exit_changed(&lookup(&[de]), None));
+        assert!(!exit_changed(&lookup(&[de]), Some(&lookup(&[de, de]))));
+        assert!(exit_changed(&lookup(&[de]), Some(&lookup(&[ca]))));
+        // Another address in the same country is a change too.
+        assert!(exit_changed(&lookup(&[de]), Some(&lookup(&[de_elsewhere]))));
+        // A failed lookup is missing evidence, not a change (compare makes it a gap).
+        assert!(!exit_changed(&lookup(&[de]), Some(&lookup(&[None]))));
+        assert!(!exit_changed(&lookup(&[None]), Some(&lookup(&[ca]))));
+        // Every answer counts: a lookup in conflict that showed a new exit changed.
+        assert!(exit_changed(&lookup(&[de, de]), Some(&lookup(&[de, ca]))));
+    }
+
+    #[test]
+    fn the_scope_follows_the_transport() {
+        let socks = |tor_daemon| Transport::Socks5 {
+            proxy: "socks5h://127.0.0.1:9050".into(),
+            remote_dns: true,
+            authenticated: tor_daemon,
+            tor_daemon,
+        };
+        assert_eq!(ExitScope::of(&Transport::Direct), ExitScope::Run);
+        assert_eq!(ExitScope::of(&socks(false)), ExitScope::Run);
+        assert_eq!(ExitScope::of(&socks(true)), ExitScope::Lookups);
+        let mut vantage = Vantage {
+            transport: socks(true),
+            extra_roots: Vec::new(),
+            exit: lookup(&[Some(("198.51.100.7", "DE"))]),
+            exit_after: None,
+            exit_changed: false,
+            exit_scope: None,
+            claimed_country: None,
+        };
+        // An older transcript's scope is the transport's.
+        assert_eq!(vantage.exit_scope(), ExitScope::Lookups);
+        assert!(vantage.check().is_ok());
+        // A Tor run never claims that its lookups speak for the downloads.
+        vantage.exit_scope = Some(ExitScope::Run);
+        assert!(vantage.check().is_err());
+        vantage.exit_scope = Some(ExitScope::Lookups);
+        // exit_changed is what the lookups show, never set by hand.
+        vantage.exit_after = Some(lookup(&[Some(("203.0.113.9", "CA"))]));
+        assert!(vantage.check().is_err());
+        vantage.exit_changed = true;
+        assert!(vantage.check().is_ok());
+    }
 }

@@ -1,7 +1,8 @@
 //! A purpose-built hostile HTTP(S) server on loopback: each path is one way a real server
 //! misbehaves (a trickle of headers, a stalled body, a body longer or shorter than declared,
 //! endless chunks, redirect loops and escapes, oversized heads, a partial answer, an encoded
-//! body, a broken status line, lying whoami answers), and a TLS server can present a
+//! body, a broken status line, lying whoami answers, a whoami answer that changes between
+//! two lookups), and a TLS server can present a
 //! certificate for another name, an expired one, a self-signed one, or one from a CA tofu was
 //! not given. Only for tests: it answers loopback, every connection's thread is bounded in
 //! time and bytes, and everything stops when it is dropped.
@@ -10,10 +11,11 @@
 //! tofu through every one and `cargo xtask codegen` writes the table in
 //! docs/threat-model.md from the same list.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -539,6 +541,7 @@ pub struct Hostile {
     pub port: u16,
     tls: bool,
     stop: Arc<AtomicBool>,
+    asked: Arc<Asked>,
     accept: Option<thread::JoinHandle<Vec<thread::JoinHandle<()>>>>,
 }
 
@@ -576,9 +579,10 @@ impl Hostile {
             gzipped: gzip(&body),
             plain: body,
         });
+        let asked = Arc::new(Asked::default());
         let is_tls = tls.is_some();
         let accept = {
-            let stop = Arc::clone(&stop);
+            let (stop, asked) = (Arc::clone(&stop), Arc::clone(&asked));
             thread::spawn(move || {
                 let mut served = Vec::new();
                 for conn in listener.incoming() {
@@ -588,6 +592,7 @@ impl Hostile {
                     served.retain(|t: &thread::JoinHandle<()>| !t.is_finished());
                     let Ok(conn) = conn else { continue };
                     let (body, stop, tls) = (Arc::clone(&body), Arc::clone(&stop), tls.clone());
+                    let asked = Arc::clone(&asked);
                     served.push(thread::spawn(move || {
                         let deadline = Instant::now() + CONNECTION_LIMIT;
                         // A peer that stops reading cannot block a write for longer than this.
@@ -597,13 +602,13 @@ impl Hostile {
                             Some(config) => match rustls::ServerConnection::new(config) {
                                 Ok(server) => {
                                     let mut stream = rustls::StreamOwned::new(server, conn);
-                                    serve(&mut stream, &body, &stop, deadline)
+                                    serve(&mut stream, &body, (&stop, &asked), deadline)
                                 }
                                 Err(_) => Ok(()),
                             },
                             None => {
                                 let mut conn = conn;
-                                let result = serve(&mut conn, &body, &stop, deadline);
+                                let result = serve(&mut conn, &body, (&stop, &asked), deadline);
                                 let _ = conn.shutdown(Shutdown::Both);
                                 result
                             }
@@ -617,8 +622,14 @@ impl Hostile {
             port,
             tls: is_tls,
             stop,
+            asked,
             accept: Some(accept),
         }
+    }
+
+    /// How many times `path` has been asked so far.
+    pub fn asked(&self, path: &str) -> usize {
+        self.asked.count(path)
     }
 
     /// The URL of `path` on this server.
@@ -642,6 +653,25 @@ impl Drop for Hostile {
                 let _ = thread.join();
             }
         }
+    }
+}
+
+/// How many times each path was asked: what lets an answer change between two requests.
+#[derive(Default)]
+struct Asked(Mutex<BTreeMap<String, usize>>);
+
+impl Asked {
+    /// Counts one more request for `path`; returns how many came before it.
+    fn next(&self, path: &str) -> usize {
+        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(path.to_owned()).or_default();
+        *n += 1;
+        *n - 1
+    }
+
+    fn count(&self, path: &str) -> usize {
+        let counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        counts.get(path).copied().unwrap_or(0)
     }
 }
 
@@ -699,7 +729,7 @@ struct Payload {
 fn serve(
     conn: &mut (impl Read + Write),
     payload: &Payload,
-    stop: &AtomicBool,
+    (stop, asked): (&AtomicBool, &Asked),
     deadline: Instant,
 ) -> std::io::Result<()> {
     let Some(path) = read_path(conn) else {
@@ -707,11 +737,13 @@ fn serve(
     };
     let path = path.as_str();
     let body = payload.plain.as_slice();
+    let earlier = asked.next(path);
     let served = serve_slow(conn, path, body, stop, deadline)?
         || serve_bad_body(conn, path, payload)?
         || serve_bad_head(conn, path, body)?
         || serve_redirect(conn, path)?
-        || serve_whoami(conn, path, stop, deadline)?;
+        || serve_whoami(conn, path, stop, deadline)?
+        || serve_whoami_twice(conn, path, earlier)?;
     if !served {
         conn.write_all(ok_head(body.len(), "").as_bytes())?;
         conn.write_all(body)?;
@@ -937,6 +969,23 @@ fn serve_whoami(
         }
         _ => return Ok(false),
     }
+    Ok(true)
+}
+
+/// "What is my IP" answers that change between the lookup before the downloads and the one
+/// after (`earlier` is how many times the path was asked before): an exit that moves from DE
+/// to CA, and an endpoint that answers once and then fails.
+fn serve_whoami_twice(conn: &mut impl Write, path: &str, earlier: usize) -> std::io::Result<bool> {
+    let answer = match (path, earlier) {
+        ("/whoami-moves", 0) => json("{\"ip\":\"198.51.100.7\",\"country_iso\":\"DE\"}"),
+        ("/whoami-moves", _) => json("{\"ip\":\"203.0.113.9\",\"country_iso\":\"CA\"}"),
+        ("/whoami-once", 0) => json("{\"ip\":\"192.0.2.77\",\"country_iso\":\"SE\"}"),
+        ("/whoami-once", _) => "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
+                                Connection: close\r\n\r\n"
+            .to_owned(),
+        _ => return Ok(false),
+    };
+    conn.write_all(answer.as_bytes())?;
     Ok(true)
 }
 

@@ -107,9 +107,10 @@ pub struct FetchArgs {
     #[arg(long, value_name = "CC")]
     pub country: Option<String>,
 
-    /// Ask this "what is my IP" endpoint for the exit address and country (repeatable;
-    /// replaces the config's [vantage] whoami list for this run). It must answer JSON with
-    /// "ip" and "country_iso" (or "country_code").
+    /// Ask this "what is my IP" endpoint for the exit address and country, before and after
+    /// the downloads (repeatable; replaces the config's [vantage] whoami list for this run;
+    /// give two or more run by different operators). It must answer JSON with "ip" and
+    /// "country_iso" (or "country_code", or a two-letter "country").
     #[arg(long = "whoami", value_name = "URL")]
     pub whoami: Vec<String>,
 

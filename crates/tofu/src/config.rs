@@ -74,8 +74,9 @@ impl Default for HomebrewConfig {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VantageConfig {
-    /// "What is my IP" endpoints answering JSON with `ip` and `country_iso`, asked through
-    /// the run's transport. `--whoami` replaces the list for one run.
+    /// "What is my IP" endpoints answering JSON with `ip` and a country code, asked through
+    /// the run's transport before and after the downloads; their answers must agree.
+    /// `--whoami` replaces the list for one run.
     pub whoami: Vec<String>,
 }
 
@@ -101,7 +102,11 @@ pub struct FetchConfig {
 impl Default for VantageConfig {
     fn default() -> Self {
         VantageConfig {
-            whoami: vec!["https://ifconfig.co/json".to_owned()],
+            // Two operators: one endpoint alone could speak for any exit it likes.
+            whoami: vec![
+                "https://ifconfig.co/json".to_owned(),
+                "https://ipinfo.io/json".to_owned(),
+            ],
         }
     }
 }

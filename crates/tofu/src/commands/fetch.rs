@@ -12,10 +12,13 @@ use tofu_fetch::tor::{Geoip, TorOptions};
 use tofu_fetch::{
     Client, ClientOptions, FetchOptions, Fetched, Route, Source, SpeedLimit, Target, Via,
 };
+use tofu_record::ExitEvidence;
 use tofu_record::evidence::Country;
 use tofu_record::key::SigningKey;
 use tofu_record::redact::{redact_text, redact_url};
-use tofu_record::{Artifact, Host, PlanRef, Run, Signer, Tool, Transcript, Vantage, io, sign};
+use tofu_record::{
+    Artifact, ExitScope, Host, PlanRef, Run, Signer, Tool, Transcript, Vantage, io, sign,
+};
 use url::Url;
 
 use crate::cli::FetchArgs;
@@ -57,6 +60,8 @@ enum Transport {
 struct Observed {
     client: Client,
     exit_evidence: tofu_record::ExitEvidence,
+    /// The same lookups after the downloads; None when none was asked.
+    exit_after: Option<tofu_record::ExitEvidence>,
     artifacts: Vec<Artifact>,
     finished_at: DateTime<Utc>,
 }
@@ -233,6 +238,7 @@ fn observe(resolved: &Resolved) -> Result<Observed, Failure> {
         };
         let exit_evidence = client.probe_exit(&resolved.whoami).await;
         report_exit_evidence(&exit_evidence, resolved.whoami.is_empty());
+        warn_exit_scope(&client.record());
         let mut artifacts = Vec::with_capacity(resolved.targets.len());
         for (index, target) in resolved.targets.iter().enumerate() {
             output::note(&format!("fetching {} via {}", target.id, client.via()));
@@ -245,9 +251,19 @@ fn observe(resolved: &Resolved) -> Result<Observed, Failure> {
             report_artifact(&fetched);
             artifacts.push(fetched.artifact);
         }
+        // Asked again, the same way: an exit that moved during the downloads shows, and the
+        // run is then counted as leaving through both.
+        let exit_after = if resolved.whoami.is_empty() {
+            None
+        } else {
+            let after = client.probe_exit(&resolved.whoami).await;
+            report_exit_after(&exit_evidence, &after);
+            Some(after)
+        };
         Ok(Observed {
             client,
             exit_evidence,
+            exit_after,
             artifacts,
             finished_at: Utc::now(),
         })
@@ -293,6 +309,7 @@ fn assemble(
     observed: Observed,
     started_at: DateTime<Utc>,
 ) -> Result<Transcript, Failure> {
+    let transport = observed.client.record();
     let transcript = Transcript {
         format: tofu_record::FORMAT.to_owned(),
         tool: Tool {
@@ -312,9 +329,15 @@ fn assemble(
         },
         plan: resolved.plan.clone(),
         vantage: Vantage {
-            transport: observed.client.record(),
+            exit_changed: tofu_record::exit_changed(
+                &observed.exit_evidence,
+                observed.exit_after.as_ref(),
+            ),
+            exit_scope: Some(ExitScope::of(&transport)),
+            transport,
             extra_roots: observed.client.extra_roots().to_vec(),
             exit: observed.exit_evidence,
+            exit_after: observed.exit_after,
             claimed_country: resolved
                 .claimed_country
                 .as_ref()
@@ -450,6 +473,70 @@ fn report_exit_evidence(evidence: &tofu_record::ExitEvidence, skipped: bool) {
     }
     if evidence.conflict {
         output::warn("the exit endpoints disagree; both answers are recorded");
+    }
+}
+
+/// Says on stderr what the lookup after the downloads found: the exit it saw when it moved,
+/// or that it failed (the run's network evidence is then incomplete).
+fn report_exit_after(before: &ExitEvidence, after: &ExitEvidence) {
+    let seen = |e: &ExitEvidence| {
+        let answers: BTreeSet<String> = e
+            .probes
+            .iter()
+            .filter_map(|p| {
+                let ip = p.ip.as_ref()?;
+                Some(format!(
+                    "{ip} {}",
+                    p.country.as_deref().unwrap_or("(no country)")
+                ))
+            })
+            .collect();
+        answers.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    let answered = |e: &ExitEvidence| e.probes.iter().any(|p| p.ip.is_some());
+    if !answered(after) && !answered(before) {
+        output::warn("the exit lookup after the downloads gave no address either");
+    } else if !answered(after) {
+        let why: Vec<String> = after
+            .probes
+            .iter()
+            .filter_map(|p| {
+                p.error
+                    .as_ref()
+                    .map(|e| format!("{}: {}", p.url, e.message))
+            })
+            .collect();
+        output::warn(&format!(
+            "the exit lookup after the downloads gave no address ({}): the exit may have \
+             changed unseen, so compare counts this run's networks and countries as missing \
+             evidence",
+            why.join("; ")
+        ));
+    } else if tofu_record::exit_changed(before, Some(after)) {
+        output::warn(&format!(
+            "the exit changed during the run: before the downloads {}, after them {}; both \
+             are recorded and the run counts as leaving through both",
+            seen(before),
+            seen(after)
+        ));
+    } else {
+        output::note(&format!("exit after the downloads: {}", seen(after)));
+    }
+}
+
+/// Warns when the exit lookups cannot speak for the downloads: through a Tor daemon's
+/// SocksPort each download may leave through another exit, and tofu cannot see which.
+fn warn_exit_scope(transport: &tofu_record::Transport) {
+    if let tofu_record::Transport::Socks5 {
+        tor_daemon: true, ..
+    } = transport
+    {
+        output::warn(
+            "this proxy is a Tor daemon: each download may leave through another exit than the \
+             exit lookups (exit policies, new circuits), and without its control port tofu \
+             cannot see which; compare counts this run's networks and countries as missing \
+             evidence. Use --via tor to record each download's exit",
+        );
     }
 }
 

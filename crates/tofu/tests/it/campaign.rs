@@ -333,3 +333,205 @@ fn two_dates_ten_minutes_apart_are_not_two_days() {
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("verdict: AGREE"), "{}", stdout(&out));
 }
+
+/// The rules an exit lookup speaks to, with three runs required.
+const EXIT_RULES: &str = "distinct-networks,distinct-countries";
+
+#[test]
+fn two_endpoints_are_asked_before_and_after_the_downloads() {
+    let w = World::new();
+    // The world's config lists two endpoints that agree, as tofu's default does.
+    let out = w.fetch("run.json", &[], &w.nginx.https_url("file.bin"));
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("exit after the downloads: 127.0.0.1 US"),
+        "{}",
+        stderr(&out)
+    );
+    let t = w.read_json("run.json");
+    let vantage = &t["vantage"];
+    for lookup in [&vantage["exit"], &vantage["exit_after"]] {
+        let answers: Vec<(&str, &str)> = lookup["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["ip"].as_str().unwrap(), p["country"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            answers,
+            [("127.0.0.1", "US"), ("127.0.0.1", "US")],
+            "{lookup}"
+        );
+        assert_eq!(lookup["ip"], "127.0.0.1");
+        assert_eq!(lookup["country"], "US");
+        assert_eq!(lookup["conflict"], false);
+    }
+    // Unchanged: exit_changed is left out (false).
+    assert_eq!(vantage.get("exit_changed"), None);
+    assert_eq!(vantage["exit_scope"], "run");
+    // The second lookup came after the download, in the server's own log.
+    let log = w.nginx.access_log();
+    let order: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "/whoami",
+            "/whoami-too",
+            "/file.bin",
+            "/whoami",
+            "/whoami-too"
+        ],
+        "{log}"
+    );
+
+    // An endpoint that lies is a conflict in both lookups, and noted for both.
+    let out = w.fetch(
+        "liar.json",
+        &[
+            "--whoami",
+            &w.nginx.https_url("whoami"),
+            "--whoami",
+            &w.nginx.https_url("whoami-liar"),
+        ],
+        &w.nginx.https_url("file.bin"),
+    );
+    assert_exit(&out, 0);
+    let t = w.read_json("liar.json");
+    assert_eq!(t["vantage"]["exit"]["conflict"], true);
+    assert_eq!(t["vantage"]["exit_after"]["conflict"], true);
+    assert_eq!(t["vantage"]["exit_after"]["ip"], Value::Null);
+    let out = w.tofu(&[
+        "compare",
+        "--json",
+        "--min-runs",
+        "2",
+        "run.json",
+        "liar.json",
+    ]);
+    assert_exit(&out, 3);
+    let report = json_of(&out);
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("run #2: exit endpoints disagree")
+            && notes.contains("(after the downloads)"),
+        "{notes}"
+    );
+    assert!(
+        report["rules"][2]["message"]
+            .to_string()
+            .contains("run #2: its exit endpoints disagree"),
+        "{report}"
+    );
+}
+
+/// Fetches file.bin, asking only `whoami`, into `name`.
+fn fetch_asking(w: &World, name: &str, whoami: &str) -> std::process::Output {
+    w.fetch(name, &["--whoami", whoami], &w.nginx.https_url("file.bin"))
+}
+
+#[test]
+fn an_exit_that_moves_during_the_run_counts_as_both() {
+    let w = World::new();
+    // The hostile server's /whoami-moves answers DE the first time, CA after that.
+    let whoami = tofu_testkit::Hostile::start(Vec::new());
+    let out = fetch_asking(&w, "moved.json", &whoami.url("/whoami-moves"));
+    assert_exit(&out, 0);
+    assert_eq!(whoami.asked("/whoami-moves"), 2);
+    assert!(
+        stderr(&out).contains(
+            "the exit changed during the run: before the downloads 198.51.100.7 DE, after \
+             them 203.0.113.9 CA"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let t = w.read_json("moved.json");
+    assert_eq!(t["vantage"]["exit"]["ip"], "198.51.100.7");
+    assert_eq!(t["vantage"]["exit_after"]["ip"], "203.0.113.9");
+    assert_eq!(t["vantage"]["exit_after"]["country"], "CA");
+    assert_eq!(t["vantage"]["exit_changed"], true);
+    for (name, cc) in [("de.json", "DE"), ("ca.json", "CA"), ("jp.json", "JP")] {
+        let out = fetch_asking(&w, name, &whoami.url(&format!("/whoami/{cc}")));
+        assert_exit(&out, 0);
+        assert_eq!(w.read_json(name)["vantage"].get("exit_changed"), None);
+    }
+    let compare = |runs: [&str; 3]| {
+        let mut args = vec!["compare", "--json", "--require", EXIT_RULES];
+        args.extend(runs);
+        w.tofu(&args)
+    };
+    // DE, CA and JP runs that stayed put: three networks, three countries.
+    assert_exit(&compare(["de.json", "ca.json", "jp.json"]), 0);
+    // The run that left DE for CA shares CA's network and country: not distinct.
+    let out = compare(["moved.json", "ca.json", "jp.json"]);
+    assert_exit(&out, 3);
+    let report = json_of(&out);
+    assert_eq!(
+        report["rules"][2]["message"],
+        "runs #1, #2 share the exit network 203.0.113.0/24"
+    );
+    assert_eq!(
+        report["rules"][3]["message"],
+        "runs #1, #2 share the exit country CA"
+    );
+    assert_eq!(report["runs"][0]["exit_ip"], "198.51.100.7, 203.0.113.9");
+    assert_eq!(report["runs"][0]["exit_country"], "CA, DE");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains(
+            "run #1: the exit changed during the run: before the downloads 198.51.100.7 DE"
+        ) && notes.contains("after them 203.0.113.9 CA"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn a_failed_lookup_after_the_downloads_leaves_the_network_unknown() {
+    let w = World::new();
+    // The hostile server's /whoami-once answers SE the first time, 503 after that.
+    let whoami = tofu_testkit::Hostile::start(Vec::new());
+    let out = fetch_asking(&w, "once.json", &whoami.url("/whoami-once"));
+    // Missing evidence, not a failed run.
+    assert_exit(&out, 0);
+    assert_eq!(whoami.asked("/whoami-once"), 2);
+    assert!(
+        stderr(&out).contains("the exit lookup after the downloads gave no address"),
+        "{}",
+        stderr(&out)
+    );
+    let t = w.read_json("once.json");
+    assert_eq!(t["vantage"]["exit"]["ip"], "192.0.2.77");
+    let after = &t["vantage"]["exit_after"];
+    assert_eq!(after["ip"], Value::Null);
+    assert_eq!(after["probes"][0]["status"], 503);
+    assert_eq!(after["probes"][0]["error"]["code"], "http-status");
+    assert_eq!(t["vantage"].get("exit_changed"), None);
+    for (name, cc) in [("de.json", "DE"), ("ca.json", "CA")] {
+        assert_exit(
+            &fetch_asking(&w, name, &whoami.url(&format!("/whoami/{cc}"))),
+            0,
+        );
+    }
+    let out = w.tofu(&[
+        "compare",
+        "--json",
+        "--require",
+        EXIT_RULES,
+        "once.json",
+        "de.json",
+        "ca.json",
+    ]);
+    assert_exit(&out, 3);
+    let report = json_of(&out);
+    for rule in &report["rules"].as_array().unwrap()[2..] {
+        assert_eq!(rule["status"], "no-evidence", "{rule}");
+        assert_eq!(
+            rule["message"],
+            "run #1: its exit lookup after the downloads gave no address, so the exit may \
+             have changed unseen"
+        );
+    }
+}

@@ -64,6 +64,12 @@ impl World {
             return 200 '{{"ip":"198.51.100.7","country_iso":"FR"}}';
         }}
         location = /whoami-garbage {{ return 200 'hello, I am not JSON'; }}
+        # A second "what is my IP" endpoint, in another operator's shape (country_code):
+        # runs ask two, as tofu's default list does.
+        location = /whoami-too {{
+            default_type application/json;
+            return 200 '{{"country_code":"$whoami_country","ip":"$remote_addr"}}';
+        }}
         location = /r1 {{ return 302 /r2; }}
         location = /r2 {{ return 301 /r3; }}
         location = /r3 {{ return 307 /file.bin; }}
@@ -82,16 +88,17 @@ impl World {
         World { dir, ca, nginx }
     }
 
-    /// Writes this world's config (the whoami service) plus `extra` (e.g. a `[tor]` table)
-    /// into `home`.
+    /// Writes this world's config (two whoami endpoints that agree) plus `extra` (e.g. a
+    /// `[tor]` table) into `home`.
     pub fn configure(&self, home: &Path, extra: &str) {
         let config = home.join(".config/tofu/config.toml");
         std::fs::create_dir_all(config.parent().unwrap()).unwrap();
         std::fs::write(
             &config,
             format!(
-                "[vantage]\nwhoami = [\"{}\"]\n{extra}",
-                self.nginx.https_url("whoami")
+                "[vantage]\nwhoami = [\"{}\", \"{}\"]\n{extra}",
+                self.nginx.https_url("whoami"),
+                self.nginx.https_url("whoami-too")
             ),
         )
         .unwrap();

@@ -124,6 +124,10 @@ fn the_embedded_client_fetches_records_its_exits_and_counts_as_a_vantage(net: &T
     assert_eq!(probe_exits.len(), 1, "{transport}");
     assert_is_node(net, &probe_exits[0]);
     assert_eq!(t["vantage"]["exit"]["ip"], "127.0.0.1");
+    // Asked again after the downloads, on the same circuit's isolation; the answers speak
+    // only for the lookups, each artifact's exit being its own.
+    assert_eq!(t["vantage"]["exit_after"]["ip"], "127.0.0.1");
+    assert_eq!(t["vantage"]["exit_scope"], "lookups");
 
     // A run through a SOCKS proxy leaving from 127.0.1.1 (DE by the whoami table), the Tor
     // run through its exit relays (127.0.2x.1, their geoip countries) and from 127.0.0.1:
@@ -334,8 +338,18 @@ fn a_tor_daemon_socks_port_is_recognised_and_carries_a_fetch_and_its_exit_probe(
     assert_eq!(transport["tor_daemon"], true);
     assert_eq!(transport["authenticated"], true);
     assert_eq!(transport["proxy"], via.as_str());
-    // The whoami service saw the exit's connection (from 127.0.0.1 on this network).
+    // The whoami service saw the exit's connection (from 127.0.0.1 on this network), before
+    // and after the download; but the daemon may have carried the download through another
+    // exit, and does not say which: the transcript and stderr say so.
     assert_eq!(t["vantage"]["exit"]["ip"], "127.0.0.1");
+    assert_eq!(t["vantage"]["exit_after"]["ip"], "127.0.0.1");
+    assert_eq!(t["vantage"]["exit_scope"], "lookups");
+    assert_eq!(artifact(&t)["tor_exits"], serde_json::json!([]));
+    assert!(
+        stderr(&out).contains("this proxy is a Tor daemon"),
+        "{}",
+        stderr(&out)
+    );
     let everything = format!("{}{}{t}", stdout(&out), stderr(&out));
     let credentials = everything.match_indices("tofu-").any(|(i, _)| {
         let rest = &everything[i + 5..];
@@ -351,9 +365,37 @@ fn a_tor_daemon_socks_port_is_recognised_and_carries_a_fetch_and_its_exit_probe(
         &w.nginx.https_url("file.bin"),
     );
     assert_exit(&out, 0);
-    let transport = &w.read_json("plain.json")["vantage"]["transport"];
+    let plain = w.read_json("plain.json");
+    let transport = &plain["vantage"]["transport"];
     assert_eq!(transport["tor_daemon"], false);
     assert_eq!(transport["authenticated"], false);
+    assert_eq!(plain["vantage"]["exit_scope"], "run");
+
+    // The Tor daemon run's networks and countries are unknown: missing evidence, never a
+    // network of its own.
+    let out = w.tofu(&[
+        "compare",
+        "--json",
+        "--min-runs",
+        "2",
+        "--require",
+        "distinct-networks,distinct-countries",
+        "run.json",
+        "plain.json",
+    ]);
+    assert_exit(&out, 3);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for rule in &report["rules"].as_array().unwrap()[2..] {
+        assert_eq!(rule["status"], "no-evidence", "{rule}");
+        assert_eq!(
+            rule["message"],
+            format!(
+                "run #1: its artifact {} went through a Tor daemon, whose exits are unknown \
+                 without its control port (use --via tor)",
+                w.nginx.https_url("file.bin")
+            )
+        );
+    }
 }
 
 fn an_image_pull_over_tor_is_the_same_verified_pull(net: &TorNet) {
