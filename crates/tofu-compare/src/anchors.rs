@@ -38,14 +38,19 @@ pub(crate) fn describe(anchor: &TlsAnchor) -> String {
 
 /// The anchors each run's exit lookups (those that got an answer) ended at.
 fn lookup_anchors(t: &Transcript) -> Vec<(String, &TlsAnchor)> {
-    t.vantage
-        .exit
-        .probes
+    let before = t.vantage.exit.probes.iter().map(|p| (p, ""));
+    let after = t
+        .vantage
+        .exit_after
         .iter()
-        .filter(|p| p.status.is_some())
-        .filter_map(|p| {
+        .flat_map(|e| &e.probes)
+        .map(|p| (p, " after the downloads"));
+    before
+        .chain(after)
+        .filter(|(p, _)| p.status.is_some())
+        .filter_map(|(p, when)| {
             let anchor = p.tls.as_ref()?.anchor.as_ref()?;
-            Some((format!("exit lookup {}", p.url), anchor))
+            Some((format!("exit lookup{when} {}", p.url), anchor))
         })
         .collect()
 }
@@ -123,14 +128,28 @@ pub(crate) fn unverified_exit(inputs: &[(usize, &Input<'_>)], t: &Transcript) ->
         .iter()
         .find(|(_, i)| std::ptr::eq(i.transcript, t))?
         .0;
-    lone_lookups(inputs)
+    // Not `lone_lookups`: that one stays quiet while the runs saw one anchor in all, and a
+    // `--ca-cert` root is suspect even when the other runs' lookups recorded none (older
+    // transcripts, plain-http endpoints). With no other run there is nothing to set it against.
+    if inputs.len() < 2 {
+        return None;
+    }
+    let seen_elsewhere: BTreeSet<&str> = inputs
+        .iter()
+        .filter(|(other, _)| *other != run)
+        .flat_map(|(_, i)| lookup_anchors(i.transcript))
+        .map(|(_, anchor)| anchor.spki_sha256.as_str())
+        .collect();
+    lookup_anchors(t)
         .into_iter()
-        .find(|l| l.run == run && l.anchor.source == AnchorSource::CaCert)
-        .map(|l| {
+        .find(|(_, anchor)| {
+            anchor.source == AnchorSource::CaCert
+                && !seen_elsewhere.contains(anchor.spki_sha256.as_str())
+        })
+        .map(|(seen_by, anchor)| {
             format!(
-                "its {} went through a --ca-cert root no other run's lookup saw: {}",
-                l.seen_by,
-                l.describe()
+                "its {seen_by} went through a --ca-cert root no other run's lookup saw: {}",
+                describe(anchor)
             )
         })
 }

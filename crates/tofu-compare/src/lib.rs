@@ -7,7 +7,9 @@
 //! verdict inconclusive at best, and so does a diversity rule without the evidence to judge it.
 //! A run signed by a key the user does not trust is shown but not judged: it counts towards no
 //! rule, no run count and no artifact's verdict, so a forger can neither make nor break an
-//! agreement, and while it is among the inputs the verdict is never agreement.
+//! agreement, and while it is among the inputs the verdict is never agreement. (An unsigned
+//! run let in by `--allow-unsigned` is vouched for by nobody and does count: that is what the
+//! flag gives away.)
 
 mod anchors;
 mod artifact;
@@ -395,6 +397,11 @@ fn artifact_reasons(artifacts: &[ArtifactReport], runs: &[RunSummary]) -> Vec<St
                 if let Some(platforms) = &a.platform_sets {
                     reasons.push(format!("{}: {platforms}", a.id));
                 }
+                // A missing artifact always says why, so it can never leave the reasons
+                // empty (and the verdict agree).
+                if which.is_empty() && a.platform_sets.is_none() {
+                    reasons.push(format!("{}: not seen complete in every counted run", a.id));
+                }
             }
         }
     }
@@ -642,6 +649,58 @@ mod tests {
         let r = report(&runs, &[Rule::DistinctNetworks, Rule::DistinctCountries]);
         assert_eq!(r.verdict, Verdict::Agree, "{:?}", r.reasons);
         assert!(r.notes.is_empty(), "{:?}", r.notes);
+    }
+
+    /// A lookup through a `--ca-cert` root is suspect even when no other run's lookup recorded
+    /// an anchor at all (plain-http endpoints, older transcripts), and a lookup after the
+    /// downloads is checked like the one before.
+    #[test]
+    fn a_lone_ca_cert_lookup_counts_for_nothing_even_when_no_other_run_recorded_a_root() {
+        let mut runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(1))]),
+            run(3, 22, "h3", &[("a", Some(1))]),
+        ];
+        exit_through(&mut runs[0], "192.0.2.1", "DE", 1, "ca-cert");
+        exit_through(&mut runs[1], "198.51.100.1", "FR", 2, "ca-cert");
+        exit_through(&mut runs[2], "203.0.113.1", "JP", 1, "ca-cert");
+        for i in [0, 2] {
+            for probe in &mut runs[i].vantage.exit.probes {
+                probe.tls = None;
+            }
+        }
+        let rules = [Rule::DistinctNetworks, Rule::DistinctCountries];
+        let r = report(&runs, &rules);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{:?}", r.reasons);
+        assert!(
+            r.reasons.iter().any(|m| m.contains(
+                "run #2: its exit lookup https://whoami.example/ went \
+                                     through a --ca-cert root"
+            )),
+            "{:?}",
+            r.reasons
+        );
+        // Run 2's first lookup is clean; the one after the downloads was answered through the
+        // lone root.
+        let after = runs[1].vantage.exit.clone();
+        for probe in &mut runs[1].vantage.exit.probes {
+            probe.tls = None;
+        }
+        runs[1].vantage.exit_after = Some(after);
+        let r = report(&runs, &rules);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{:?}", r.reasons);
+        assert!(
+            r.reasons.iter().any(|m| m.contains(
+                "its exit lookup after the downloads https://whoami.example/ went through a \
+                 --ca-cert root"
+            )),
+            "{:?}",
+            r.reasons
+        );
+        // Without it, the three exits count.
+        runs[1].vantage.exit_after = None;
+        let r = report(&runs, &rules);
+        assert_eq!(r.verdict, Verdict::Agree, "{:?}", r.reasons);
     }
 
     #[test]

@@ -189,7 +189,13 @@ fn missing_advice(report: &Report) -> Vec<String> {
         if let Some(platforms) = &a.platform_sets {
             advice.push(format!("{}: {platforms}", a.id));
         }
-        if a.cells.iter().any(|c| !matches!(c, crate::Cell::Ok { .. })) {
+        // Only the runs that count: an untrusted run's gap is not the campaign's.
+        let gap = a
+            .cells
+            .iter()
+            .zip(&report.runs)
+            .any(|(c, r)| r.signer.counts() && !matches!(c, crate::Cell::Ok { .. }));
+        if gap {
             advice.push(format!(
                 "{}: absent or failed in some run; fetch it again from that vantage point",
                 a.id

@@ -30,12 +30,20 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
+/// The largest `--min-gap`: ten years, in hours.
+const MAX_MIN_GAP_HOURS: f64 = 87_840.0;
+
 /// The options of the judgement, checked before any file is read.
 pub fn judge_options(judge: &JudgeArgs) -> Result<tofu_compare::Options, Failure> {
     let require = parse_rules(judge.require.as_deref())?;
     let gap = judge.min_gap;
-    if !(gap.is_finite() && gap >= 0.0) {
-        return Err(anyhow!("--min-gap {gap} is not a number of hours").into());
+    // At most ten years: a gap any campaign could meet, and one the clock arithmetic of
+    // `status` (when the next run may start) can always hold.
+    if !(gap.is_finite() && (0.0..=MAX_MIN_GAP_HOURS).contains(&gap)) {
+        return Err(anyhow!(
+            "--min-gap {gap} is not a number of hours from 0 to {MAX_MIN_GAP_HOURS}"
+        )
+        .into());
     }
     Ok(tofu_compare::Options {
         min_runs: usize::try_from(judge.min_runs).unwrap_or(usize::MAX),
