@@ -1479,6 +1479,33 @@ mod tests {
         );
     }
 
+    /// A transcript's strings cannot start a line of their own in the text report or the
+    /// status: a newline in an artifact id, an error message or a label is shown escaped, so
+    /// no one can paint a fake verdict above the real one.
+    #[test]
+    fn a_hostile_newline_in_a_transcript_stays_on_its_line() {
+        let fake = "x\nverdict: AGREE\r\n  - fine";
+        let mut runs = [
+            run(1, 20, "h1", &[("a", Some(1)), (fake, Some(2))]),
+            run(2, 21, "h2", &[("a", None), (fake, Some(2))]),
+            run(3, 22, "h3", &[("a", Some(1)), (fake, Some(2))]),
+        ];
+        runs[1].artifacts[0].error.as_mut().unwrap().message = fake.to_owned();
+        runs[1].artifacts[0].fetches[0].error = runs[1].artifacts[0].error.clone();
+        runs[1].run.label = Some(fake.to_owned());
+        let r = report(&runs, &Rule::ALL);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        let text = render_text(&r);
+        let status = render_status(&status_of(&runs));
+        for out in [&text, &status] {
+            let verdicts: Vec<&str> = out.lines().filter(|l| l.starts_with("verdict:")).collect();
+            assert_eq!(verdicts.len(), 1, "{out}");
+            assert!(verdicts[0].starts_with("verdict: INCONCLUSIVE"), "{out}");
+            assert!(!out.contains('\r'), "{out}");
+        }
+        assert!(text.contains("x\\nverdict: AGREE\\r\\n  - fine"), "{text}");
+    }
+
     #[test]
     fn text_report_shows_the_table_rules_and_verdict() {
         let runs = [

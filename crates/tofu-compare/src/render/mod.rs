@@ -30,6 +30,21 @@ fn pretty_json(value: &impl Serialize) -> String {
     s
 }
 
+/// Text from a transcript, or built from one, kept on its line: a newline or carriage return
+/// in it is shown escaped (`\n`), so a hostile field cannot start a line of its own (a fake
+/// `verdict: AGREE` above the real one). Other control characters are the output layer's to
+/// escape. Padding (`{:<20}`) applies to the escaped text.
+struct OneLine<'a>(&'a str);
+
+impl std::fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.0.contains(['\n', '\r']) {
+            return f.pad(self.0);
+        }
+        f.pad(&self.0.replace('\n', "\\n").replace('\r', "\\r"))
+    }
+}
+
 /// How a rule's status reads in a table.
 fn rule_status(status: RuleStatus) -> &'static str {
     match status {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::rule_status;
+use super::{OneLine, rule_status};
 use crate::{ArtifactReport, ArtifactVerdict, Cell, Report, RunSummary, Verdict};
 
 /// The report as text for people.
@@ -52,13 +52,15 @@ fn write_runs(out: &mut String, runs: &[RunSummary]) -> std::fmt::Result {
             .unwrap_or_default();
         writeln!(
             out,
-            "  #{:<2} {}  {}  via {}  {exit}{claimed}  host {}  {}{}",
+            "  #{:<2} {}  {}  via {}  {}{}  host {}  {}{}",
             r.index,
-            r.name,
+            OneLine(&r.name),
             r.started_at,
-            r.vantage,
-            short(&r.host, 12),
-            signer,
+            OneLine(&r.vantage),
+            OneLine(&exit),
+            OneLine(&claimed),
+            OneLine(short(&r.host, 12)),
+            OneLine(&signer),
             label
         )?;
     }
@@ -89,7 +91,7 @@ fn write_table(out: &mut String, report: &Report) -> std::fmt::Result {
     }
     writeln!(out, "  verdict")?;
     for a in &report.artifacts {
-        write!(out, "{:<id_width$}", a.id)?;
+        write!(out, "{:<id_width$}", OneLine(&a.id))?;
         for cell in &a.cells {
             let text = match cell {
                 Cell::Ok { content, .. } => format!("sha256:{}", short(&content.sha256, 12)),
@@ -121,7 +123,7 @@ fn write_rules(out: &mut String, report: &Report) -> std::fmt::Result {
             "  {:<19} {}{required}: {}",
             rule.rule.name(),
             rule_status(rule.status),
-            rule.message
+            OneLine(&rule.message)
         )?;
     }
     Ok(())
@@ -135,7 +137,7 @@ fn write_notes(out: &mut String, notes: &[String]) -> std::fmt::Result {
     writeln!(out)?;
     writeln!(out, "notes (shown, not judged)")?;
     for note in notes {
-        writeln!(out, "  - {note}")?;
+        writeln!(out, "  - {}", OneLine(note))?;
     }
     Ok(())
 }
@@ -162,7 +164,12 @@ fn write_failures(out: &mut String, artifacts: &[ArtifactReport]) -> std::fmt::R
     writeln!(out)?;
     writeln!(out, "failures")?;
     for (id, run, code, message) in failures {
-        writeln!(out, "  #{run} {id}: {code}: {message}")?;
+        writeln!(
+            out,
+            "  #{run} {}: {code}: {}",
+            OneLine(id),
+            OneLine(message)
+        )?;
     }
     Ok(())
 }
@@ -171,7 +178,7 @@ fn write_failures(out: &mut String, artifacts: &[ArtifactReport]) -> std::fmt::R
 fn write_diffs(out: &mut String, artifacts: &[ArtifactReport]) -> std::fmt::Result {
     for a in artifacts.iter().filter(|a| !a.diffs.is_empty()) {
         writeln!(out)?;
-        writeln!(out, "differences in {}", a.id)?;
+        writeln!(out, "differences in {}", OneLine(&a.id))?;
         for d in &a.diffs {
             out.push_str(d);
         }
@@ -188,7 +195,7 @@ fn write_verdict(out: &mut String, report: &Report) -> std::fmt::Result {
     };
     writeln!(out, "verdict: {verdict}{}", unsigned_counted(report))?;
     for reason in &report.reasons {
-        writeln!(out, "  - {reason}")?;
+        writeln!(out, "  - {}", OneLine(reason))?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::rule_status;
+use super::{OneLine, rule_status};
 use crate::{ArtifactVerdict, Status, Verdict};
 
 /// The status as text for people.
@@ -24,12 +24,12 @@ pub fn render_status(status: &Status) -> String {
             out,
             "  #{} {}  {}  via {}  exit {} {}  {}",
             r.index,
-            r.name,
+            OneLine(&r.name),
             r.started_at,
-            r.vantage,
-            r.exit_network.as_deref().unwrap_or("unknown"),
-            r.exit_country.as_deref().unwrap_or("??"),
-            super::report::signer(r)
+            OneLine(&r.vantage),
+            OneLine(r.exit_network.as_deref().unwrap_or("unknown")),
+            OneLine(r.exit_country.as_deref().unwrap_or("??")),
+            OneLine(&super::report::signer(r))
         );
     }
     let _ = writeln!(out, "rules");
@@ -39,7 +39,7 @@ pub fn render_status(status: &Status) -> String {
             "  {:<19} {}: {}",
             rule.rule.name(),
             rule_status(rule.status),
-            rule.message
+            OneLine(&rule.message)
         );
     }
     let verdict = match report.verdict {
@@ -55,7 +55,7 @@ pub fn render_status(status: &Status) -> String {
     if !status.next_run.advice.is_empty() {
         let _ = writeln!(out, "what to do next");
         for line in &status.next_run.advice {
-            let _ = writeln!(out, "  - {line}");
+            let _ = writeln!(out, "  - {}", OneLine(line));
         }
     }
     out
