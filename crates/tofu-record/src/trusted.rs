@@ -82,10 +82,11 @@ pub enum TrustStoreError {
         /// What is wrong with it.
         message: String,
     },
-    /// Group or others may write the store.
-    #[error("{path}: the trusted keys can be changed by group or others (mode {mode:o})")]
+    /// Group or others may write the store, this machine's public key, or the directory
+    /// that holds them (and so replace either).
+    #[error("{path}: what you trust can be changed by group or others (mode {mode:o})")]
     Permissions {
-        /// The store.
+        /// The file or directory.
         path: PathBuf,
         /// Its permission bits.
         mode: u32,
@@ -247,26 +248,32 @@ impl TrustedKeys {
     }
 }
 
-/// Refuses a store that group or others may write.
+/// Refuses a file of trust (the store, this machine's public key) that group or others may
+/// write, or whose directory they may write: either way they could put their own keys there.
 #[cfg(unix)]
-fn check_not_shared(path: &Path) -> Result<(), TrustStoreError> {
+pub fn check_not_shared(path: &Path) -> Result<(), TrustStoreError> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|source| TrustStoreError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o022 != 0 {
-        return Err(TrustStoreError::Permissions {
-            path: path.to_owned(),
-            mode,
-        });
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    for p in std::iter::once(path).chain(dir) {
+        let meta = std::fs::metadata(p).map_err(|source| TrustStoreError::Io {
+            path: p.to_owned(),
+            source,
+        })?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o022 != 0 {
+            return Err(TrustStoreError::Permissions {
+                path: p.to_owned(),
+                mode,
+            });
+        }
     }
     Ok(())
 }
 
+/// Refuses a file of trust that others may change: see the unix version; elsewhere the
+/// platform's access control is not read.
 #[cfg(not(unix))]
-fn check_not_shared(_path: &Path) -> Result<(), TrustStoreError> {
+pub fn check_not_shared(_path: &Path) -> Result<(), TrustStoreError> {
     Ok(())
 }
 
@@ -364,6 +371,18 @@ mod tests {
             TrustedKeys::load(&path),
             Err(TrustStoreError::Permissions { mode: 0o664, .. })
         ));
+        // A directory others may write lets them replace the file.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let sub = path.parent().unwrap();
+        std::fs::set_permissions(sub, std::fs::Permissions::from_mode(0o777)).unwrap();
+        match TrustedKeys::load(&path) {
+            Err(TrustStoreError::Permissions { path: at, mode }) => {
+                assert_eq!((at.as_path(), mode), (sub, 0o777));
+            }
+            other => panic!("{other:?}"),
+        }
+        std::fs::set_permissions(sub, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(TrustedKeys::load(&path).unwrap().keys().count(), 1);
         assert_eq!(
             TrustedKeys::load(&dir.path().join("none"))
                 .unwrap()

@@ -103,6 +103,8 @@ fn own_key(config_dir: &Path) -> Result<Option<PublicKey>, Failure> {
     if !path.exists() {
         return Ok(None);
     }
+    // Trusted with no step, so kept to the same rule as the store: nobody else may change it.
+    tofu_record::trusted::check_not_shared(&path)?;
     Ok(Some(key::load_public_key(&path)?))
 }
 
