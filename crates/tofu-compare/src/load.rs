@@ -338,9 +338,12 @@ pub fn load_runs(
     allow_mixed_plans: bool,
 ) -> Result<LoadedRuns, LoadError> {
     let runs = load_in_parallel(paths, trust)?;
-    refuse_same_run_twice(&runs)?;
+    // Only the runs that count: a forged file (a copied run id, another plan) signed by a key
+    // nobody trusts is shown, not judged, and must not stop the judgement either.
+    let counted: Vec<&LoadedRun> = runs.iter().filter(|r| r.signature.counts()).collect();
+    refuse_same_run_twice(&counted)?;
     if !allow_mixed_plans {
-        check_same_plan(&runs)?;
+        check_same_plan(&counted)?;
     }
     let warnings: Vec<Warning> = runs
         .iter()
@@ -379,7 +382,7 @@ fn load_in_parallel(paths: &[PathBuf], trust: &Trust) -> Result<Vec<LoadedRun>, 
 }
 
 /// The same run given twice is not a second vantage point.
-fn refuse_same_run_twice(runs: &[LoadedRun]) -> Result<(), LoadError> {
+fn refuse_same_run_twice(runs: &[&LoadedRun]) -> Result<(), LoadError> {
     let mut by_id: BTreeMap<&str, &Path> = BTreeMap::new();
     for run in runs {
         if let Some(first) = by_id.insert(&run.transcript.run.id, &run.path) {
@@ -395,7 +398,7 @@ fn refuse_same_run_twice(runs: &[LoadedRun]) -> Result<(), LoadError> {
 
 /// Refuses to line up runs of different plans (or plan runs with ad-hoc runs): their
 /// artifacts are not the same audit.
-fn check_same_plan(runs: &[LoadedRun]) -> Result<(), LoadError> {
+fn check_same_plan(runs: &[&LoadedRun]) -> Result<(), LoadError> {
     let Some((first, rest)) = runs.split_first() else {
         return Ok(());
     };

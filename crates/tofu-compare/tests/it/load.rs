@@ -239,16 +239,26 @@ fn the_first_refusal_in_command_line_order_is_reported() {
 #[test]
 fn the_same_run_twice_and_mixed_plans_are_refused() {
     let runs = Runs::new();
+    let trust = trusting("alice", &runs.key);
     let first = runs.run("run1.json", 1, |_| {});
     let again = runs.run("again.json", 1, |_| {});
     let other = runs.run("run2.json", 2, |_| {});
     let error = load_runs(
-        &[first.clone(), other.clone(), again],
-        &Trust::default(),
+        &[first.clone(), other.clone(), again.clone()],
+        &trust,
         false,
     )
     .expect_err("refused");
     assert!(matches!(error, LoadError::SameRun { .. }), "{error}");
+    // Runs nobody trusts are shown, not judged: a forged copy of a run id (or of another
+    // plan) signed by an unknown key does not stop the judgement of the others.
+    let loaded = load_runs(
+        &[first.clone(), other.clone(), again],
+        &Trust::default(),
+        false,
+    )
+    .expect("untrusted runs are not judged");
+    assert_eq!(loaded.runs.len(), 3);
 
     let planned = runs.run("run3.json", 3, |t| {
         t.plan = Some(PlanRef {
@@ -257,7 +267,7 @@ fn the_same_run_twice_and_mixed_plans_are_refused() {
         });
     });
     let paths = [first, other, planned];
-    let error = load_runs(&paths, &Trust::default(), false).expect_err("refused");
+    let error = load_runs(&paths, &trust, false).expect_err("refused");
     let message = error.to_string();
     assert!(
         message.starts_with("the runs are not of one audit: ")
@@ -266,10 +276,7 @@ fn the_same_run_twice_and_mixed_plans_are_refused() {
         "{message}"
     );
     assert_eq!(
-        load_runs(&paths, &Trust::default(), true)
-            .expect("loads")
-            .runs
-            .len(),
+        load_runs(&paths, &trust, true).expect("loads").runs.len(),
         3
     );
 }
