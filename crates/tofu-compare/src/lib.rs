@@ -557,9 +557,9 @@ mod tests {
         t
     }
 
-    fn report(runs: &[Transcript], require: &[Rule]) -> Report {
-        let inputs: Vec<Input<'_>> = runs
-            .iter()
+    /// The runs as compare's inputs, named `run1.json`, … and signed by this machine's key.
+    fn trusted_inputs(runs: &[Transcript]) -> Vec<Input<'_>> {
+        runs.iter()
             .enumerate()
             .map(|(i, t)| Input {
                 name: format!("run{}.json", i + 1),
@@ -569,7 +569,11 @@ mod tests {
                     key_id: "K".into(),
                 },
             })
-            .collect();
+            .collect()
+    }
+
+    fn report(runs: &[Transcript], require: &[Rule]) -> Report {
+        let inputs = trusted_inputs(runs);
         compare(
             &inputs,
             &Options {
@@ -1143,18 +1147,7 @@ mod tests {
     }
 
     fn status_of(runs: &[Transcript]) -> Status {
-        let inputs: Vec<Input<'_>> = runs
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Input {
-                name: format!("run{}.json", i + 1),
-                transcript: t,
-                signature: Signature::Trusted {
-                    name: "this machine".into(),
-                    key_id: "K".into(),
-                },
-            })
-            .collect();
+        let inputs = trusted_inputs(runs);
         let options = Options {
             require: BTreeSet::new(),
             ..Options::default()
@@ -1379,18 +1372,7 @@ mod tests {
         ];
         runs[0].run.started_at = "2026-11-20T23:55:00Z".parse().unwrap();
         runs[1].run.started_at = "2026-11-21T00:05:00Z".parse().unwrap();
-        let inputs: Vec<Input<'_>> = runs
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Input {
-                name: format!("run{}.json", i + 1),
-                transcript: t,
-                signature: Signature::Trusted {
-                    name: "this machine".into(),
-                    key_id: "K".into(),
-                },
-            })
-            .collect();
+        let inputs = trusted_inputs(&runs);
         let days_only = |gap| Options {
             require: [Rule::DistinctDays].into(),
             min_gap_hours: gap,
