@@ -170,21 +170,7 @@ fn a_copied_issuer_name_does_not_hide_another_root() {
     let w = World::new();
     // The impostor's CA copies the genuine root's name; run 3's machine trusts it.
     let copycat = ca_in(&w, "copycat", "tofu test CA");
-    let impostor = Nginx::start(&w.path("www"), &copycat, |_, _| String::new());
-    let liar = LyingProxy::start(Lie::Divert(SocketAddr::from((
-        [127, 0, 0, 1],
-        impostor.https_port,
-    ))));
-    let url = w.nginx.https_url("file.bin");
-    assert_exit(&w.fetch("run1.json", &[], &url), 0);
-    assert_exit(&w.fetch("run2.json", &[], &url), 0);
-    let copycat_pem = copycat.root_pem.to_str().unwrap();
-    let out = w.fetch(
-        "run3.json",
-        &["--via", &liar.url(), "--ca-cert", copycat_pem],
-        &url,
-    );
-    assert_exit(&out, 0);
+    let impostor = third_run_intercepted(&w, &copycat);
 
     let (t1, t3) = (w.read_json("run1.json"), w.read_json("run3.json"));
     let (tls1, tls3) = (&fetch0(&t1)["http"]["tls"], &fetch0(&t3)["http"]["tls"]);

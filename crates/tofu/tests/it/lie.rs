@@ -204,21 +204,7 @@ fn an_interception_that_passes_the_payload_through_still_shows_its_root() {
     // The attacker's CA is trusted by the victim's machine only (run 3 adds it), and the
     // impostor serves the genuine bytes: the content agrees, the TLS evidence does not.
     let rogue = tofu_testkit::TestCa::generate(w.dir.path(), "rogue CA");
-    let impostor = Nginx::start(&w.dir.path().join("www"), &rogue, |_, _| String::new());
-    let liar = LyingProxy::start(Lie::Divert(SocketAddr::from((
-        [127, 0, 0, 1],
-        impostor.https_port,
-    ))));
-    let url = w.nginx.https_url("file.bin");
-    assert_exit(&w.fetch("run1.json", &[], &url), 0);
-    assert_exit(&w.fetch("run2.json", &[], &url), 0);
-    let rogue_pem = rogue.root_pem.to_str().unwrap();
-    let out = w.fetch(
-        "run3.json",
-        &["--via", &liar.url(), "--ca-cert", rogue_pem],
-        &url,
-    );
-    assert_exit(&out, 0);
+    third_run_intercepted(&w, &rogue);
     let (code, report) = compare_json(
         &w,
         &["--require", "none", "run1.json", "run2.json", "run3.json"],

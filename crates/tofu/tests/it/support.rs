@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use tofu_testkit::{Nginx, TestCa};
+use tofu_testkit::{Lie, LyingProxy, Nginx, TestCa};
 
 /// The payload most tests fetch: 3 MiB + 17 bytes of a fixed pseudo-random pattern.
 pub fn payload() -> Vec<u8> {
@@ -210,4 +210,27 @@ pub fn minisign_verifies(file: &Path, public: &Path) -> bool {
         .unwrap()
         .status
         .success()
+}
+
+/// Runs 1 and 2 fetch the world's file honestly into `run1.json` and `run2.json`; run 3's
+/// connection is diverted to an impostor holding a certificate from `rogue`, a CA only run 3's
+/// machine trusts (`--ca-cert`), which serves the genuine bytes (`run3.json`). Returns the
+/// impostor, whose certificate the caller may check.
+pub fn third_run_intercepted(w: &World, rogue: &TestCa) -> Nginx {
+    let impostor = Nginx::start(&w.path("www"), rogue, |_, _| String::new());
+    let liar = LyingProxy::start(Lie::Divert(std::net::SocketAddr::from((
+        [127, 0, 0, 1],
+        impostor.https_port,
+    ))));
+    let url = w.nginx.https_url("file.bin");
+    assert_exit(&w.fetch("run1.json", &[], &url), 0);
+    assert_exit(&w.fetch("run2.json", &[], &url), 0);
+    let rogue_pem = rogue.root_pem.to_str().unwrap();
+    let out = w.fetch(
+        "run3.json",
+        &["--via", &liar.url(), "--ca-cert", rogue_pem],
+        &url,
+    );
+    assert_exit(&out, 0);
+    impostor
 }
