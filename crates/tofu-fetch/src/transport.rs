@@ -559,7 +559,10 @@ fn bind_interface(
     if !std::path::Path::new("/sys/class/net").join(name).exists() {
         return Err(TransportError::NoInterface(name.clone()));
     }
-    let resolver = crate::dns::InterfaceResolver::new(name, &options.dns, options.connect_timeout);
+    // Resolving is part of connecting: the resolvers get half the connect timeout, so that
+    // their own answer (which resolver failed, and how) comes before the connect timeout's.
+    let resolver =
+        crate::dns::InterfaceResolver::new(name, &options.dns, options.connect_timeout / 2);
     let builder = builder
         .interface(name)
         .dns_resolver(Arc::new(resolver.clone()));
