@@ -39,6 +39,8 @@ pub struct FetchOptions {
     /// The Homebrew JSON API, ending in `/`: `brew:FORMULA` reads `<api>formula/FORMULA.json`.
     /// The bottle registry comes from each formula's `bottle.stable.root_url`.
     pub homebrew_api: Url,
+    /// Where bodies report their progress, if anywhere.
+    pub progress: Option<crate::ProgressSink>,
 }
 
 /// Homebrew's own JSON API.
@@ -50,6 +52,7 @@ impl Default for FetchOptions {
             max_size: 64 << 30,
             keep_dir: None,
             homebrew_api: Url::parse(HOMEBREW_API).expect("a constant URL parses"),
+            progress: None,
         }
     }
 }
@@ -117,9 +120,17 @@ impl Client {
             Some(dir) => Some(Keeper::create(dir, url)?),
             None => None,
         };
-        let (digests, small) = self
-            .read_body(&mut response, declared, options.max_size, keeper.as_mut())
-            .await?;
+        let progress = options.progress.as_ref();
+        if let Some(p) = progress {
+            p.0.body_started(&body_label(url), 0, declared);
+        }
+        let read = self
+            .read_body(&mut response, declared, options.max_size, keeper.as_mut(), progress)
+            .await;
+        if let Some(p) = progress {
+            p.0.body_finished();
+        }
+        let (digests, small) = read?;
         if let Some(declared) = declared
             && declared != digests.size()
         {
@@ -183,6 +194,7 @@ impl Client {
         declared: Option<u64>,
         max_size: u64,
         mut keeper: Option<&mut Keeper>,
+        progress: Option<&crate::ProgressSink>,
     ) -> Result<(StreamDigests, Option<Vec<u8>>), FetchError> {
         let mut digests = StreamDigests::new();
         let mut small: Option<Vec<u8>> = Some(Vec::new());
@@ -214,6 +226,9 @@ impl Client {
             }
             if let Some(k) = keeper.as_deref_mut() {
                 k.write(&chunk)?;
+            }
+            if let Some(p) = progress {
+                p.0.body_advanced(chunk.len() as u64);
             }
         }
         Ok((digests, small))
@@ -268,6 +283,15 @@ impl Exchange {
             duration_ms,
         })
     }
+}
+
+/// What a progress display calls the body of `url`: its last path segment, else its host.
+fn body_label(url: &Url) -> String {
+    url.path_segments()
+        .and_then(|mut segments| segments.next_back())
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| url.host_str().unwrap_or_default().to_owned())
 }
 
 fn is_redirect(status: u16) -> bool {

@@ -123,6 +123,7 @@ fn resolve(args: &FetchArgs, config: &Config) -> Result<Resolved, Failure> {
             max_size: args.max_size.unwrap_or(config.fetch.max_size),
             keep_dir: args.keep.clone(),
             homebrew_api,
+            progress: None,
         },
         signing_key,
         fingerprint,
