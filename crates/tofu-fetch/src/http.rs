@@ -9,12 +9,12 @@ use std::time::Instant;
 use chrono::Utc;
 use reqwest::header::{self, HeaderMap};
 use tofu_record::redact::redact_url;
-use tofu_record::{ArtifactError, Content, Fetch, Hop, HttpRecord, TlsRecord};
+use tofu_record::{ArtifactError, Attempt, Content, Fetch, Hop, HttpRecord, TlsRecord};
 use url::Url;
 
-use crate::digest::StreamDigests;
 use crate::error::FetchError;
 use crate::keep::{Keeper, Kept};
+use crate::resume::{Download, Received, content_length};
 use crate::transport::Client;
 
 /// The most redirects followed for one artifact.
@@ -41,7 +41,15 @@ pub struct FetchOptions {
     pub homebrew_api: Url,
     /// Where bodies report their progress, if anywhere.
     pub progress: Option<crate::ProgressSink>,
+    /// Attempts at a body after the first, when a transfer drops or stalls.
+    pub retries: u32,
+    /// The wait before the first retry; it doubles for each further attempt in a row that
+    /// brought no new byte.
+    pub retry_delay: std::time::Duration,
 }
+
+/// Attempts at a body after the first, unless told otherwise.
+pub const DEFAULT_RETRIES: u32 = 10;
 
 /// Homebrew's own JSON API.
 const HOMEBREW_API: &str = "https://formulae.brew.sh/api/";
@@ -53,6 +61,8 @@ impl Default for FetchOptions {
             keep_dir: None,
             homebrew_api: Url::parse(HOMEBREW_API).expect("a constant URL parses"),
             progress: None,
+            retries: DEFAULT_RETRIES,
+            retry_delay: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -85,6 +95,7 @@ impl Client {
             record: None,
             started_at: Utc::now(),
             clock: Instant::now(),
+            attempts: Vec::new(),
         };
         let mut small_body = None;
         let mut kept = None;
@@ -108,130 +119,62 @@ impl Client {
 
     /// One download: the final response's head (recorded in `exchange`), then the body,
     /// streamed through the digests, the size and speed limits and `--keep` (named after
-    /// `url`, the URL asked for, not the one redirected to).
+    /// `url`, the URL asked for, not the one redirected to), resumed as often as
+    /// [`FetchOptions::retries`] allows when the transfer drops or stalls.
     async fn exchange(
         &self,
         url: &Url,
         options: &FetchOptions,
         exchange: &mut Exchange,
     ) -> Result<Body, FetchError> {
-        let (mut response, declared) = self.final_response(url, options, exchange).await?;
-        let mut keeper = match &options.keep_dir {
+        let (response, declared, current) = self.final_response(url, options, exchange).await?;
+        let keeper = match &options.keep_dir {
             Some(dir) => Some(Keeper::create(dir, url)?),
             None => None,
         };
-        let progress = options.progress.as_ref();
-        if let Some(p) = progress {
-            p.0.body_started(&body_label(url), 0, declared);
-        }
-        let read = self
-            .read_body(&mut response, declared, options.max_size, keeper.as_mut(), progress)
-            .await;
-        if let Some(p) = progress {
-            p.0.body_finished();
-        }
-        let (digests, small) = read?;
-        if let Some(declared) = declared
-            && declared != digests.size()
-        {
-            return Err(FetchError::Truncated {
-                received: digests.size(),
-                declared,
-            });
-        }
-        let content = digests.finish();
-        let kept = keeper.map(Keeper::finish).transpose()?;
+        let label = body_label(url);
+        let mut download = Download::new(
+            self,
+            options,
+            label,
+            (&current, &response, declared),
+            keeper,
+        );
+        download.run(response, exchange).await?;
+        let kept = download.keeper.take().map(Keeper::finish).transpose()?;
+        let Received { digests, small } = download.received;
         Ok(Body {
-            content,
+            content: digests.finish(),
             kept,
             small,
         })
     }
 
     /// Follows redirects to the final response and records it; refuses anything but
-    /// `200 OK` and a declared length over the limit. Returns the response and its declared
-    /// length.
+    /// `200 OK` and a declared length over the limit. Returns the response, its declared
+    /// length and its URL.
     async fn final_response(
         &self,
         url: &Url,
         options: &FetchOptions,
         exchange: &mut Exchange,
-    ) -> Result<(reqwest::Response, Option<u64>), FetchError> {
+    ) -> Result<(reqwest::Response, Option<u64>, Url), FetchError> {
         let (response, current) = self
             .get_following(url, &HeaderMap::new(), None, &mut exchange.hops)
             .await?;
-        exchange.record = Some(FinalResponse {
-            response_at: Utc::now(),
-            final_url: redact_url(&current),
-            status: response.status().as_u16(),
-            headers: recorded_headers(response.headers()),
-            tls: self.tls_record(&current, &response),
-        });
+        exchange.record = Some(FinalResponse::of(self, &current, &response));
         if response.status() != reqwest::StatusCode::OK {
             return Err(FetchError::Status {
                 status: response.status().as_u16(),
             });
         }
-        let declared = response
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        let declared = content_length(response.headers());
         if declared.is_some_and(|d| d > options.max_size) {
             return Err(FetchError::SizeLimit {
                 limit: options.max_size,
             });
         }
-        Ok((response, declared))
-    }
-
-    /// Streams a body through the digests (and `keeper`), at most `max_size` bytes and no
-    /// slower than the speed limit; keeps it whole in memory too when it is no larger than
-    /// [`INSPECT_LIMIT`]. A body cut short of its declared length is a truncation.
-    async fn read_body(
-        &self,
-        response: &mut reqwest::Response,
-        declared: Option<u64>,
-        max_size: u64,
-        mut keeper: Option<&mut Keeper>,
-        progress: Option<&crate::ProgressSink>,
-    ) -> Result<(StreamDigests, Option<Vec<u8>>), FetchError> {
-        let mut digests = StreamDigests::new();
-        let mut small: Option<Vec<u8>> = Some(Vec::new());
-        let mut pace = self.pace();
-        loop {
-            let chunk = match pace.chunk(response).await? {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => break,
-                // A body cut short of its declared length is a truncation, whatever the
-                // transport reports.
-                Err(e) if !e.is_timeout() && declared.is_some_and(|d| digests.size() < d) => {
-                    return Err(FetchError::Truncated {
-                        received: digests.size(),
-                        declared: declared.unwrap_or_default(),
-                    });
-                }
-                Err(e) => return Err(FetchError::from_reqwest(e)),
-            };
-            if digests.size() + chunk.len() as u64 > max_size {
-                return Err(FetchError::SizeLimit { limit: max_size });
-            }
-            digests.update(&chunk);
-            if let Some(buf) = small.as_mut() {
-                if buf.len() + chunk.len() <= INSPECT_LIMIT {
-                    buf.extend_from_slice(&chunk);
-                } else {
-                    small = None;
-                }
-            }
-            if let Some(k) = keeper.as_deref_mut() {
-                k.write(&chunk)?;
-            }
-            if let Some(p) = progress {
-                p.0.body_advanced(chunk.len() as u64);
-            }
-        }
-        Ok((digests, small))
+        Ok((response, declared, current))
     }
 }
 
@@ -243,19 +186,34 @@ struct Body {
 }
 
 /// What an exchange has seen so far, kept even when it fails.
-struct Exchange {
+pub(crate) struct Exchange {
     hops: Vec<Hop>,
-    record: Option<FinalResponse>,
-    started_at: chrono::DateTime<Utc>,
+    /// The head of the response the body kept began with.
+    pub(crate) record: Option<FinalResponse>,
+    pub(crate) started_at: chrono::DateTime<Utc>,
     clock: Instant,
+    pub(crate) attempts: Vec<Attempt>,
 }
 
-struct FinalResponse {
+/// The facts of a final response's head.
+pub(crate) struct FinalResponse {
     response_at: chrono::DateTime<Utc>,
     final_url: String,
     status: u16,
     headers: BTreeMap<String, String>,
     tls: Option<TlsRecord>,
+}
+
+impl FinalResponse {
+    pub(crate) fn of(client: &Client, url: &Url, response: &reqwest::Response) -> FinalResponse {
+        FinalResponse {
+            response_at: Utc::now(),
+            final_url: redact_url(url),
+            status: response.status().as_u16(),
+            headers: recorded_headers(response.headers()),
+            tls: client.tls_record(url, response),
+        }
+    }
 }
 
 impl Exchange {
@@ -281,6 +239,7 @@ impl Exchange {
             started_at: self.started_at,
             response_at,
             duration_ms,
+            attempts: self.attempts,
         })
     }
 }

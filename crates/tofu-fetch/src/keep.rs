@@ -43,6 +43,16 @@ impl Keeper {
         self.file.write_all(bytes).map_err(|e| self.error(e))
     }
 
+    /// Throws away what was written: the download starts over from byte 0, so nothing of
+    /// another version of the file stays in front of the new bytes.
+    pub(crate) fn restart(&mut self) -> Result<(), FetchError> {
+        use std::io::Seek;
+        let file = self.file.as_file_mut();
+        file.set_len(0)
+            .and_then(|()| file.seek(std::io::SeekFrom::Start(0)).map(drop))
+            .map_err(|e| self.error(e))
+    }
+
     fn error(&self, source: std::io::Error) -> FetchError {
         FetchError::Keep {
             dir: self.dir.clone(),

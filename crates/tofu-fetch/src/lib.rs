@@ -15,6 +15,7 @@ mod keep;
 pub mod oci;
 mod openpgp;
 mod progress;
+mod resume;
 mod target;
 mod tls;
 pub mod tor;
@@ -23,7 +24,7 @@ mod vantage;
 
 pub use error::{FetchError, TransportError};
 pub use homebrew::BrewTarget;
-pub use http::{FetchOptions, INSPECT_LIMIT, MAX_REDIRECTS};
+pub use http::{DEFAULT_RETRIES, FetchOptions, INSPECT_LIMIT, MAX_REDIRECTS};
 pub use progress::{Progress, ProgressSink};
 pub use target::{Fetched, Source, Target, TargetError, http_url};
 pub use transport::{Client, ClientOptions, Route, SpeedLimit, Via};

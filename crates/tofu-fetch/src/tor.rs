@@ -163,6 +163,8 @@ pub struct Streams {
     pub errors: Vec<String>,
     /// Why a stream was moved to a new circuit (each retry adds a circuit to the key).
     pub retries: Vec<String>,
+    /// The exit relay of the stream opened last, when known.
+    pub last_exit: Option<TorRelay>,
 }
 
 struct Shared {
@@ -611,6 +613,7 @@ fn note_exit(shared: &Shared, key: &str, stream: &DataStream) -> Result<(), Stri
     {
         entry.circuits.push(circuit);
     }
+    entry.last_exit.clone_from(&relay);
     if let Some(relay) = relay
         && !entry.exits.contains(&relay)
     {

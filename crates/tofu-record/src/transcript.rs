@@ -535,6 +535,54 @@ pub struct HttpRecord {
     pub response_at: Option<DateTime<Utc>>,
     /// Milliseconds from the first request to the last body byte.
     pub duration_ms: u64,
+    /// Every attempt at the body, in order: the first request's, then each resumption after
+    /// a connection dropped or stalled. Empty in transcripts older than resumption and when
+    /// no final response was reached.
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+}
+
+/// One attempt at a body: the first request, or a resumption with `Range` + `If-Range`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attempt {
+    /// Local clock (UTC) when the attempt's request was sent.
+    pub started_at: DateTime<Utc>,
+    /// The byte it asked to start at: 0 for the first request, else the bytes already held.
+    pub offset: u64,
+    /// Why the bytes already held were thrown away and this attempt's body started from
+    /// byte 0, or null when it continued from `offset`.
+    pub restart: Option<Restart>,
+    /// Status of the attempt's final response; null when none came.
+    pub status: Option<u16>,
+    /// The URL its body came from (redacted); null when no response came.
+    pub url: Option<String>,
+    /// TLS facts of the attempt's connection; null for plain HTTP or when none was made.
+    pub tls: Option<TlsRecord>,
+    /// Over the embedded Tor client: the exit relay of the attempt's stream (RSA identity),
+    /// when known. Every exit is also in the artifact's `tor_exits`.
+    pub tor_exit: Option<String>,
+    /// Body bytes this attempt received.
+    pub received: u64,
+    /// How the attempt ended short, or null when it completed the body.
+    pub error: Option<ArtifactError>,
+}
+
+/// Why a resumption started over from byte 0: never are two versions of a file spliced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    /// The server answered the range request with the whole body (`200`), as it may when
+    /// the file changed (`If-Range` did not match) or when it does not do ranges.
+    RangeIgnored,
+    /// A `206` whose `Content-Range` did not start where asked, or named another length.
+    WrongRange,
+    /// A `206` whose validator (ETag or Last-Modified) is not the first response's: another
+    /// version of the file.
+    ValidatorChanged,
+    /// The first response had no strong ETag and no Last-Modified: a range of it could come
+    /// from another version, so the body is asked for whole again.
+    NoValidator,
 }
 
 /// One HTTP response on the way to the body.

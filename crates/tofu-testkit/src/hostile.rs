@@ -97,8 +97,9 @@ pub const CATALOGUE: &[Case] = &[
         code: Some("stalled"),
         fetch_exit: 1,
         compare_exit: 3,
-        tofu_does: "fails the artifact as stalled when a whole --speed-time window passes below \
-                    --speed-limit",
+        tofu_does: "ends the attempt as stalled when a whole --speed-time window passes below \
+                    --speed-limit, tries again (--retries; this server ignores Range, so from \
+                    byte 0), and fails the artifact as stalled when the last attempt stalls too",
     },
     Case {
         name: "trickled-body",
@@ -108,7 +109,8 @@ pub const CATALOGUE: &[Case] = &[
         code: Some("stalled"),
         fetch_exit: 1,
         compare_exit: 3,
-        tofu_does: "fails it as stalled: each read is quick, but the rate is below the limit",
+        tofu_does: "ends each attempt as stalled: each read is quick, but the rate is below the \
+                    limit; fails it when the retries are spent",
     },
     Case {
         name: "body-longer-than-content-length",
@@ -129,7 +131,8 @@ pub const CATALOGUE: &[Case] = &[
         code: Some("truncated"),
         fetch_exit: 1,
         compare_exit: 3,
-        tofu_does: "records a truncation with the byte counts; nothing partial is kept",
+        tofu_does: "resumes the cut body (--retries), and when every attempt is cut records a \
+                    truncation with the byte counts; nothing partial is kept",
     },
     Case {
         name: "endless-chunked-body",

@@ -151,6 +151,13 @@ pub struct FetchArgs {
     #[arg(long, value_name = "SECS")]
     pub speed_time: Option<u64>,
 
+    /// Attempts at a file after the first when its transfer drops, stalls or times out: each
+    /// resumes where the last ended (Range + If-Range), or starts over from byte 0 when the
+    /// server cannot show it is the same version; 0 gives up at the first failure
+    /// [default: 10, or the config's].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
     /// Sign with this minisign secret key instead of the default
     /// (${XDG_CONFIG_HOME:-~/.config}/tofu/signing.key, created on first use).
     #[arg(long, value_name = "FILE")]

@@ -93,6 +93,8 @@ pub struct FetchConfig {
     pub speed_limit: u64,
     /// The window of `speed_limit`, in seconds.
     pub speed_time_secs: u64,
+    /// Attempts at a body after the first when its transfer drops or stalls.
+    pub retries: u32,
     /// Largest body accepted, in bytes.
     pub max_size: u64,
     /// Extra trusted root certificates (PEM files), added to every run's `--ca-cert`.
@@ -121,6 +123,7 @@ impl Default for FetchConfig {
             speed_limit: client.speed_limit.bytes_per_sec,
             speed_time_secs: client.speed_limit.window.as_secs(),
             max_size: tofu_fetch::FetchOptions::default().max_size,
+            retries: tofu_fetch::DEFAULT_RETRIES,
             ca_certs: Vec::new(),
         }
     }
@@ -170,6 +173,7 @@ mod tests {
             "read_timeout_secs",
             "speed_limit",
             "speed_time_secs",
+            "retries",
             "max_size",
             "ca_certs",
             "data_dir",
@@ -219,6 +223,7 @@ mod properties {
             Just("read_timeout_secs"),
             Just("speed_limit"),
             Just("speed_time_secs"),
+            Just("retries"),
             Just("max_size"),
             Just("ca_certs"),
             Just("api"),

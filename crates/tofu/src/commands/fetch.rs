@@ -124,6 +124,8 @@ fn resolve(args: &FetchArgs, config: &Config) -> Result<Resolved, Failure> {
             keep_dir: args.keep.clone(),
             homebrew_api,
             progress: None,
+            retries: args.retries.unwrap_or(config.fetch.retries),
+            ..FetchOptions::default()
         },
         signing_key,
         fingerprint,

@@ -13,8 +13,9 @@ use crate::support::*;
 
 /// Limits tight enough that the slow cases end in seconds; honest loopback runs are far
 /// faster than any of them. The speed window is shorter than the read timeout, so a stall
-/// is judged by the speed limit (a read timeout alone would also end it, later).
-const LIMITS: [&str; 10] = [
+/// is judged by the speed limit (a read timeout alone would also end it, later). One retry:
+/// a body that drops or stalls is resumed once, and the server misbehaves again.
+const LIMITS: [&str; 12] = [
     "--connect-timeout",
     "2",
     "--read-timeout",
@@ -25,6 +26,8 @@ const LIMITS: [&str; 10] = [
     "2",
     "--max-size",
     "8000000",
+    "--retries",
+    "1",
 ];
 
 /// A plan naming one artifact `artifact`, so runs of different servers line up.

@@ -1,0 +1,513 @@
+//! One body over as many attempts as it takes: a connection that drops or stalls is resumed
+//! with `Range` + `If-Range` (the first response's strong ETag, else its Last-Modified), and
+//! the running digests continue over the appended bytes. Anything that could splice two
+//! versions of the file — a `200` to the range request, a `206` that starts elsewhere or
+//! carries another validator, a first response with no validator at all — starts the body
+//! over from byte 0 instead (digests reset, the keep file truncated). Every attempt is
+//! recorded; the attempts are bounded by [`FetchOptions::retries`], with backoff.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use tofu_record::redact::redact_url;
+use tofu_record::{ArtifactError, Attempt, Restart};
+use url::Url;
+
+use crate::digest::StreamDigests;
+use crate::error::FetchError;
+use crate::http::{Exchange, FetchOptions, FinalResponse, INSPECT_LIMIT};
+use crate::keep::Keeper;
+use crate::transport::Client;
+
+/// The longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What a resumption must match: where the body came from, its validator and its length.
+#[derive(Clone, Debug)]
+struct Origin {
+    url: Url,
+    validator: Option<Validator>,
+    /// The whole body's declared length.
+    total: Option<u64>,
+}
+
+/// A response's validator, as `If-Range` takes it: a strong ETag, else Last-Modified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Validator {
+    ETag(HeaderValue),
+    LastModified(HeaderValue),
+}
+
+impl Validator {
+    /// The validator of a response's headers. A weak ETag (`W/…`) cannot be used with
+    /// `If-Range` (RFC 9110, 13.1.5), so it falls back to Last-Modified.
+    fn of(headers: &HeaderMap) -> Option<Validator> {
+        if let Some(etag) = headers.get(header::ETAG)
+            && !etag.as_bytes().starts_with(b"W/")
+        {
+            return Some(Validator::ETag(etag.clone()));
+        }
+        headers
+            .get(header::LAST_MODIFIED)
+            .map(|v| Validator::LastModified(v.clone()))
+    }
+
+    fn value(&self) -> &HeaderValue {
+        match self {
+            Validator::ETag(v) | Validator::LastModified(v) => v,
+        }
+    }
+
+    /// The same kind of validator of `headers` is this one. A response that leaves it out
+    /// does not match: nothing then says it is the same version.
+    fn matches(&self, headers: &HeaderMap) -> bool {
+        let name = match self {
+            Validator::ETag(_) => header::ETAG,
+            Validator::LastModified(_) => header::LAST_MODIFIED,
+        };
+        headers.get(name) == Some(self.value())
+    }
+}
+
+impl Origin {
+    fn of(url: &Url, response: &reqwest::Response, total: Option<u64>) -> Origin {
+        Origin {
+            url: url.clone(),
+            validator: Validator::of(response.headers()),
+            total,
+        }
+    }
+}
+
+/// `Content-Range: bytes START-END/TOTAL` as (start, end, total); `None` for any other form
+/// (`*/TOTAL`, an unknown total, other units, garbage).
+fn content_range(headers: &HeaderMap) -> Option<(u64, u64, u64)> {
+    let value = headers.get(header::CONTENT_RANGE)?.to_str().ok()?;
+    let rest = value.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    let number = |s: &str| -> Option<u64> {
+        let s = s.trim();
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (start, end, total) = (number(start)?, number(end)?, number(total)?);
+    (start <= end && end < total).then_some((start, end, total))
+}
+
+/// The declared length of a response's body.
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Whether another attempt may get further after `error`: a dropped, stalled or timed-out
+/// transfer, a refused or failed connection, a server error. A certificate, a size limit, a
+/// redirect refused or a disk error would be the same again.
+fn resumable(error: &FetchError) -> bool {
+    match error {
+        FetchError::Truncated { .. }
+        | FetchError::Stalled { .. }
+        | FetchError::Timeout(_)
+        | FetchError::Http(_)
+        | FetchError::Connect(_) => true,
+        FetchError::Status { status } => *status >= 500 || matches!(status, 408 | 429),
+        _ => false,
+    }
+}
+
+/// The bytes of the body held so far.
+pub(crate) struct Received {
+    pub(crate) digests: StreamDigests,
+    /// The whole body while it is no larger than [`INSPECT_LIMIT`].
+    pub(crate) small: Option<Vec<u8>>,
+}
+
+impl Received {
+    fn new(expected: Option<u64>) -> Received {
+        Received {
+            // The expected length will choose the chunk size of the chunk digests.
+            digests: {
+                let _ = expected;
+                StreamDigests::new()
+            },
+            small: Some(Vec::new()),
+        }
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.digests.size()
+    }
+
+    pub(crate) fn take(&mut self, chunk: &bytes::Bytes) {
+        self.digests.update(chunk);
+        if let Some(buf) = self.small.as_mut() {
+            if buf.len() + chunk.len() <= INSPECT_LIMIT {
+                buf.extend_from_slice(chunk);
+            } else {
+                self.small = None;
+            }
+        }
+    }
+}
+
+/// One body being downloaded, over its attempts.
+pub(crate) struct Download<'a> {
+    client: &'a Client,
+    options: &'a FetchOptions,
+    label: String,
+    origin: Origin,
+    pub(crate) received: Received,
+    pub(crate) keeper: Option<Keeper>,
+    /// Attempts that ended short so far.
+    failures: u32,
+    /// Attempts in a row that ended short without a new byte: the backoff doubles with
+    /// each.
+    fruitless: u32,
+}
+
+impl<'a> Download<'a> {
+    pub(crate) fn new(
+        client: &'a Client,
+        options: &'a FetchOptions,
+        label: String,
+        response: (&Url, &reqwest::Response, Option<u64>),
+        keeper: Option<Keeper>,
+    ) -> Download<'a> {
+        let (url, response, total) = response;
+        Download {
+            client,
+            options,
+            label,
+            origin: Origin::of(url, response, total),
+            received: Received::new(total),
+            keeper,
+            failures: 0,
+            fruitless: 0,
+        }
+    }
+
+    /// Reads the body of `response`, the first attempt's, then resumes it until it is
+    /// complete or an attempt fails in a way another would not mend, or the retries are spent.
+    /// Every attempt goes into `exchange`.
+    pub(crate) async fn run(
+        &mut self,
+        mut response: reqwest::Response,
+        exchange: &mut Exchange,
+    ) -> Result<(), FetchError> {
+        let mut attempt = self.attempt_record(exchange.started_at, 0, None, &response);
+        loop {
+            let offset = self.received.size();
+            self.progress(|p| p.body_started(&self.label, offset, self.origin.total));
+            let outcome = self.read(&mut response).await;
+            self.progress(|p| p.body_finished());
+            attempt.received = self.received.size() - offset;
+            attempt.error = outcome.as_ref().err().map(ArtifactError::from);
+            exchange.attempts.push(attempt);
+            let error = match outcome {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            self.fruitless = if self.received.size() > offset {
+                0
+            } else {
+                self.fruitless + 1
+            };
+            (response, attempt) = self.again(error, exchange).await?;
+        }
+    }
+
+    fn progress(&self, f: impl FnOnce(&dyn crate::Progress)) {
+        if let Some(sink) = &self.options.progress {
+            f(sink.0.as_ref());
+        }
+    }
+
+    /// After `error`, waits and asks again until a response with a body to read comes, and
+    /// returns it with its attempt's record; fails with the last error when no attempt may
+    /// follow.
+    async fn again(
+        &mut self,
+        mut error: FetchError,
+        exchange: &mut Exchange,
+    ) -> Result<(reqwest::Response, Attempt), FetchError> {
+        loop {
+            if !resumable(&error) || self.failures >= self.options.retries {
+                return Err(error);
+            }
+            self.failures += 1;
+            let wait = self.backoff();
+            let reason = format!(
+                "attempt {} of {} ended at byte {}: {error}; trying again in {} s",
+                self.failures,
+                self.options.retries.saturating_add(1),
+                self.received.size(),
+                wait.as_secs_f32()
+            );
+            self.progress(|p| p.retrying(&reason));
+            tokio::time::sleep(wait).await;
+            let started_at = Utc::now();
+            let offset = self.received.size();
+            match self.ask(exchange).await {
+                Ok((response, restart)) => {
+                    let attempt = self.attempt_record(started_at, offset, restart, &response);
+                    return Ok((response, attempt));
+                }
+                Err(e) => {
+                    exchange.attempts.push(Attempt {
+                        started_at,
+                        offset,
+                        restart: None,
+                        status: match &e {
+                            FetchError::Status { status } => Some(*status),
+                            _ => None,
+                        },
+                        url: None,
+                        tls: None,
+                        tor_exit: None,
+                        received: 0,
+                        error: Some(ArtifactError::from(&e)),
+                    });
+                    self.fruitless += 1;
+                    error = e;
+                }
+            }
+        }
+    }
+
+    /// The wait before the next attempt: the retry delay, doubled for each attempt in a row
+    /// that brought nothing, at most [`MAX_BACKOFF`].
+    fn backoff(&self) -> Duration {
+        let doublings = self.fruitless.saturating_sub(1).min(16);
+        self.options
+            .retry_delay
+            .saturating_mul(1 << doublings)
+            .min(MAX_BACKOFF)
+    }
+
+    /// One resumption: the rest of the body from the bytes held, when the server can show it
+    /// is the same version; else the whole body again, from byte 0. Returns the response
+    /// whose body is to be read, and why the download restarted, if it did.
+    async fn ask(
+        &mut self,
+        exchange: &mut Exchange,
+    ) -> Result<(reqwest::Response, Option<Restart>), FetchError> {
+        let offset = self.received.size();
+        let Some(validator) = self.origin.validator.clone() else {
+            return self.restart(Restart::NoValidator, exchange).await;
+        };
+        let mut headers = HeaderMap::new();
+        let range = HeaderValue::from_str(&format!("bytes={offset}-"))
+            .expect("a byte range is a valid header value");
+        headers.insert(header::RANGE, range);
+        headers.insert(header::IF_RANGE, validator.value().clone());
+        let (response, url) = self
+            .client
+            .get_following(&self.origin.url, &headers, None, &mut Vec::new())
+            .await?;
+        let status = response.status().as_u16();
+        match status {
+            206 => {}
+            200 => {
+                self.start_over(&url, &response, exchange)?;
+                return Ok((response, Some(Restart::RangeIgnored)));
+            }
+            416 => return self.restart(Restart::WrongRange, exchange).await,
+            _ => return Err(FetchError::Status { status }),
+        }
+        let range = content_range(response.headers());
+        let whole = range.map(|(_, _, total)| total);
+        if range.is_none_or(|(start, end, total)| {
+            start != offset || end + 1 != total || self.origin.total.is_some_and(|t| t != total)
+        }) {
+            return self.restart(Restart::WrongRange, exchange).await;
+        }
+        if !validator.matches(response.headers()) {
+            return self.restart(Restart::ValidatorChanged, exchange).await;
+        }
+        self.origin.total = whole;
+        Ok((response, None))
+    }
+
+    /// Asks for the whole body again (no range), and starts over with it.
+    async fn restart(
+        &mut self,
+        why: Restart,
+        exchange: &mut Exchange,
+    ) -> Result<(reqwest::Response, Option<Restart>), FetchError> {
+        let (response, url) = self
+            .client
+            .get_following(&self.origin.url, &HeaderMap::new(), None, &mut Vec::new())
+            .await?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(FetchError::Status { status });
+        }
+        self.start_over(&url, &response, exchange)?;
+        Ok((response, Some(why)))
+    }
+
+    /// Throws away the bytes held and makes `response` (a `200`) the one the body starts
+    /// with: its validator and length are what later resumptions must match, and its head
+    /// is the one the transcript records for the body.
+    fn start_over(
+        &mut self,
+        url: &Url,
+        response: &reqwest::Response,
+        exchange: &mut Exchange,
+    ) -> Result<(), FetchError> {
+        let total = content_length(response.headers());
+        if total.is_some_and(|t| t > self.options.max_size) {
+            return Err(FetchError::SizeLimit {
+                limit: self.options.max_size,
+            });
+        }
+        self.origin = Origin::of(url, response, total);
+        self.received = Received::new(total);
+        if let Some(keeper) = self.keeper.as_mut() {
+            keeper.restart()?;
+        }
+        exchange.record = Some(FinalResponse::of(self.client, url, response));
+        Ok(())
+    }
+
+    fn attempt_record(
+        &self,
+        started_at: chrono::DateTime<Utc>,
+        offset: u64,
+        restart: Option<Restart>,
+        response: &reqwest::Response,
+    ) -> Attempt {
+        let url = response.url();
+        Attempt {
+            started_at,
+            offset,
+            restart,
+            status: Some(response.status().as_u16()),
+            url: Some(redact_url(url)),
+            tls: self.client.tls_record(url, response),
+            tor_exit: self
+                .client
+                .tor_streams()
+                .last_exit
+                .map(|relay| relay.rsa_identity),
+            received: 0,
+            error: None,
+        }
+    }
+
+    /// Streams the body of `response` onto the bytes held: through the digests, into the
+    /// keep file, at most the size limit, no slower than the speed limit. A body that ends
+    /// short of the declared length is a truncation.
+    async fn read(&mut self, response: &mut reqwest::Response) -> Result<(), FetchError> {
+        let max_size = self.options.max_size;
+        let mut pace = self.client.pace();
+        loop {
+            let chunk = match pace.chunk(response).await? {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                // A body cut short of its declared length is a truncation, whatever the
+                // transport reports.
+                Err(e)
+                    if !e.is_timeout()
+                        && self.origin.total.is_some_and(|t| self.received.size() < t) =>
+                {
+                    return Err(FetchError::Truncated {
+                        received: self.received.size(),
+                        declared: self.origin.total.unwrap_or_default(),
+                    });
+                }
+                Err(e) => return Err(FetchError::from_reqwest(e)),
+            };
+            if self.received.size() + chunk.len() as u64 > max_size {
+                return Err(FetchError::SizeLimit { limit: max_size });
+            }
+            self.received.take(&chunk);
+            if let Some(k) = self.keeper.as_mut() {
+                k.write(&chunk)?;
+            }
+            self.progress(|p| p.body_advanced(chunk.len() as u64));
+        }
+        match self.origin.total {
+            Some(declared) if declared != self.received.size() => Err(FetchError::Truncated {
+                received: self.received.size(),
+                declared,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    HeaderValue::from_str(v).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn content_ranges_are_read_strictly() {
+        let cr = |v: &str| content_range(&headers(&[("content-range", v)]));
+        assert_eq!(cr("bytes 100-199/200"), Some((100, 199, 200)));
+        assert_eq!(cr("bytes 0-0/1"), Some((0, 0, 1)));
+        for bad in [
+            "bytes */200",
+            "bytes 100-199/*",
+            "bytes 100-99/200",
+            "bytes 100-200/200",
+            "bytes -5-199/200",
+            "bytes +1-199/200",
+            "items 0-1/2",
+            "bytes 0-1/2/3",
+            "bytes 99999999999999999999-1/2",
+            "",
+        ] {
+            assert_eq!(cr(bad), None, "{bad}");
+        }
+        assert_eq!(content_range(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn the_validator_is_a_strong_etag_else_last_modified() {
+        let lm = "Mon, 30 Nov 2026 10:00:00 GMT";
+        let v = Validator::of(&headers(&[("etag", "\"a\""), ("last-modified", lm)]));
+        assert_eq!(v, Some(Validator::ETag(HeaderValue::from_static("\"a\""))));
+        let v = Validator::of(&headers(&[("etag", "W/\"a\""), ("last-modified", lm)]));
+        assert_eq!(
+            v,
+            Some(Validator::LastModified(HeaderValue::from_static(lm)))
+        );
+        assert_eq!(Validator::of(&headers(&[("etag", "W/\"a\"")])), None);
+        let v = v.unwrap();
+        assert!(v.matches(&headers(&[("last-modified", lm)])));
+        // Another validator kind, or none, is not the same version.
+        assert!(!v.matches(&headers(&[("etag", "\"a\"")])));
+        assert!(!v.matches(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn only_transfer_failures_are_resumed() {
+        assert!(resumable(&FetchError::Truncated {
+            received: 1,
+            declared: 2
+        }));
+        assert!(resumable(&FetchError::Status { status: 503 }));
+        assert!(resumable(&FetchError::Status { status: 429 }));
+        assert!(!resumable(&FetchError::Status { status: 404 }));
+        assert!(!resumable(&FetchError::Tls("bad certificate".into())));
+        assert!(!resumable(&FetchError::SizeLimit { limit: 1 }));
+    }
+}
