@@ -11,6 +11,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod ca;
+pub mod flaky;
 pub mod hostile;
 mod layout;
 mod lying_proxy;
@@ -23,6 +24,7 @@ mod tmpfs;
 mod tornet;
 
 pub use ca::{TestCa, self_signed_der};
+pub use flaky::{Flaky, Request, Version};
 pub use hostile::{CATALOGUE, Hostile};
 pub use layout::{Blob, Bottle, LayoutBuilder, descriptor};
 pub use lying_proxy::{Lie, LyingProxy};

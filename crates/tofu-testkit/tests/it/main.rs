@@ -1,0 +1,6 @@
+//! The testkit's own servers checked against independent clients: the flaky server with the
+//! real `curl`, and cutting a Tor circuit with `curl` through the private network's C tor
+//! client.
+
+mod flaky;
+mod tor;

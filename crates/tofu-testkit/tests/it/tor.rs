@@ -1,0 +1,1 @@
+//! Cutting a Tor circuit mid-transfer on the private network.
