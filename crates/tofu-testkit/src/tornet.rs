@@ -115,6 +115,8 @@ SafeLogging 0
 ShutdownWaitLength 0
 Sandbox 0
 ClientRejectInternalAddresses 0
+UseEntryGuards 0
+ConfluxEnabled 0
 {dir_authorities}",
             d = client_dir.display(),
         );
@@ -264,6 +266,44 @@ ClientRejectInternalAddresses 0
     /// The node whose address is `address`.
     pub fn node_at(&self, address: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.address == address)
+    }
+
+    /// The node holding an open TCP connection to 127.0.0.1:`port`: the exit carrying a
+    /// stream to a loopback server on that port, while the stream is open. The server cannot
+    /// tell exits apart (they all connect from 127.0.0.1), but the kernel can: this finds the
+    /// established socket whose peer is that port in `/proc/net/tcp` and the node process
+    /// whose descriptors include it. Linux only; None when no node has such a connection
+    /// (the stream has not reached its exit yet, or has ended).
+    pub fn exit_to(&self, port: u16) -> Option<&Node> {
+        let sockets = sockets_to_loopback_port(port);
+        if sockets.is_empty() {
+            return None;
+        }
+        self.nodes
+            .iter()
+            .zip(&self.guards)
+            .find(|(_, guard)| holds_any_socket(guard.0.id(), &sockets))
+            .map(|(node, _)| node)
+    }
+
+    /// Kills `node` at once with SIGKILL, as a crash or a cut cable would: it closes no
+    /// circuit politely, so every stream through it breaks, and clients learn of it only
+    /// from the broken connections. The rest of the network keeps running; the consensus
+    /// still lists the node until the authorities vote it out, so clients may try it again
+    /// and fail over. Killing an authority leaves the others to vote.
+    pub fn kill_node(&self, node: &Node) {
+        let i = self
+            .nodes
+            .iter()
+            .position(|n| n.nickname == node.nickname)
+            .expect("the node is one of this network's");
+        let pid = i32::try_from(self.guards[i].0.id()).expect("pids fit in an i32");
+        // SAFETY: signalling a child this network started and still holds (its guard reaps
+        // it on drop).
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
     }
 
     /// Stops every process now (also done on drop).
@@ -491,6 +531,40 @@ fn usable_exits(consensus: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The inodes of the established TCP sockets (IPv4) whose peer is 127.0.0.1:`port`.
+fn sockets_to_loopback_port(port: u16) -> Vec<String> {
+    // `/proc/net/tcp` writes addresses as the address in host-order hex, `:`, the port in hex;
+    // on the little-endian machines this runs on, 127.0.0.1 is `0100007F`. State 01 is
+    // ESTABLISHED; the inode is the tenth field.
+    let peer = format!("0100007F:{port:04X}");
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.get(2) == Some(&peer.as_str()) && fields.get(3) == Some(&"01"))
+                .then(|| fields.get(9).map(|inode| (*inode).to_owned()))
+                .flatten()
+        })
+        .collect()
+}
+
+/// Whether process `pid` has a descriptor open on one of the sockets `inodes`.
+fn holds_any_socket(pid: u32, inodes: &[String]) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path()).is_ok_and(|target| {
+            let target = target.to_string_lossy();
+            inodes
+                .iter()
+                .any(|inode| target == format!("socket:[{inode}]"))
+        })
+    })
 }
 
 fn start_tor(tor: &Path, dir: &Path, torrc: &str) -> Guard {
