@@ -142,7 +142,7 @@ impl Client {
         );
         download.run(response, exchange).await?;
         let kept = download.keeper.take().map(Keeper::finish).transpose()?;
-        let Received { digests, small } = download.received;
+        let Received { digests, small, .. } = download.received;
         Ok(Body {
             content: digests.finish(),
             kept,

@@ -23,6 +23,11 @@ use crate::transport::Client;
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// How many of the bytes already held a resumption asks for again, to check that the server
+/// continues the same bytes: a range shifted by a lying `Content-Range`, or another version
+/// under the same validator, shows there before a single new byte is taken.
+const OVERLAP: usize = 4096;
+
 /// What a resumption must match: where the body came from, its validator and its length.
 #[derive(Clone, Debug)]
 struct Origin {
@@ -125,6 +130,8 @@ pub(crate) struct Received {
     pub(crate) digests: StreamDigests,
     /// The whole body while it is no larger than [`INSPECT_LIMIT`].
     pub(crate) small: Option<Vec<u8>>,
+    /// The last [`OVERLAP`] bytes held (fewer when fewer are).
+    tail: Vec<u8>,
 }
 
 impl Received {
@@ -136,6 +143,7 @@ impl Received {
                 StreamDigests::new()
             },
             small: Some(Vec::new()),
+            tail: Vec::with_capacity(2 * OVERLAP),
         }
     }
 
@@ -145,6 +153,15 @@ impl Received {
 
     pub(crate) fn take(&mut self, chunk: &bytes::Bytes) {
         self.digests.update(chunk);
+        if chunk.len() >= OVERLAP {
+            self.tail.clear();
+            self.tail.extend_from_slice(&chunk[chunk.len() - OVERLAP..]);
+        } else {
+            self.tail.extend_from_slice(chunk);
+            if self.tail.len() > OVERLAP {
+                self.tail.drain(..self.tail.len() - OVERLAP);
+            }
+        }
         if let Some(buf) = self.small.as_mut() {
             if buf.len() + chunk.len() <= INSPECT_LIMIT {
                 buf.extend_from_slice(chunk);
@@ -154,6 +171,10 @@ impl Received {
         }
     }
 }
+
+/// A response to read, the first bytes of its body already read (past the overlap), and why
+/// the download restarted, if it did.
+type Asked = (reqwest::Response, bytes::Bytes, Option<Restart>);
 
 /// One body being downloaded, over its attempts.
 pub(crate) struct Download<'a> {
@@ -200,10 +221,11 @@ impl<'a> Download<'a> {
         exchange: &mut Exchange,
     ) -> Result<(), FetchError> {
         let mut attempt = self.attempt_record(exchange.started_at, 0, None, &response);
+        let mut first = bytes::Bytes::new();
         loop {
             let offset = self.received.size();
             self.progress(|p| p.body_started(&self.label, offset, self.origin.total));
-            let outcome = self.read(&mut response).await;
+            let outcome = self.read(&mut response, first).await;
             self.progress(|p| p.body_finished());
             attempt.received = self.received.size() - offset;
             attempt.error = outcome.as_ref().err().map(ArtifactError::from);
@@ -217,7 +239,7 @@ impl<'a> Download<'a> {
             } else {
                 self.fruitless + 1
             };
-            (response, attempt) = self.again(error, exchange).await?;
+            (response, first, attempt) = self.again(error, exchange).await?;
         }
     }
 
@@ -234,7 +256,7 @@ impl<'a> Download<'a> {
         &mut self,
         mut error: FetchError,
         exchange: &mut Exchange,
-    ) -> Result<(reqwest::Response, Attempt), FetchError> {
+    ) -> Result<(reqwest::Response, bytes::Bytes, Attempt), FetchError> {
         loop {
             if !resumable(&error) || self.failures >= self.options.retries {
                 return Err(error);
@@ -253,9 +275,9 @@ impl<'a> Download<'a> {
             let started_at = Utc::now();
             let offset = self.received.size();
             match self.ask(exchange).await {
-                Ok((response, restart)) => {
+                Ok((response, first, restart)) => {
                     let attempt = self.attempt_record(started_at, offset, restart, &response);
-                    return Ok((response, attempt));
+                    return Ok((response, first, attempt));
                 }
                 Err(e) => {
                     exchange.attempts.push(Attempt {
@@ -290,22 +312,23 @@ impl<'a> Download<'a> {
     }
 
     /// One resumption: the rest of the body from the bytes held, when the server can show it
-    /// is the same version; else the whole body again, from byte 0. Returns the response
-    /// whose body is to be read, and why the download restarted, if it did.
-    async fn ask(
-        &mut self,
-        exchange: &mut Exchange,
-    ) -> Result<(reqwest::Response, Option<Restart>), FetchError> {
-        let offset = self.received.size();
+    /// is the same version (its validator, an honest `Content-Range`, and the overlap: the
+    /// range starts up to [`OVERLAP`] bytes early, and those must be the bytes held); else
+    /// the whole body again, from byte 0. Returns the response whose body is to be read, the
+    /// part of it already read past the overlap, and why the download restarted, if it did.
+    async fn ask(&mut self, exchange: &mut Exchange) -> Result<Asked, FetchError> {
+        let held = self.received.size();
         let Some(validator) = self.origin.validator.clone() else {
             return self.restart(Restart::NoValidator, exchange).await;
         };
+        let overlap = self.received.tail.len() as u64;
+        let from = held - overlap;
         let mut headers = HeaderMap::new();
-        let range = HeaderValue::from_str(&format!("bytes={offset}-"))
+        let range = HeaderValue::from_str(&format!("bytes={from}-"))
             .expect("a byte range is a valid header value");
         headers.insert(header::RANGE, range);
         headers.insert(header::IF_RANGE, validator.value().clone());
-        let (response, url) = self
+        let (mut response, url) = self
             .client
             .get_following(&self.origin.url, &headers, None, &mut Vec::new())
             .await?;
@@ -314,23 +337,59 @@ impl<'a> Download<'a> {
             206 => {}
             200 => {
                 self.start_over(&url, &response, exchange)?;
-                return Ok((response, Some(Restart::RangeIgnored)));
+                return Ok((response, bytes::Bytes::new(), Some(Restart::RangeIgnored)));
             }
             416 => return self.restart(Restart::WrongRange, exchange).await,
             _ => return Err(FetchError::Status { status }),
         }
         let range = content_range(response.headers());
-        let whole = range.map(|(_, _, total)| total);
         if range.is_none_or(|(start, end, total)| {
-            start != offset || end + 1 != total || self.origin.total.is_some_and(|t| t != total)
+            start != from || end + 1 != total || self.origin.total.is_some_and(|t| t != total)
         }) {
             return self.restart(Restart::WrongRange, exchange).await;
         }
         if !validator.matches(response.headers()) {
             return self.restart(Restart::ValidatorChanged, exchange).await;
         }
-        self.origin.total = whole;
-        Ok((response, None))
+        match self.overlap(&mut response).await? {
+            Some(rest) => {
+                self.origin.total = range.map(|(_, _, total)| total);
+                Ok((response, rest, None))
+            }
+            None => self.restart(Restart::OverlapDiffers, exchange).await,
+        }
+    }
+
+    /// Reads the overlap at the start of a resumed body and checks it against the tail held:
+    /// the bytes past it when it matches, None when it does not.
+    async fn overlap(
+        &self,
+        response: &mut reqwest::Response,
+    ) -> Result<Option<bytes::Bytes>, FetchError> {
+        let tail = &self.received.tail;
+        let mut seen = 0;
+        let mut pace = self.client.pace();
+        while seen < tail.len() {
+            let Some(chunk) = pace
+                .chunk(response)
+                .await?
+                .map_err(FetchError::from_reqwest)?
+            else {
+                return Err(FetchError::Truncated {
+                    received: self.received.size() - (tail.len() - seen) as u64,
+                    declared: self.origin.total.unwrap_or_default(),
+                });
+            };
+            let n = chunk.len().min(tail.len() - seen);
+            if chunk[..n] != tail[seen..seen + n] {
+                return Ok(None);
+            }
+            seen += n;
+            if seen == tail.len() {
+                return Ok(Some(chunk.slice(n..)));
+            }
+        }
+        Ok(Some(bytes::Bytes::new()))
     }
 
     /// Asks for the whole body again (no range), and starts over with it.
@@ -338,7 +397,7 @@ impl<'a> Download<'a> {
         &mut self,
         why: Restart,
         exchange: &mut Exchange,
-    ) -> Result<(reqwest::Response, Option<Restart>), FetchError> {
+    ) -> Result<Asked, FetchError> {
         let (response, url) = self
             .client
             .get_following(&self.origin.url, &HeaderMap::new(), None, &mut Vec::new())
@@ -348,7 +407,7 @@ impl<'a> Download<'a> {
             return Err(FetchError::Status { status });
         }
         self.start_over(&url, &response, exchange)?;
-        Ok((response, Some(why)))
+        Ok((response, bytes::Bytes::new(), Some(why)))
     }
 
     /// Throws away the bytes held and makes `response` (a `200`) the one the body starts
@@ -400,11 +459,18 @@ impl<'a> Download<'a> {
         }
     }
 
-    /// Streams the body of `response` onto the bytes held: through the digests, into the
-    /// keep file, at most the size limit, no slower than the speed limit. A body that ends
-    /// short of the declared length is a truncation.
-    async fn read(&mut self, response: &mut reqwest::Response) -> Result<(), FetchError> {
-        let max_size = self.options.max_size;
+    /// Streams the body of `response` onto the bytes held, `first` (its start, already
+    /// read) first: through the digests, into the keep file, at most the size limit, no
+    /// slower than the speed limit. A body that ends short of the declared length is a
+    /// truncation.
+    async fn read(
+        &mut self,
+        response: &mut reqwest::Response,
+        first: bytes::Bytes,
+    ) -> Result<(), FetchError> {
+        if !first.is_empty() {
+            self.take(&first)?;
+        }
         let mut pace = self.client.pace();
         loop {
             let chunk = match pace.chunk(response).await? {
@@ -423,14 +489,7 @@ impl<'a> Download<'a> {
                 }
                 Err(e) => return Err(FetchError::from_reqwest(e)),
             };
-            if self.received.size() + chunk.len() as u64 > max_size {
-                return Err(FetchError::SizeLimit { limit: max_size });
-            }
-            self.received.take(&chunk);
-            if let Some(k) = self.keeper.as_mut() {
-                k.write(&chunk)?;
-            }
-            self.progress(|p| p.body_advanced(chunk.len() as u64));
+            self.take(&chunk)?;
         }
         match self.origin.total {
             Some(declared) if declared != self.received.size() => Err(FetchError::Truncated {
@@ -439,6 +498,20 @@ impl<'a> Download<'a> {
             }),
             _ => Ok(()),
         }
+    }
+
+    /// One chunk of the body: counted against the size limit, hashed, kept, reported.
+    fn take(&mut self, chunk: &bytes::Bytes) -> Result<(), FetchError> {
+        let max_size = self.options.max_size;
+        if self.received.size() + chunk.len() as u64 > max_size {
+            return Err(FetchError::SizeLimit { limit: max_size });
+        }
+        self.received.take(chunk);
+        if let Some(k) = self.keeper.as_mut() {
+            k.write(chunk)?;
+        }
+        self.progress(|p| p.body_advanced(chunk.len() as u64));
+        Ok(())
     }
 }
 

@@ -583,6 +583,10 @@ pub enum Restart {
     /// The first response had no strong ETag and no Last-Modified: a range of it could come
     /// from another version, so the body is asked for whole again.
     NoValidator,
+    /// The resumed range is asked to start a little before the bytes held, and those
+    /// overlapping bytes were not the ones held: the server shifted the range, or sent
+    /// another version under the same validator.
+    OverlapDiffers,
 }
 
 /// One HTTP response on the way to the body.

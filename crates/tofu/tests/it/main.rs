@@ -15,6 +15,7 @@ mod lie;
 mod oci;
 mod openpgp;
 mod plans;
+mod resume;
 mod support;
 mod tor;
 mod trust;
