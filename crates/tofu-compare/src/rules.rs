@@ -35,6 +35,7 @@ pub(crate) struct RunExits {
 pub(crate) fn run_exits(t: &Transcript) -> RunExits {
     let mut exits = RunExits::default();
     lookup_exits(&mut exits, &t.vantage);
+    interruption_exits(&mut exits, t);
     if t.vantage.exit_scope() == ExitScope::Lookups {
         // The lookups speak only for themselves: every artifact fetched must say which exit
         // carried it; one that does not leaves the run without evidence of where its bytes
@@ -105,6 +106,36 @@ fn lookup_exits(exits: &mut RunExits, vantage: &tofu_record::Vantage) {
                     "its exit lookup {when} the downloads gave no country, so the exit may \
                      have changed unseen"
                 )
+            });
+        }
+    }
+}
+
+/// A run continued after an interruption (`tofu fetch --resume`) may have continued from
+/// another network: each continuation's lookup is one more exit of the run, and one that
+/// gave no answer, where the first lookup did, leaves the exit unknown for the rest.
+fn interruption_exits(exits: &mut RunExits, t: &Transcript) {
+    for interruption in &t.run.interruptions {
+        let lookup = &interruption.exit;
+        exits.conflict |= lookup.conflict;
+        if let Some(ip) = &lookup.ip {
+            exits.ips.insert(ip.clone());
+            exits.networks.extend(network_prefix(ip));
+        } else if t.vantage.exit.ip.is_some() && !lookup.conflict {
+            exits_gap(
+                exits,
+                "its exit lookup when it was continued after an interruption gave no address, \
+                 so the rest of the run may have left elsewhere"
+                    .to_owned(),
+            );
+        }
+        if let Some(country) = &lookup.country {
+            exits.countries.insert(country.clone());
+        } else if t.vantage.exit.country.is_some() && !lookup.conflict {
+            exits.country_gap.get_or_insert_with(|| {
+                "its exit lookup when it was continued after an interruption gave no \
+                 country"
+                    .to_owned()
             });
         }
     }

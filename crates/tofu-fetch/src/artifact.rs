@@ -23,8 +23,8 @@ impl Client {
         let mut fetches = Vec::with_capacity(urls.len());
         let mut kept = Vec::with_capacity(urls.len());
         let mut small_body = None;
-        for url in urls {
-            let fetched = self.fetch_url(url, options).await;
+        for (index, url) in urls.iter().enumerate() {
+            let fetched = self.fetch_url(url, index, options).await;
             if small_body.is_none() {
                 small_body = fetched.small_body;
             }

@@ -67,6 +67,11 @@ impl StreamDigests {
         self.size
     }
 
+    /// SHA-256 of the bytes so far, lowercase hex; the stream goes on.
+    pub(crate) fn sha256_so_far(&self) -> String {
+        hex::encode(self.sha256.clone().finish())
+    }
+
     pub(crate) fn finish(self) -> Content {
         let sha512 = match self.sha512 {
             Sha512Worker::Thread { chunks, done } => {

@@ -46,6 +46,10 @@ pub struct FetchOptions {
     /// The wait before the first retry; it doubles for each further attempt in a row that
     /// brought no new byte.
     pub retry_delay: std::time::Duration,
+    /// Where kept bodies report checkpoints, for `--resume` after an interruption.
+    pub checkpoints: Option<crate::CheckpointSink>,
+    /// The body an interrupted run left on disk, to continue instead of starting over.
+    pub resume_from: Option<crate::Partial>,
 }
 
 /// Attempts at a body after the first, unless told otherwise.
@@ -63,6 +67,8 @@ impl Default for FetchOptions {
             progress: None,
             retries: DEFAULT_RETRIES,
             retry_delay: std::time::Duration::from_secs(1),
+            checkpoints: None,
+            resume_from: None,
         }
     }
 }
@@ -82,7 +88,12 @@ pub(crate) struct Fetched {
 impl Client {
     /// Fetches one URL and returns what was observed. Never fails: a failure is recorded in
     /// the fetch's `error`, with whatever HTTP facts were seen.
-    pub(crate) async fn fetch_url(&self, url: &Url, options: &FetchOptions) -> Fetched {
+    pub(crate) async fn fetch_url(
+        &self,
+        url: &Url,
+        index: usize,
+        options: &FetchOptions,
+    ) -> Fetched {
         let mut fetch = Fetch {
             url: redact_url(url),
             content: None,
@@ -99,7 +110,7 @@ impl Client {
         };
         let mut small_body = None;
         let mut kept = None;
-        match self.exchange(url, options, &mut exchange).await {
+        match self.exchange(url, index, options, &mut exchange).await {
             Ok(body) => {
                 fetch.content = Some(body.content);
                 kept = body.kept;
@@ -124,23 +135,36 @@ impl Client {
     async fn exchange(
         &self,
         url: &Url,
+        index: usize,
         options: &FetchOptions,
         exchange: &mut Exchange,
     ) -> Result<Body, FetchError> {
-        let (response, declared, current) = self.final_response(url, options, exchange).await?;
-        let keeper = match &options.keep_dir {
-            Some(dir) => Some(Keeper::create(dir, url)?),
-            None => None,
+        let label = (body_label(url), index);
+        let resume = options
+            .resume_from
+            .as_ref()
+            .filter(|p| p.url_index == index);
+        let mut download = match (resume, &options.keep_dir) {
+            (Some(partial), Some(dir)) => {
+                let keeper = Keeper::reopen(dir, &partial.file, url)?;
+                let mut download =
+                    Download::continuing(self, options, label, (url, partial), keeper);
+                download.run_continuing(partial, exchange).await?;
+                download
+            }
+            _ => {
+                let (response, declared, current) =
+                    self.final_response(url, options, exchange).await?;
+                let keeper = match &options.keep_dir {
+                    Some(dir) => Some(Keeper::create(dir, url)?),
+                    None => None,
+                };
+                let first = (&current, &response, declared);
+                let mut download = Download::first(self, options, label, first, keeper);
+                download.run(response, exchange).await?;
+                download
+            }
         };
-        let label = body_label(url);
-        let mut download = Download::new(
-            self,
-            options,
-            label,
-            (&current, &response, declared),
-            keeper,
-        );
-        download.run(response, exchange).await?;
         let kept = download.keeper.take().map(Keeper::finish).transpose()?;
         let Received { digests, small, .. } = download.received;
         Ok(Body {
@@ -217,6 +241,18 @@ impl FinalResponse {
 }
 
 impl Exchange {
+    /// Records the request of a continued download as the exchange's only hop, when it has
+    /// none (it asked the artifact's URL again, with a range).
+    pub(crate) fn note_hop(&mut self, url: &Url, status: u16) {
+        if self.hops.is_empty() {
+            self.hops.push(Hop {
+                url: redact_url(url),
+                status,
+                location: None,
+            });
+        }
+    }
+
     fn into_record(self) -> Option<HttpRecord> {
         if self.hops.is_empty() {
             return None;

@@ -39,6 +39,59 @@ impl Keeper {
         })
     }
 
+    /// Continues the payload an interrupted run left in `dir` under the temporary name
+    /// `file` (one [`Keeper::create`] made: `.NAME.XXXXXX.part`, nothing else is opened), for
+    /// the URL `asked`. Its bytes are the caller's to check.
+    pub(crate) fn reopen(dir: &Path, file: &str, asked: &Url) -> Result<Keeper, FetchError> {
+        let name = safe_file_name(asked);
+        let error = |source| FetchError::Keep {
+            dir: dir.to_owned(),
+            source,
+        };
+        let ours = file.starts_with(&format!(".{name}."))
+            && file.ends_with(".part")
+            && !file.contains(['/', '\\'])
+            && file.len() <= 255;
+        if !ours {
+            return Err(error(std::io::Error::other(format!(
+                "{file:?} is not a partial payload tofu would have written for {name}"
+            ))));
+        }
+        let path = dir.join(file);
+        let handle = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(error)?;
+        Ok(Keeper {
+            dir: dir.to_owned(),
+            name,
+            file: tempfile::NamedTempFile::from_parts(
+                handle,
+                tempfile::TempPath::try_from_path(path).map_err(error)?,
+            ),
+        })
+    }
+
+    /// The temporary file's name in the keep directory.
+    pub(crate) fn file_name(&self) -> String {
+        self.file
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The file, to read back what an interrupted run wrote.
+    pub(crate) fn file_mut(&mut self) -> &mut std::fs::File {
+        self.file.as_file_mut()
+    }
+
+    /// Makes the bytes written so far durable, before a checkpoint vouches for them.
+    pub(crate) fn sync(&self) -> Result<(), FetchError> {
+        self.file.as_file().sync_data().map_err(|e| self.error(e))
+    }
+
     pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), FetchError> {
         self.file.write_all(bytes).map_err(|e| self.error(e))
     }
@@ -51,6 +104,10 @@ impl Keeper {
         file.set_len(0)
             .and_then(|()| file.seek(std::io::SeekFrom::Start(0)).map(drop))
             .map_err(|e| self.error(e))
+    }
+
+    pub(crate) fn io_error(&self, source: std::io::Error) -> FetchError {
+        self.error(source)
     }
 
     fn error(&self, source: std::io::Error) -> FetchError {

@@ -25,6 +25,6 @@ mod vantage;
 pub use error::{FetchError, TransportError};
 pub use homebrew::BrewTarget;
 pub use http::{DEFAULT_RETRIES, FetchOptions, INSPECT_LIMIT, MAX_REDIRECTS};
-pub use progress::{Progress, ProgressSink};
+pub use progress::{CheckpointSink, Checkpoints, Partial, Progress, ProgressSink};
 pub use target::{Fetched, Source, Target, TargetError, http_url};
 pub use transport::{Client, ClientOptions, Route, SpeedLimit, Via};

@@ -14,11 +14,15 @@ use tofu_record::redact::redact_url;
 use tofu_record::{ArtifactError, Attempt, Restart};
 use url::Url;
 
+use crate::Partial;
 use crate::digest::StreamDigests;
 use crate::error::FetchError;
 use crate::http::{Exchange, FetchOptions, FinalResponse, INSPECT_LIMIT};
 use crate::keep::Keeper;
 use crate::transport::Client;
+
+/// How often a kept body reports a checkpoint.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -56,6 +60,24 @@ impl Validator {
         headers
             .get(header::LAST_MODIFIED)
             .map(|v| Validator::LastModified(v.clone()))
+    }
+
+    /// As a checkpoint records it: (`etag` or `last-modified`, value).
+    fn to_pair(&self) -> Option<(String, String)> {
+        let kind = match self {
+            Validator::ETag(_) => "etag",
+            Validator::LastModified(_) => "last-modified",
+        };
+        Some((kind.to_owned(), self.value().to_str().ok()?.to_owned()))
+    }
+
+    fn from_pair((kind, value): &(String, String)) -> Option<Validator> {
+        let value = HeaderValue::from_str(value).ok()?;
+        match kind.as_str() {
+            "etag" => Some(Validator::ETag(value)),
+            "last-modified" => Some(Validator::LastModified(value)),
+            _ => None,
+        }
     }
 
     fn value(&self) -> &HeaderValue {
@@ -189,27 +211,67 @@ pub(crate) struct Download<'a> {
     /// Attempts in a row that ended short without a new byte: the backoff doubles with
     /// each.
     fruitless: u32,
+    /// Which URL of the artifact this body is from.
+    url_index: usize,
+    last_checkpoint: std::time::Instant,
 }
 
 impl<'a> Download<'a> {
-    pub(crate) fn new(
+    fn new(
         client: &'a Client,
         options: &'a FetchOptions,
-        label: String,
-        response: (&Url, &reqwest::Response, Option<u64>),
+        label: (String, usize),
+        origin: Origin,
         keeper: Option<Keeper>,
     ) -> Download<'a> {
-        let (url, response, total) = response;
+        let total = origin.total;
         Download {
             client,
             options,
-            label,
-            origin: Origin::of(url, response, total),
+            label: label.0,
+            origin,
             received: Received::new(total),
             keeper,
             failures: 0,
             fruitless: 0,
+            url_index: label.1,
+            last_checkpoint: std::time::Instant::now(),
         }
+    }
+
+    /// A download that begins with the first response of `url`.
+    pub(crate) fn first(
+        client: &'a Client,
+        options: &'a FetchOptions,
+        label: (String, usize),
+        response: (&Url, &reqwest::Response, Option<u64>),
+        keeper: Option<Keeper>,
+    ) -> Download<'a> {
+        let (url, response, total) = response;
+        Download::new(
+            client,
+            options,
+            label,
+            Origin::of(url, response, total),
+            keeper,
+        )
+    }
+
+    /// A download that continues the body an interrupted run left in `keeper`'s file, as
+    /// its checkpoint `partial` describes it, from the artifact's URL `url`.
+    pub(crate) fn continuing(
+        client: &'a Client,
+        options: &'a FetchOptions,
+        label: (String, usize),
+        (url, partial): (&Url, &Partial),
+        keeper: Keeper,
+    ) -> Download<'a> {
+        let origin = Origin {
+            url: url.clone(),
+            validator: partial.validator.as_ref().and_then(Validator::from_pair),
+            total: partial.total,
+        };
+        Download::new(client, options, label, origin, Some(keeper))
     }
 
     /// Reads the body of `response`, the first attempt's, then resumes it until it is
@@ -217,11 +279,94 @@ impl<'a> Download<'a> {
     /// Every attempt goes into `exchange`.
     pub(crate) async fn run(
         &mut self,
-        mut response: reqwest::Response,
+        response: reqwest::Response,
         exchange: &mut Exchange,
     ) -> Result<(), FetchError> {
-        let mut attempt = self.attempt_record(exchange.started_at, 0, None, &response);
-        let mut first = bytes::Bytes::new();
+        let attempt = self.attempt_record(exchange.started_at, 0, None, &response);
+        self.read_attempts((response, bytes::Bytes::new(), attempt), exchange)
+            .await
+    }
+
+    /// Continues a body from the partial file: checks the bytes on disk against the
+    /// checkpoint (`prefix_sha256` of its first `offset` bytes) and asks for the rest, or
+    /// starts over when they are not what it vouched for; then as [`Download::run`].
+    pub(crate) async fn run_continuing(
+        &mut self,
+        partial: &Partial,
+        exchange: &mut Exchange,
+    ) -> Result<(), FetchError> {
+        let restart = self.restore(partial)?;
+        let started_at = Utc::now();
+        let offset = self.received.size();
+        let asked = match restart {
+            None => self.ask(exchange).await,
+            Some(why) => self.restart(why, exchange).await,
+        };
+        let next = match asked {
+            Ok((response, first, why)) => {
+                let attempt = self.attempt_record(started_at, offset, restart.or(why), &response);
+                if exchange.record.is_none() {
+                    exchange.record =
+                        Some(FinalResponse::of(self.client, response.url(), &response));
+                }
+                exchange.note_hop(response.url(), response.status().as_u16());
+                (response, first, attempt)
+            }
+            Err(e) => self.again(e, exchange).await?,
+        };
+        self.read_attempts(next, exchange).await
+    }
+
+    /// Reads the bytes the partial file holds back through the digests: all of them when
+    /// its first `offset` bytes hash to the checkpoint's `prefix_sha256` (the file is then
+    /// cut to `offset`), else none (the file is emptied), with the reason.
+    fn restore(&mut self, partial: &Partial) -> Result<Option<Restart>, FetchError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let keeper = self
+            .keeper
+            .as_mut()
+            .expect("a continued download has its file");
+        let io = |k: &Keeper, e| k.io_error(e);
+        let file = keeper.file_mut();
+        let length = file.metadata().map_err(|e| io(keeper, e))?.len();
+        let mut received = Received::new(partial.total);
+        let mut left = partial.offset;
+        if length >= partial.offset {
+            let file = keeper.file_mut();
+            file.seek(SeekFrom::Start(0)).map_err(|e| io(keeper, e))?;
+            let mut buf = vec![0u8; 1 << 20];
+            while left > 0 {
+                let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+                let file = keeper.file_mut();
+                let n = file.read(&mut buf[..want]).map_err(|e| io(keeper, e))?;
+                if n == 0 {
+                    break;
+                }
+                received.take(&bytes::Bytes::copy_from_slice(&buf[..n]));
+                left -= n as u64;
+            }
+        }
+        if left == 0 && received.digests.sha256_so_far() == partial.prefix_sha256 {
+            let file = keeper.file_mut();
+            file.set_len(partial.offset)
+                .and_then(|()| file.seek(SeekFrom::End(0)).map(drop))
+                .map_err(|e| io(keeper, e))?;
+            self.received = received;
+            return Ok(None);
+        }
+        keeper.restart()?;
+        self.received = Received::new(partial.total);
+        Ok(Some(Restart::PartialChanged))
+    }
+
+    /// Reads attempt after attempt, starting with `next`, until the body is complete or no
+    /// attempt may follow.
+    async fn read_attempts(
+        &mut self,
+        next: (reqwest::Response, bytes::Bytes, Attempt),
+        exchange: &mut Exchange,
+    ) -> Result<(), FetchError> {
+        let (mut response, mut first, mut attempt) = next;
         loop {
             let offset = self.received.size();
             self.progress(|p| p.body_started(&self.label, offset, self.origin.total));
@@ -511,6 +656,27 @@ impl<'a> Download<'a> {
             k.write(chunk)?;
         }
         self.progress(|p| p.body_advanced(chunk.len() as u64));
+        if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Tells the checkpoint sink how far the kept file is, once its bytes are on disk.
+    fn checkpoint(&mut self) -> Result<(), FetchError> {
+        self.last_checkpoint = std::time::Instant::now();
+        let (Some(sink), Some(keeper)) = (&self.options.checkpoints, &self.keeper) else {
+            return Ok(());
+        };
+        keeper.sync()?;
+        sink.0.save(&Partial {
+            url_index: self.url_index,
+            file: keeper.file_name(),
+            offset: self.received.size(),
+            prefix_sha256: self.received.digests.sha256_so_far(),
+            validator: self.origin.validator.as_ref().and_then(Validator::to_pair),
+            total: self.origin.total,
+        });
         Ok(())
     }
 }

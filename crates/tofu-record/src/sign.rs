@@ -33,16 +33,39 @@ pub fn trusted_comment(transcript: &Transcript) -> String {
 
 /// Signs the transcript bytes and returns the text of the `.minisig` file.
 pub fn sign(key: &SigningKey, transcript: &Transcript, bytes: &[u8]) -> Result<String, SignError> {
+    sign_bytes(key, bytes, &trusted_comment(transcript))
+}
+
+/// Signs `bytes` with `trusted` as the trusted comment; returns the minisign signature text.
+pub fn sign_bytes(key: &SigningKey, bytes: &[u8], trusted: &str) -> Result<String, SignError> {
     let untrusted = format!("signature from tofu key {}", key.key_id());
     let sig = minisign::sign(
         Some(key.public()),
         key.secret(),
         Cursor::new(bytes),
-        Some(&trusted_comment(transcript)),
+        Some(trusted),
         Some(&untrusted),
     )
     .map_err(|e| SignError::Minisign(e.to_string()))?;
     Ok(sig.into_string())
+}
+
+/// Checks a [`sign_bytes`] signature: made by `key`, over `bytes`, with exactly the trusted
+/// comment `trusted`.
+pub fn verify_bytes(
+    key: &PublicKey,
+    bytes: &[u8],
+    signature_text: &str,
+    trusted: &str,
+) -> Result<(), String> {
+    let sig = SignatureBox::from_string(signature_text).map_err(|e| e.to_string())?;
+    minisign::verify(key, &sig, Cursor::new(bytes), true, false, false)
+        .map_err(|e| e.to_string())?;
+    match sig.trusted_comment() {
+        Ok(comment) if comment == trusted => Ok(()),
+        Ok(comment) => Err(format!("it is signed for {comment:?}, not {trusted:?}")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Signs and writes `<path>.minisig` atomically.

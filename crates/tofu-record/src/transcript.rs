@@ -72,6 +72,24 @@ pub struct Run {
     pub finished_at: DateTime<Utc>,
     /// The machine, without naming it.
     pub host: Host,
+    /// Each time the run was interrupted (Ctrl-C, a kill, a crash) and continued with
+    /// `tofu fetch --resume`, in order. Absent when it never was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interruptions: Vec<Interruption>,
+}
+
+/// One interruption of a run and its continuation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Interruption {
+    /// Local clock (UTC) of the last state the interrupted process saved: nothing after it
+    /// was kept.
+    pub saved_at: DateTime<Utc>,
+    /// Local clock (UTC) when the run was continued.
+    pub resumed_at: DateTime<Utc>,
+    /// The exit lookup of the continuation, made before it fetched anything: the run may
+    /// continue from another network, and then left through both.
+    pub exit: ExitEvidence,
 }
 
 /// The machine a run was made on.
@@ -587,6 +605,10 @@ pub enum Restart {
     /// overlapping bytes were not the ones held: the server shifted the range, or sent
     /// another version under the same validator.
     OverlapDiffers,
+    /// Continuing an interrupted run (`tofu fetch --resume`): the partial file on disk was
+    /// not what the interrupted process's last checkpoint vouched for (its length or its
+    /// SHA-256), so none of it is used.
+    PartialChanged,
 }
 
 /// One HTTP response on the way to the body.

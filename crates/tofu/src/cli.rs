@@ -79,6 +79,13 @@ pub struct FetchArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Continue the run an interrupted `tofu fetch` with the same arguments left behind
+    /// (its journal is RUN.json.resume): the same run id, the targets it had done, and with
+    /// --keep the file it was downloading, checked against its last checkpoint and continued
+    /// where it stopped. The interruption is recorded in the transcript.
+    #[arg(long)]
+    pub resume: bool,
+
     /// How to reach the network: direct, socks5h://[USER:PASS@]HOST:PORT (the proxy resolves
     /// names), socks5://… (names resolved locally: leaks DNS), iface:NAME (bind to a network
     /// interface such as a VPN tunnel; names are resolved over it too, see --dns), tor (the Tor client built into tofu), or tor:CC (an

@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod exit;
 mod failure;
+mod journal;
 mod output;
 mod paths;
 mod plan;

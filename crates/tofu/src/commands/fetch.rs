@@ -24,17 +24,73 @@ use url::Url;
 use crate::cli::FetchArgs;
 use crate::config::Config;
 use crate::failure::Hint;
+use crate::journal::{self, Journal};
 use crate::{ExitCode, Failure, output, paths};
+use std::sync::Arc;
 
 /// `tofu fetch`, ripgrep-style: resolve every argument (all checks before the network),
 /// observe over the transport, assemble the transcript, write and sign it.
 pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<ExitCode, Failure> {
     let config = crate::config::load(config_path)?;
     let resolved = resolve(&args, &config)?;
-    let started_at = Utc::now();
-    let observed = observe(&resolved)?;
-    let transcript = assemble(&args, &resolved, observed, started_at)?;
-    write(&args, &resolved.signing_key, &transcript)
+    let journal = open_journal(&args, &resolved)?;
+    let observed = observe(&resolved, &journal)?;
+    let transcript = assemble(&args, &resolved, observed, &journal.state())?;
+    let code = write(&args, &resolved.signing_key, &transcript)?;
+    journal.remove();
+    Ok(code)
+}
+
+/// The run's journal: the interrupted run's, checked, with `--resume`; else a new one. A
+/// journal left by an interrupted run is never overwritten by a new run.
+fn open_journal(args: &FetchArgs, resolved: &Resolved) -> Result<Arc<Journal>, Failure> {
+    let path = journal::path_for(&args.output);
+    let key = Arc::clone(&resolved.signing_key);
+    if args.resume {
+        let journal = Journal::resume(path, key, &resolved.command)?;
+        let state = journal.state();
+        output::note(&format!(
+            "continuing run {} (started {}, interrupted after {}): {} of {} target(s) done",
+            state.run_id,
+            state
+                .started_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            state
+                .saved_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            state.done.len(),
+            resolved.targets.len()
+        ));
+        return Ok(Arc::new(journal));
+    }
+    if path.exists() {
+        return Err(anyhow!(
+            "an interrupted run left its journal at {}",
+            path.display()
+        ))
+        .hint(format!(
+            "continue that run with the same arguments and --resume, or remove {} to start \
+             a new run",
+            path.display()
+        ));
+    }
+    let run_id = tofu_record::new_run_id().context("cannot read random bytes")?;
+    Ok(Arc::new(Journal::new(
+        path,
+        key,
+        resolved.command.clone(),
+        run_id,
+    )))
+}
+
+/// SHA-256 of what decides what a run fetches and how: a journal is continued only by the
+/// same command.
+fn command_digest(args: &FetchArgs, plan: Option<&PlanRef>) -> String {
+    let described = format!(
+        "{:?}\n{:?}\n{}\n{:?}\n{:?}",
+        args.targets, plan, args.via, args.keep, args.platforms
+    );
+    tofu_record::digest::sha256_hex(described.as_bytes())
 }
 
 /// Everything a run needs, checked before anything is asked of the network.
@@ -46,8 +102,10 @@ struct Resolved {
     transport: Transport,
     client_options: ClientOptions,
     fetch_options: FetchOptions,
-    signing_key: SigningKey,
+    signing_key: Arc<SigningKey>,
     fingerprint: String,
+    /// What a journal of this command is made by ([`command_digest`]).
+    command: String,
 }
 
 /// How the run's client is built: `--via`, with `[tor]` for the embedded Tor client.
@@ -112,6 +170,7 @@ fn resolve(args: &FetchArgs, config: &Config) -> Result<Resolved, Failure> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create --keep directory {}", dir.display()))?;
     }
+    let command = command_digest(args, plan.as_ref());
     Ok(Resolved {
         targets,
         plan,
@@ -127,8 +186,9 @@ fn resolve(args: &FetchArgs, config: &Config) -> Result<Resolved, Failure> {
             retries: args.retries.unwrap_or(config.fetch.retries),
             ..FetchOptions::default()
         },
-        signing_key,
+        signing_key: Arc::new(signing_key),
         fingerprint,
+        command,
     })
 }
 
@@ -221,7 +281,7 @@ fn dns_servers(given: &[String], transport: &Transport) -> Result<Vec<SocketAddr
 }
 
 /// Builds the transport, probes the exit, and fetches every target on streams of its own.
-fn observe(resolved: &Resolved) -> Result<Observed, Failure> {
+fn observe(resolved: &Resolved, journal: &Arc<Journal>) -> Result<Observed, Failure> {
     // Tor relays' cryptography and the downloads' TLS share the runtime: give it both cores.
     let runtime = match resolved.transport {
         Transport::Tor(_) => tokio::runtime::Builder::new_multi_thread()
@@ -239,21 +299,11 @@ fn observe(resolved: &Resolved) -> Result<Observed, Failure> {
             Transport::Tor(tor) => Client::connect_tor(tor.clone(), options, output::note).await?,
             Transport::Route(route) => Client::connect(route.clone(), options).await?,
         };
-        let exit_evidence = client.probe_exit(&resolved.whoami).await;
-        report_exit_evidence(&exit_evidence, resolved.whoami.is_empty());
+        let lookup = client.probe_exit(&resolved.whoami).await;
+        report_exit_evidence(&lookup, resolved.whoami.is_empty());
         warn_exit_scope(&client.record());
-        let mut artifacts = Vec::with_capacity(resolved.targets.len());
-        for (index, target) in resolved.targets.iter().enumerate() {
-            output::note(&format!("fetching {} via {}", target.id, client.via()));
-            // Each target's streams are isolated from every other's (over Tor: their own
-            // circuits, and so their own exits in the transcript).
-            let fetched = client
-                .isolated(&format!("artifact-{index}"))?
-                .fetch(target, &resolved.fetch_options)
-                .await;
-            report_artifact(&fetched);
-            artifacts.push(fetched.artifact);
-        }
+        let exit_evidence = journal_exit(journal, lookup);
+        let artifacts = fetch_targets(resolved, &client, journal).await?;
         // Asked again, the same way: an exit that moved during the downloads shows, and the
         // run is then counted as leaving through both.
         let exit_after = if resolved.whoami.is_empty() {
@@ -271,6 +321,76 @@ fn observe(resolved: &Resolved) -> Result<Observed, Failure> {
             finished_at: Utc::now(),
         })
     })
+}
+
+/// The run's exit lookup before the downloads: this one, saved in the journal; or, when
+/// continuing an interrupted run, the first invocation's, with this one recorded as the
+/// continuation's.
+fn journal_exit(journal: &Journal, lookup: ExitEvidence) -> ExitEvidence {
+    match journal.state().exit {
+        Some(first) => {
+            journal.update(|s| {
+                s.interruptions.push(tofu_record::Interruption {
+                    saved_at: s.saved_at,
+                    resumed_at: Utc::now(),
+                    exit: lookup,
+                });
+            });
+            first
+        }
+        None => {
+            journal.update(|s| s.exit = Some(lookup.clone()));
+            lookup
+        }
+    }
+}
+
+/// Fetches every target in order, each on streams of its own; a target the interrupted run
+/// had done is taken from the journal, and the one it was keeping continues from its
+/// checkpoint. The journal is saved after each.
+async fn fetch_targets(
+    resolved: &Resolved,
+    client: &Client,
+    journal: &Arc<Journal>,
+) -> Result<Vec<Artifact>, Failure> {
+    let state = journal.state();
+    let mut artifacts = Vec::with_capacity(resolved.targets.len());
+    for (index, target) in resolved.targets.iter().enumerate() {
+        if let Some(done) = state.done.get(index) {
+            if done.id != target.id {
+                return Err(anyhow!("the journal's artifact {index} is not {}", target.id).into());
+            }
+            output::note(&format!("{}: fetched before the interruption", target.id));
+            artifacts.push(done.clone());
+            continue;
+        }
+        let mut options = resolved.fetch_options.clone();
+        let sink: Arc<dyn tofu_fetch::Checkpoints> = Arc::<Journal>::clone(journal);
+        options.checkpoints = Some(tofu_fetch::CheckpointSink(sink));
+        if let Some((i, partial)) = &state.partial
+            && *i == index
+        {
+            output::note(&format!(
+                "{}: continuing from the {} bytes kept before the interruption",
+                target.id, partial.offset
+            ));
+            options.resume_from = Some(partial.clone());
+        }
+        output::note(&format!("fetching {} via {}", target.id, client.via()));
+        // Each target's streams are isolated from every other's (over Tor: their own
+        // circuits, and so their own exits in the transcript).
+        let fetched = client
+            .isolated(&format!("artifact-{index}"))?
+            .fetch(target, &options)
+            .await;
+        report_artifact(&fetched);
+        journal.update(|s| {
+            s.done.push(fetched.artifact.clone());
+            s.partial = None;
+        });
+        artifacts.push(fetched.artifact);
+    }
+    Ok(artifacts)
 }
 
 /// Says on stderr how one target went: Tor's retries and exits, then the outcome.
@@ -310,7 +430,7 @@ fn assemble(
     args: &FetchArgs,
     resolved: &Resolved,
     observed: Observed,
-    started_at: DateTime<Utc>,
+    state: &journal::State,
 ) -> Result<Transcript, Failure> {
     let transport = observed.client.record();
     let transcript = Transcript {
@@ -320,15 +440,16 @@ fn assemble(
             version: env!("CARGO_PKG_VERSION").to_owned(),
         },
         run: Run {
-            id: tofu_record::new_run_id().context("cannot read random bytes")?,
+            id: state.run_id.clone(),
             label: args.label.clone(),
-            started_at,
+            started_at: state.started_at,
             finished_at: observed.finished_at,
             host: Host {
                 os: std::env::consts::OS.to_owned(),
                 arch: std::env::consts::ARCH.to_owned(),
                 fingerprint: resolved.fingerprint.clone(),
             },
+            interruptions: state.interruptions.clone(),
         },
         plan: resolved.plan.clone(),
         vantage: Vantage {

@@ -229,3 +229,192 @@ fn retries_are_bounded_and_a_failure_keeps_nothing() {
     assert_eq!(server.requests("/cut/5000").len(), 1);
     assert!(kept(&w, "none").is_empty());
 }
+
+/// A 6 MiB file served at 1 MiB/s: long enough to kill a run in the middle.
+const SLOW: &str = "/slow/1048576";
+
+/// Starts `tofu fetch --keep keep -o run.json SLOW`, waits until its journal vouches for at
+/// least 1 MiB of the file, and kills it (SIGKILL). Returns the offset of that checkpoint.
+fn kill_mid_download(w: &World, server: &Flaky) -> u64 {
+    w.configure(&w.home(), "");
+    let keep = w.path("keep");
+    std::fs::create_dir_all(&keep).unwrap();
+    let ca = w.ca.root_pem.to_str().unwrap().to_owned();
+    let mut child = w
+        .command(&w.home())
+        .args([
+            "fetch",
+            "--ca-cert",
+            &ca,
+            "-o",
+            "run.json",
+            "--keep",
+            "keep",
+        ])
+        .arg(server.url(SLOW))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let offset = loop {
+        if let Some(offset) = checkpoint(w).filter(|&o| o >= 1 << 20) {
+            break offset;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint past 1 MiB within 30 s"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "tofu ended before the kill"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The checkpoint read may be older than the journal now on disk: the latest counts.
+    checkpoint(w).unwrap().max(offset)
+}
+
+/// The offset the journal's checkpoint vouches for, if it has one.
+fn checkpoint(w: &World) -> Option<u64> {
+    let state = journal_state(w)?;
+    state["partial"][1]["offset"].as_u64()
+}
+
+fn journal_state(w: &World) -> Option<Value> {
+    let bytes = std::fs::read(w.path("run.json.resume")).ok()?;
+    let signed: Value = serde_json::from_slice(&bytes).ok()?;
+    serde_json::from_str(signed["state"].as_str()?).ok()
+}
+
+/// The names in the keep directory.
+fn keep_dir(w: &World) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(w.path("keep"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+fn resume(w: &World, server: &Flaky, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["--keep", "keep", "--resume"];
+    args.extend_from_slice(extra);
+    w.fetch("run.json", &args, &server.url(SLOW))
+}
+
+#[test]
+fn a_run_killed_mid_download_continues_to_the_same_digests() {
+    let w = World::new();
+    let server = Flaky::start(Flaky::pattern(6 << 20));
+    let offset = kill_mid_download(&w, &server);
+    let run_id = journal_state(&w).unwrap()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Nothing looks complete: no transcript, and only the partial under its temporary name.
+    assert!(!w.path("run.json").exists());
+    let left = keep_dir(&w);
+    assert!(
+        matches!(&left[..], [one] if one.starts_with('.') && one.ends_with(".part")),
+        "{left:?}"
+    );
+
+    let out = resume(&w, &server, &[]);
+    assert_exit(&out, 0);
+    let t = w.read_json("run.json");
+    assert_eq!(t["run"]["id"], run_id.as_str(), "the same run continues");
+    let interruptions = t["run"]["interruptions"].as_array().unwrap();
+    assert_eq!(interruptions.len(), 1);
+    assert_eq!(interruptions[0]["exit"]["ip"], "127.0.0.1");
+    let a = artifact(&t);
+    assert_eq!(a["content"]["sha256"], server.first().sha256.as_str());
+    let kept_as = fetch0(&t)["kept_as"].as_str().unwrap();
+    assert_eq!(keep_dir(&w), vec![kept_as.to_owned()]);
+    assert_eq!(
+        tool_digest("sha256sum", &w.path(&format!("keep/{kept_as}"))),
+        server.first().sha256
+    );
+    // It continued from the checkpoint, with a range, and did not start over.
+    let first = &attempts(&t)[0];
+    assert!(first["offset"].as_u64().unwrap() >= offset, "{first}");
+    assert_eq!(first["restart"], Value::Null);
+    assert_eq!(first["status"], 206);
+    let asked = server.requests(SLOW);
+    let range = asked.last().unwrap().range.clone().unwrap();
+    assert_eq!(
+        range,
+        format!("bytes={}-", first["offset"].as_u64().unwrap() - 4096)
+    );
+    assert!(!w.path("run.json.resume").exists(), "the journal is gone");
+    assert!(minisign_verifies(&w.path("run.json"), &w.pub_key()));
+
+    // An uninterrupted run of the same file records the same digests.
+    let out = w.fetch("straight.json", &[], &server.url(SLOW));
+    assert_exit(&out, 0);
+    assert_eq!(
+        artifact(&w.read_json("straight.json"))["content"],
+        a["content"]
+    );
+}
+
+#[test]
+fn a_journal_is_never_overwritten_forged_or_trusted_over_a_changed_partial() {
+    let w = World::new();
+    let server = Flaky::start(Flaky::pattern(6 << 20));
+    kill_mid_download(&w, &server);
+
+    // A new run does not overwrite the interrupted one's journal.
+    let out = w.fetch("run.json", &["--keep", "keep"], &server.url(SLOW));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
+
+    // A journal changed by someone else (here: a claim of more bytes) is refused.
+    let path = w.path("run.json.resume");
+    let genuine = std::fs::read(&path).unwrap();
+    let mut signed: Value = serde_json::from_slice(&genuine).unwrap();
+    let mut state: Value = serde_json::from_str(signed["state"].as_str().unwrap()).unwrap();
+    state["partial"][1]["offset"] = Value::from(5 << 20);
+    signed["state"] = Value::from(state.to_string());
+    std::fs::write(&path, serde_json::to_vec(&signed).unwrap()).unwrap();
+    let out = resume(&w, &server, &[]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("signature"), "{}", stderr(&out));
+    std::fs::write(&path, &genuine).unwrap();
+
+    // Other arguments are another command.
+    let out = resume(
+        &w,
+        &server,
+        &["--via", "direct", "--platform", "linux/arm64"],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+
+    // A partial file changed since the checkpoint is not trusted: the body starts over.
+    let part = w.path(&format!("keep/{}", keep_dir(&w)[0]));
+    let mut bytes = std::fs::read(&part).unwrap();
+    bytes[1000] ^= 0x20;
+    std::fs::write(&part, &bytes).unwrap();
+    let out = resume(&w, &server, &[]);
+    assert_exit(&out, 0);
+    let t = w.read_json("run.json");
+    assert_eq!(attempts(&t)[0]["restart"], "partial-changed");
+    assert_eq!(
+        artifact(&t)["content"]["sha256"],
+        server.first().sha256.as_str()
+    );
+    assert_eq!(server.requests(SLOW).last().unwrap().range, None);
+
+    // Nothing to resume is a clear refusal.
+    std::fs::remove_file(w.path("run.json")).unwrap();
+    std::fs::remove_file(w.path("run.json.minisig")).unwrap();
+    let out = resume(&w, &server, &[]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no interrupted run"),
+        "{}",
+        stderr(&out)
+    );
+}
