@@ -897,6 +897,37 @@ mod tests {
     }
 
     #[test]
+    fn a_run_continued_elsewhere_after_an_interruption_left_through_both_exits() {
+        let rules = [Rule::DistinctNetworks, Rule::DistinctCountries];
+        let mut runs = three_exits();
+        let resumed_at = runs[2].run.started_at + chrono::Duration::minutes(5);
+        runs[2].run.interruptions.push(tofu_record::Interruption {
+            saved_at: runs[2].run.started_at,
+            resumed_at,
+            exit: lookup(Some(("203.0.113.50", "CA"))),
+        });
+        let r = report(&runs, &rules);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert_eq!(
+            r.rules[2].message,
+            "runs #2, #3 share the exit network 203.0.113.0/24"
+        );
+        assert_eq!(r.rules[3].message, "runs #2, #3 share the exit country CA");
+        assert!(
+            r.notes.iter().any(|n| n.starts_with("run #3 was interrupted after")
+                && n.ends_with("its exit then: 203.0.113.50 CA")),
+            "{:?}",
+            r.notes
+        );
+        // A continuation whose lookup gave nothing leaves the run's exit unknown.
+        runs[2].run.interruptions[0].exit = lookup(None);
+        let r = report(&runs, &rules);
+        assert_eq!(r.rules[2].status, RuleStatus::NoEvidence, "{}", r.rules[2].message);
+        assert!(r.rules[2].message.contains("continued after an interruption"));
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
     fn the_downloads_exits_through_a_tor_daemon_are_unknown() {
         let rules = [Rule::DistinctNetworks, Rule::DistinctCountries];
         let mut runs = three_exits();

@@ -27,6 +27,7 @@ pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec
             notes.extend(exit_conflict(run, after).map(|n| format!("{n} (after the downloads)")));
         }
         notes.extend(exit_moved(run, &t.vantage));
+        notes.extend(interrupted(run, t));
         notes.extend(lone_endpoint(run, &t.vantage));
         notes.extend(claimed_country(run, t));
         notes.extend(clock_skew(run, t));
@@ -43,6 +44,23 @@ pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec
         notes.extend(lone_roots(&counted, artifact));
     }
     notes
+}
+
+/// The run was interrupted and continued (`tofu fetch --resume`): when, and where each
+/// continuation's lookup saw the exit.
+fn interrupted(run: usize, t: &Transcript) -> impl Iterator<Item = String> + '_ {
+    t.run.interruptions.iter().map(move |i| {
+        let seen = match (&i.exit.ip, &i.exit.country) {
+            (Some(ip), Some(cc)) => format!("{ip} {cc}"),
+            (Some(ip), None) => format!("{ip}, no country"),
+            _ => "no exit".to_owned(),
+        };
+        format!(
+            "run #{run} was interrupted after {} and continued at {}; its exit then: {seen}",
+            i.saved_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            i.resumed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
+    })
 }
 
 /// The whoami endpoints disagreed on the run's exit: what each said.
