@@ -914,16 +914,27 @@ mod tests {
         );
         assert_eq!(r.rules[3].message, "runs #2, #3 share the exit country CA");
         assert!(
-            r.notes.iter().any(|n| n.starts_with("run #3 was interrupted after")
-                && n.ends_with("its exit then: 203.0.113.50 CA")),
+            r.notes
+                .iter()
+                .any(|n| n.starts_with("run #3 was interrupted after")
+                    && n.ends_with("its exit then: 203.0.113.50 CA")),
             "{:?}",
             r.notes
         );
         // A continuation whose lookup gave nothing leaves the run's exit unknown.
         runs[2].run.interruptions[0].exit = lookup(None);
         let r = report(&runs, &rules);
-        assert_eq!(r.rules[2].status, RuleStatus::NoEvidence, "{}", r.rules[2].message);
-        assert!(r.rules[2].message.contains("continued after an interruption"));
+        assert_eq!(
+            r.rules[2].status,
+            RuleStatus::NoEvidence,
+            "{}",
+            r.rules[2].message
+        );
+        assert!(
+            r.rules[2]
+                .message
+                .contains("continued after an interruption")
+        );
         assert_eq!(r.verdict, Verdict::Inconclusive);
     }
 

@@ -57,8 +57,10 @@ fn interrupted(run: usize, t: &Transcript) -> impl Iterator<Item = String> + '_ 
         };
         format!(
             "run #{run} was interrupted after {} and continued at {}; its exit then: {seen}",
-            i.saved_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            i.resumed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            i.saved_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            i.resumed_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         )
     })
 }

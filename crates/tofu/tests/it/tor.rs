@@ -60,6 +60,8 @@ fn tor_on_a_private_network() {
     a_lie_on_the_way_to_the_exits_is_caught_and_an_interrupted_run_leaves_nothing_complete(&net);
     a_tor_daemon_socks_port_is_recognised_and_carries_a_fetch_and_its_exit_probe(&net);
     an_image_pull_over_tor_is_the_same_verified_pull(&net);
+    // Last: it kills a node of the network.
+    a_download_whose_circuit_is_cut_resumes_on_a_new_circuit_and_records_both_exits(&net);
 }
 
 fn the_embedded_client_fetches_records_its_exits_and_counts_as_a_vantage(net: &TorNet) {
@@ -428,4 +430,88 @@ fn an_image_pull_over_tor_is_the_same_verified_pull(net: &TorNet) {
     for exit in exits {
         assert_is_node(net, exit);
     }
+}
+
+/// A slow download over the embedded client; its exit relay is killed mid-way (SIGKILL, as a
+/// crash would: every circuit through it breaks). tofu resumes the body on a new circuit, and
+/// the transcript holds both exits, each attempt with its own.
+fn a_download_whose_circuit_is_cut_resumes_on_a_new_circuit_and_records_both_exits(net: &TorNet) {
+    let w = tor_world(net);
+    // 4 MiB at 256 KiB a second: 16 s, time enough to find the exit and kill it.
+    let server = tofu_testkit::Flaky::start(tofu_testkit::Flaky::pattern(4 << 20));
+    let path = "/slow/262144";
+    let mut child = w
+        .command(&w.home())
+        .args(["fetch", "--via", "tor", "--retries", "4", "-o", "cut.json"])
+        .arg(server.url(path))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let exit = loop {
+        if let Some(node) = net
+            .exit_to(server.port)
+            .filter(|_| !server.requests(path).is_empty())
+        {
+            break node;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no exit carried the download within 90 s"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "tofu ended before the cut"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Let some bytes through first, so the resumption continues a body.
+    std::thread::sleep(Duration::from_millis(1500));
+    net.kill_node(exit);
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tofu did not end within 150 s of the cut"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    assert!(status.success(), "{stderr}");
+    let t = w.read_json("cut.json");
+    let a = artifact(&t);
+    assert_eq!(
+        a["content"]["sha256"],
+        server.first().sha256.as_str(),
+        "{stderr}"
+    );
+    let attempts = fetch0(&t)["http"]["attempts"].as_array().unwrap();
+    assert!(attempts.len() >= 2, "{attempts:?}");
+    let first = &attempts[0];
+    assert!(first["error"]["code"].is_string(), "{first}");
+    assert!(first["received"].as_u64().unwrap() > 0, "{first}");
+    assert_eq!(first["tor_exit"], exit.rsa_fingerprint.as_str());
+    let last = attempts.last().unwrap();
+    assert!(last["error"].is_null(), "{last}");
+    assert!(last["restart"].is_null(), "the body continued: {last}");
+    assert_ne!(last["tor_exit"], exit.rsa_fingerprint.as_str());
+    // Both exits are the artifact's, so the rules count both.
+    let exits: Vec<&str> = a["tor_exits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rsa_identity"].as_str().unwrap())
+        .collect();
+    assert!(exits.contains(&exit.rsa_fingerprint.as_str()), "{exits:?}");
+    assert!(
+        exits.contains(&last["tor_exit"].as_str().unwrap()),
+        "{exits:?}"
+    );
+    // The continuation asked for the rest, with a range.
+    let asked = server.requests(path);
+    assert!(asked.last().unwrap().range.is_some(), "{asked:?}");
 }
