@@ -1,7 +1,8 @@
 //! Real test services on loopback, started and stopped by the project's own code: nginx
 //! serving HTTP and HTTPS with a certificate authority made for each test run, microsocks
 //! as an honest SOCKS5 proxy, and a lying SOCKS5 proxy that alters what it relays for one
-//! vantage point — the "targeted lie" tofu exists to catch.
+//! vantage point — the "targeted lie" tofu exists to catch. A flaky HTTP server breaks
+//! downloads for resume tests, and the private Tor network can lose a node mid-stream.
 //!
 //! A service that is not installed makes the test fail loudly with what to install;
 //! `cargo xtask test` installs them all.
