@@ -88,10 +88,10 @@ fn req(range: Option<&str>, if_range: Option<&str>, status: u16) -> Request {
 /// A header's value in a saved head (the last one, when curl appended several heads).
 fn header(head: &str, name: &str) -> Option<String> {
     head.lines()
+        .rev()
         .filter_map(|l| l.split_once(':'))
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.trim().to_owned())
-        .last()
 }
 
 fn status_line(head: &str) -> &str {
