@@ -556,7 +556,7 @@ pub struct HttpRecord {
     /// Every attempt at the body, in order: the first request's, then each resumption after
     /// a connection dropped or stalled. Empty in transcripts older than resumption and when
     /// no final response was reached.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
 }
 

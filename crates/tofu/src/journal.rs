@@ -135,14 +135,14 @@ impl Journal {
         let mut state = lock(&self.state);
         change(&mut state);
         state.saved_at = Utc::now();
-        if let Err(e) = self.write(&state) {
-            if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                output::warn(&format!(
-                    "cannot save the journal {}: {e:#}; if this run is interrupted, it cannot \
-                     be resumed",
-                    self.path.display()
-                ));
-            }
+        if let Err(e) = self.write(&state)
+            && !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            output::warn(&format!(
+                "cannot save the journal {}: {e:#}; if this run is interrupted, it cannot be \
+                 resumed",
+                self.path.display()
+            ));
         }
     }
 

@@ -47,8 +47,11 @@ fn attempts(t: &Value) -> &Vec<Value> {
     fetch0(t)["http"]["attempts"].as_array().unwrap()
 }
 
-/// What each attempt says: (offset, restart, error code).
-fn summary(t: &Value) -> Vec<(u64, Option<String>, Option<String>)> {
+/// What one attempt says: (offset, restart, error code).
+type Step = (u64, Option<String>, Option<String>);
+
+/// What each attempt says.
+fn summary(t: &Value) -> Vec<Step> {
     attempts(t)
         .iter()
         .map(|a| {
@@ -73,7 +76,7 @@ fn every_broken_download_ends_in_the_right_bytes_never_a_splice() {
     let none = None::<String>;
     let restart = |r: &str| Some(r.to_owned());
     // (path, the version it must end with, what the attempts say)
-    let cases: Vec<(&str, &String, Vec<(u64, Option<String>, Option<String>)>)> = vec![
+    let cases: Vec<(&str, &String, Vec<Step>)> = vec![
         (
             "/cut/100000,300000",
             &first,
