@@ -75,7 +75,8 @@ pub struct FetchArgs {
     #[arg(short = 'o', long = "output", value_name = "RUN.json")]
     pub output: PathBuf,
 
-    /// Replace an existing transcript (and its signature) at --output.
+    /// Replace an existing transcript (and its signature) at --output, and start a new run
+    /// over an interrupted one's journal.
     #[arg(long)]
     pub force: bool,
 

@@ -64,13 +64,19 @@ fn open_journal(args: &FetchArgs, resolved: &Resolved) -> Result<Arc<Journal>, F
         return Ok(Arc::new(journal));
     }
     if path.exists() {
-        return Err(anyhow!(
-            "an interrupted run left its journal at {}",
-            path.display()
-        ))
-        .hint(format!(
-            "continue that run with the same arguments and --resume, or remove {} to start \
-             a new run",
+        if !args.force {
+            return Err(anyhow!(
+                "an interrupted run left its journal at {}",
+                path.display()
+            ))
+            .hint(format!(
+                "continue that run with the same arguments and --resume, or start a new run \
+                 with --force (or remove {})",
+                path.display()
+            ));
+        }
+        output::warn(&format!(
+            "--force: starting a new run; the interrupted run's journal {} will be replaced",
             path.display()
         ));
     }

@@ -39,6 +39,15 @@ fn assert_nothing_half_done(w: &World, dir: &Path, want_sha256: &str, context: &
                     "{context}"
                 );
             }
+            "run.json.resume" => {
+                // The journal of an interrupted run: whole (written atomically), signed, and
+                // never mistaken for a transcript.
+                let signed: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(&path).unwrap())
+                        .unwrap_or_else(|e| panic!("{context}: a broken journal: {e}"));
+                assert!(signed["signature"].is_string(), "{context}: {signed}");
+                assert!(tofu_record::io::read(&path).is_err(), "{context}");
+            }
             "keep" => {
                 for kept in std::fs::read_dir(&path).unwrap() {
                     let kept = kept.unwrap();
@@ -145,7 +154,8 @@ fn sigkill_at_any_moment_leaves_nothing_that_looks_complete() {
          done), nothing half-written under a final name",
         outcomes[0], outcomes[1]
     );
-    // The next run in a killed run's place works, beside what the killed one left.
+    // The next run in a killed run's place works, beside what the killed one left (with
+    // --force, which also sets aside an interrupted run's journal).
     let dir = w.path("trial1");
     let out = fetch_in(&dir, &urls[0]).arg("--force").output().unwrap();
     assert_exit(&out, 0);

@@ -373,10 +373,15 @@ fn a_journal_is_never_overwritten_forged_or_trusted_over_a_changed_partial() {
     let out = w.fetch("run.json", &["--keep", "keep"], &server.url(SLOW));
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
+    let journal_before = std::fs::read(w.path("run.json.resume")).unwrap();
 
     // A journal changed by someone else (here: a claim of more bytes) is refused.
     let path = w.path("run.json.resume");
     let genuine = std::fs::read(&path).unwrap();
+    assert_eq!(
+        genuine, journal_before,
+        "the refused run left the journal alone"
+    );
     let mut signed: Value = serde_json::from_slice(&genuine).unwrap();
     let mut state: Value = serde_json::from_str(signed["state"].as_str().unwrap()).unwrap();
     state["partial"][1]["offset"] = Value::from(5 << 20);
