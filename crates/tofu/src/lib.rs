@@ -9,6 +9,7 @@ mod failure;
 mod output;
 mod paths;
 mod plan;
+mod progress;
 mod toml_error;
 
 use clap::Parser;
