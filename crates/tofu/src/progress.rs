@@ -116,10 +116,22 @@ pub fn tor_bootstrap(event: Bootstrap<'_>) {
             }
             output::note(&format!("Tor bootstrap: {summary}"));
         }
-        (Bootstrap::Status { fraction, status, .. }, Some(Display::Live(live))) => {
+        (
+            Bootstrap::Status {
+                fraction, status, ..
+            },
+            Some(Display::Live(live)),
+        ) => {
             live.tor_status(fraction, status);
         }
-        (Bootstrap::Status { fraction, status, blocked }, plain) => {
+        (
+            Bootstrap::Status {
+                fraction,
+                status,
+                blocked,
+            },
+            plain,
+        ) => {
             let step = (fraction.clamp(0.0, 1.0) * 10.0) as u32;
             let news = match plain {
                 Some(Display::Plain(p)) => lock(p).tor_step.replace(step) != Some(step),
@@ -255,12 +267,18 @@ impl Live {
 }
 
 /// A body with a known total: name, bar, bytes of total, rate, time left.
-const BODY: &str = "  {msg:40} [{bar:24}] {bytes:>10} / {total_bytes:<10} {binary_bytes_per_sec:>12}  ETA {eta}";
-const BODY_COLOUR: &str = "  {msg:40} [{bar:24.cyan/blue}] {bytes:>10} / {total_bytes:<10} {binary_bytes_per_sec:>12}  ETA {eta}";
+const BODY: &str = concat!(
+    "  {msg:40} [{bar:24}] {bytes:>10} / {total_bytes:<10}",
+    "  {binary_bytes_per_sec:>12}  ETA {eta}"
+);
+const BODY_COLOUR: &str = concat!(
+    "  {msg:40} [{bar:24.cyan/blue}] {bytes:>10} / {total_bytes:<10}",
+    "  {binary_bytes_per_sec:>12}  ETA {eta}"
+);
 /// A body of unknown length: name, bytes so far, rate, time taken.
-const SPINNER: &str = "  {spinner} {msg:40} {bytes:>10} {binary_bytes_per_sec:>12}  {elapsed}";
+const SPINNER: &str = "  {spinner} {msg:40} {bytes:>10}  {binary_bytes_per_sec:>12}  {elapsed}";
 const SPINNER_COLOUR: &str =
-    "  {spinner:.cyan} {msg:40} {bytes:>10} {binary_bytes_per_sec:>12}  {elapsed}";
+    "  {spinner:.cyan} {msg:40} {bytes:>10}  {binary_bytes_per_sec:>12}  {elapsed}";
 /// Tor's bootstrap.
 const TOR: &str = "Tor bootstrap [{bar:30}] {percent:>3}%  {wide_msg}";
 const TOR_COLOUR: &str = "Tor bootstrap [{bar:30.magenta/blue}] {percent:>3}%  {wide_msg}";
@@ -307,7 +325,11 @@ impl PlainBody {
             return None;
         }
         self.last_line = now;
-        Some(format!("  {}: {}", self.label, amount(self.done, self.total)))
+        Some(format!(
+            "  {}: {}",
+            self.label,
+            amount(self.done, self.total)
+        ))
     }
 }
 
@@ -354,7 +376,10 @@ mod tests {
     #[test]
     fn the_mode_follows_quiet_then_the_terminal_then_no_color() {
         assert_eq!(Mode::decide(true, true, Some("xterm"), false), Mode::Quiet);
-        assert_eq!(Mode::decide(false, false, Some("xterm"), false), Mode::Plain);
+        assert_eq!(
+            Mode::decide(false, false, Some("xterm"), false),
+            Mode::Plain
+        );
         assert_eq!(Mode::decide(false, true, Some("dumb"), false), Mode::Plain);
         assert_eq!(
             Mode::decide(false, true, None, false),
@@ -395,16 +420,20 @@ mod tests {
             body.advance(100, start).as_deref(),
             Some("  f: 250 B of 400 B (62%)")
         );
-        assert_eq!(body.advance(100, start).as_deref(), Some("  f: 350 B of 400 B (87%)"));
+        assert_eq!(
+            body.advance(100, start).as_deref(),
+            Some("  f: 350 B of 400 B (87%)")
+        );
         // The end is the outcome line's to tell.
         assert_eq!(body.advance(50, start), None);
 
         let mut unknown = PlainBody::new("g".to_owned(), 0, None, start);
-        assert_eq!(unknown.advance(1 << 20, start + Duration::from_secs(29)), None);
         assert_eq!(
-            unknown
-                .advance(1 << 20, start + PLAIN_INTERVAL)
-                .as_deref(),
+            unknown.advance(1 << 20, start + Duration::from_secs(29)),
+            None
+        );
+        assert_eq!(
+            unknown.advance(1 << 20, start + PLAIN_INTERVAL).as_deref(),
             Some("  g: 2.00 MiB so far")
         );
         assert_eq!(unknown.advance(1, start + PLAIN_INTERVAL), None);

@@ -244,7 +244,9 @@ fn observe(resolved: &Resolved) -> Result<Observed, Failure> {
     runtime.block_on(async {
         let options = &resolved.client_options;
         let client = match &resolved.transport {
-            Transport::Tor(tor) => Client::connect_tor(tor.clone(), options, progress::tor_bootstrap).await?,
+            Transport::Tor(tor) => {
+                Client::connect_tor(tor.clone(), options, progress::tor_bootstrap).await?
+            }
             Transport::Route(route) => Client::connect(route.clone(), options).await?,
         };
         let exit_evidence = client.probe_exit(&resolved.whoami).await;
