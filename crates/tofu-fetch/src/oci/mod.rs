@@ -31,9 +31,9 @@ pub(crate) use document::{Descriptor, Manifest};
 pub use error::OciError;
 pub use reference::{Digest, Reference};
 
-use crate::{FetchOptions, ProgressSink};
 use crate::error::FetchError;
 use crate::transport::Client;
+use crate::{FetchOptions, ProgressSink};
 use document::{Document, Expected, Kind};
 
 /// Which platforms of an index to pull.
@@ -433,7 +433,10 @@ impl Client {
         let keep = pull.keep.as_ref();
         let progress = pull.progress.as_ref();
         if let Some(p) = progress {
-            let total = all.iter().map(|d| d.record.size).fold(0, u64::saturating_add);
+            let total = all
+                .iter()
+                .map(|d| d.record.size)
+                .fold(0, u64::saturating_add);
             let label = format!("{} ({} blobs)", short_digest(manifest_digest), all.len());
             p.0.body_started(&label, 0, Some(total));
         }
