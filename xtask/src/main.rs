@@ -50,6 +50,8 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("wget", "wget"),
     ("time", "time"),
     ("update-ca-certificates", "ca-certificates"),
+    // A real terminal for the progress tests: they read its screen.
+    ("tmux", "tmux"),
 ];
 
 fn main() -> Result<()> {

@@ -153,7 +153,7 @@ impl Client {
             Err(e) => return failed_artifact(id, ArtifactError::from(&e)),
         };
         let tags: Vec<String> = record.bottles.iter().map(|b| b.tag.clone()).collect();
-        let mut pull = match Pull::new(&reference, tags, options.max_size) {
+        let mut pull = match Pull::new(&reference, tags, options) {
             Ok(pull) => pull,
             Err(e) => {
                 // What the API declared was verified (it came over TLS) and must be compared

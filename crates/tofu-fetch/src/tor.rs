@@ -204,7 +204,7 @@ impl Tor {
     pub async fn start(
         options: TorOptions,
         connect_timeout: Duration,
-        progress: fn(&str),
+        progress: fn(Bootstrap<'_>),
     ) -> Result<Tor, TorError> {
         let exit_country = match &options.exit_country {
             Some(cc) => Some(cc.as_str().parse::<CountryCode>().map_err(|e| {
@@ -231,10 +231,12 @@ impl Tor {
             .timely_netdir()
             .map_err(|e| TorError::Bootstrap(error_chain(&e)))?;
         let valid_after: DateTime<Utc> = netdir.lifetime().valid_after.0.into();
-        progress(&format!(
-            "Tor bootstrap: done; consensus valid after {}",
-            valid_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        ));
+        progress(Bootstrap::Done {
+            summary: &format!(
+                "done; consensus valid after {}",
+                valid_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        });
         if let Some(cc) = &exit_country {
             check_exits_in(&netdir, cc)?;
         }
@@ -295,16 +297,30 @@ impl Tor {
     }
 }
 
-/// Bootstraps arti within `[tor] bootstrap_timeout_secs`, reporting progress through
-/// `progress` (one line per ten percent, and every time it is stuck).
+/// What the embedded client's bootstrap reports, for a progress display: a bar on a
+/// terminal, a line now and then elsewhere.
+#[derive(Clone, Copy, Debug)]
+pub enum Bootstrap<'a> {
+    /// Bootstrapping is `fraction` (0 to 1) done; `status` says where it is, in arti's words,
+    /// and `blocked` whether it is stuck.
+    Status {
+        fraction: f32,
+        status: &'a str,
+        blocked: bool,
+    },
+    /// Bootstrapping finished; `summary` says with which consensus.
+    Done { summary: &'a str },
+}
+
+/// Bootstraps arti within `[tor] bootstrap_timeout_secs`, reporting every change of its
+/// status through `progress`.
 async fn bootstrap(
     client: &TorClient<Runtime>,
     options: &TorOptions,
-    progress: fn(&str),
+    progress: fn(Bootstrap<'_>),
 ) -> Result<(), TorError> {
     let mut events = client.bootstrap_events();
     let reporter = tokio::spawn(async move {
-        let mut last = None;
         while let Some(status) = events.next().await {
             // Before bootstrap() is called the client reports itself disabled: not news.
             if status
@@ -313,11 +329,11 @@ async fn bootstrap(
             {
                 continue;
             }
-            let percent = (status.as_frac() * 100.0) as u32 / 10 * 10;
-            if last != Some(percent) || status.blocked().is_some() {
-                last = Some(percent);
-                progress(&format!("Tor bootstrap: {status}"));
-            }
+            progress(Bootstrap::Status {
+                fraction: status.as_frac(),
+                status: &status.to_string(),
+                blocked: status.blocked().is_some(),
+            });
         }
     });
     let outcome = tokio::time::timeout(options.bootstrap_timeout, client.bootstrap()).await;

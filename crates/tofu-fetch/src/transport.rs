@@ -291,7 +291,7 @@ impl Client {
     pub async fn connect_tor(
         tor: TorOptions,
         options: &ClientOptions,
-        progress: fn(&str),
+        progress: fn(crate::tor::Bootstrap<'_>),
     ) -> Result<Client, TransportError> {
         let roots = load_roots(options)?;
         let country = tor.exit_country.clone();

@@ -87,6 +87,12 @@ pub struct FetchArgs {
     #[arg(long)]
     pub resume: bool,
 
+    /// No progress and no notes on stderr: only warnings, errors and the targets that
+    /// failed. (On a terminal, progress is a live line; on a pipe or a file, a plain line
+    /// now and then; NO_COLOR turns colour off.)
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
     /// How to reach the network: direct, socks5h://[USER:PASS@]HOST:PORT (the proxy resolves
     /// names), socks5://… (names resolved locally: leaks DNS), iface:NAME (bind to a network
     /// interface such as a VPN tunnel; names are resolved over it too, see --dns), tor (the Tor client built into tofu), or tor:CC (an

@@ -10,6 +10,7 @@ mod journal;
 mod output;
 mod paths;
 mod plan;
+mod progress;
 mod toml_error;
 
 use clap::Parser;

@@ -8,6 +8,15 @@
 
 use std::borrow::Cow;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `--quiet`: notes are not printed; warnings, errors and failures still are.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Turns notes off (`tofu fetch --quiet`), for the rest of the process.
+pub fn set_quiet() {
+    QUIET.store(true, Ordering::Relaxed);
+}
 
 /// Characters that must not reach a terminal raw: control characters but newline and tab,
 /// and the Unicode bidirectional controls.
@@ -74,23 +83,37 @@ fn write_stdout(text: &str) {
     }
 }
 
-/// A progress or status line on stderr.
+/// A progress or status line on stderr; `--quiet` silences it.
 pub fn note(text: &str) {
-    let _ = writeln!(std::io::stderr(), "{}", escape(text));
+    if !QUIET.load(Ordering::Relaxed) {
+        failure_note(text);
+    }
+}
+
+/// A status line on stderr that says something failed: `--quiet` does not silence it.
+pub fn failure_note(text: &str) {
+    // Every line to stderr goes around the live progress line, never through it.
+    crate::progress::suspend(|| {
+        let _ = writeln!(std::io::stderr(), "{}", escape(text));
+    });
 }
 
 /// A warning on stderr.
 pub fn warn(text: &str) {
-    let _ = writeln!(std::io::stderr(), "warning: {}", escape(text));
+    crate::progress::suspend(|| {
+        let _ = writeln!(std::io::stderr(), "warning: {}", escape(text));
+    });
 }
 
 /// An error, and what to do about it, on stderr.
 pub fn error(text: &str, hint: Option<&str>) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {}", escape(text));
-    if let Some(hint) = hint {
-        let _ = writeln!(stderr, "hint: {}", escape(hint));
-    }
+    crate::progress::suspend(|| {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "error: {}", escape(text));
+        if let Some(hint) = hint {
+            let _ = writeln!(stderr, "hint: {}", escape(hint));
+        }
+    });
 }
 
 #[cfg(test)]

@@ -14,18 +14,20 @@ use url::Url;
 use super::document::{Descriptor, Document};
 use super::error::OciError;
 use super::reference::{Digest, Reference};
+use crate::ProgressSink;
 use crate::error::FetchError;
 use crate::transport::Client;
 
 impl Client {
     /// Fetches one blob, verified against its descriptor, and with `--keep` puts it in the
-    /// layout; returns the hosts its redirects led to.
+    /// layout; returns the hosts its redirects led to. Its bytes advance `progress`.
     pub(super) async fn blob(
         &self,
         base: &Url,
         token: Option<&HeaderValue>,
         descriptor: &Descriptor,
         keep: Option<&Layout>,
+        progress: Option<&ProgressSink>,
     ) -> Result<Vec<String>, OciError> {
         let (mut response, hosts) = self.blob_response(base, token, descriptor).await?;
         let header_digest = check_head(&response, descriptor)?;
@@ -34,7 +36,7 @@ impl Client {
             None => None,
         };
         let found = self
-            .stream_blob(&mut response, descriptor, file.as_mut())
+            .stream_blob(&mut response, descriptor, file.as_mut(), progress)
             .await?;
         if found != descriptor.digest.hex() {
             return Err(OciError::BlobDigest {
@@ -94,6 +96,7 @@ impl Client {
         response: &mut reqwest::Response,
         descriptor: &Descriptor,
         mut file: Option<&mut tempfile::NamedTempFile>,
+        progress: Option<&ProgressSink>,
     ) -> Result<String, OciError> {
         let expected = descriptor.record.size;
         let mut hasher = descriptor.digest.algorithm().context();
@@ -112,6 +115,9 @@ impl Client {
             hasher.update(&chunk);
             if let Some(f) = file.as_mut() {
                 f.write_all(&chunk).map_err(OciError::Keep)?;
+            }
+            if let Some(p) = progress {
+                p.0.body_advanced(chunk.len() as u64);
             }
         }
         if count != expected {

@@ -31,9 +31,9 @@ pub(crate) use document::{Descriptor, Manifest};
 pub use error::OciError;
 pub use reference::{Digest, Reference};
 
-use crate::FetchOptions;
 use crate::error::FetchError;
 use crate::transport::Client;
+use crate::{FetchOptions, ProgressSink};
 use document::{Document, Expected, Kind};
 
 /// Which platforms of an index to pull.
@@ -117,15 +117,17 @@ pub(crate) struct Pull<'a> {
     keep: Option<blob::Layout>,
     /// `--max-size`: no blob larger than this is asked for, whatever its descriptor says.
     max_size: u64,
+    /// Where the blobs of each image report their progress, as one body.
+    progress: Option<ProgressSink>,
 }
 
 impl<'a> Pull<'a> {
-    /// A pull of `reference` from its registry's API base URL; `platforms` is what the
-    /// record says was asked for.
+    /// A pull of `reference` from its registry's API base URL, within the limits of
+    /// `options`; `platforms` is what the record says was asked for.
     pub(crate) fn new(
         reference: &'a Reference,
         platforms: Vec<String>,
-        max_size: u64,
+        options: &FetchOptions,
     ) -> Result<Pull<'a>, OciError> {
         let base = Url::parse(&format!(
             "https://{}/v2/{}/",
@@ -155,7 +157,8 @@ impl<'a> Pull<'a> {
             token: None,
             redirect_hosts: BTreeSet::new(),
             keep: None,
-            max_size,
+            max_size: options.max_size,
+            progress: options.progress.clone(),
         })
     }
 
@@ -256,7 +259,7 @@ impl Client {
         platforms: &Platforms,
         options: &FetchOptions,
     ) -> Artifact {
-        let mut pull = match Pull::new(reference, platforms.describe(), options.max_size) {
+        let mut pull = match Pull::new(reference, platforms.describe(), options) {
             Ok(pull) => pull,
             Err(e) => return failed_artifact(id, ArtifactError::from(&e)),
         };
@@ -360,7 +363,7 @@ impl Client {
             config: manifest.config.record.clone(),
             layers: manifest.layers.iter().map(|l| l.record.clone()).collect(),
         });
-        self.blobs(pull, manifest).await
+        self.blobs(pull, &document.digest, manifest).await
     }
 
     /// With `--keep`, writes a verified document's bytes into the layout.
@@ -404,8 +407,15 @@ impl Client {
         document::check(raw, content_type.as_deref(), dcd.as_deref(), expected)
     }
 
-    /// Fetches the config and layers with bounded concurrency, each verified.
-    async fn blobs(&self, pull: &mut Pull<'_>, manifest: &Manifest) -> Result<(), OciError> {
+    /// Fetches the config and layers with bounded concurrency, each verified. They report
+    /// progress as one body, named after the manifest (`manifest_digest`): they arrive
+    /// side by side, and a display shows one body at a time.
+    async fn blobs(
+        &self,
+        pull: &mut Pull<'_>,
+        manifest_digest: &str,
+        manifest: &Manifest,
+    ) -> Result<(), OciError> {
         // Descriptor `urls` (foreign layers) are recorded, never followed: the registry must
         // serve every blob itself.
         let all: Vec<&Descriptor> = std::iter::once(&manifest.config)
@@ -421,12 +431,25 @@ impl Client {
         let token = pull.token.clone();
         let base = pull.base.clone();
         let keep = pull.keep.as_ref();
+        let progress = pull.progress.as_ref();
+        if let Some(p) = progress {
+            let total = all
+                .iter()
+                .map(|d| d.record.size)
+                .fold(0, u64::saturating_add);
+            let label = format!("{} ({} blobs)", short_digest(manifest_digest), all.len());
+            p.0.body_started(&label, 0, Some(total));
+        }
         // The first failure stops the pull: the blobs still in flight are dropped.
-        let hosts: Vec<Vec<String>> = futures_util::stream::iter(all)
-            .map(|d| self.blob(&base, token.as_ref(), d, keep))
+        let outcome: Result<Vec<Vec<String>>, OciError> = futures_util::stream::iter(all)
+            .map(|d| self.blob(&base, token.as_ref(), d, keep, progress))
             .buffer_unordered(BLOB_CONCURRENCY)
             .try_collect()
-            .await?;
+            .await;
+        if let Some(p) = progress {
+            p.0.body_finished();
+        }
+        let hosts = outcome?;
         pull.redirect_hosts.extend(hosts.into_iter().flatten());
         Ok(())
     }
@@ -476,4 +499,22 @@ fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<St
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// A digest as a progress display names it: the algorithm and the first 12 hex digits, as
+/// `docker images` shows an image ID.
+fn short_digest(digest: &str) -> &str {
+    let end = digest.find(':').map_or(0, |colon| colon + 1) + 12;
+    digest.get(..end).unwrap_or(digest)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn short_digests_keep_the_algorithm_and_twelve_digits() {
+        let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
+        assert_eq!(super::short_digest(&digest), "sha256:0123456789ab");
+        assert_eq!(super::short_digest("sha256:abc"), "sha256:abc");
+        assert_eq!(super::short_digest("0123456789abcdef"), "0123456789ab");
+    }
 }

@@ -25,17 +25,23 @@ use crate::cli::FetchArgs;
 use crate::config::Config;
 use crate::failure::Hint;
 use crate::journal::{self, Journal};
-use crate::{ExitCode, Failure, output, paths};
+use crate::{ExitCode, Failure, output, paths, progress};
 use std::sync::Arc;
 
 /// `tofu fetch`, ripgrep-style: resolve every argument (all checks before the network),
 /// observe over the transport, assemble the transcript, write and sign it.
 pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<ExitCode, Failure> {
+    if args.quiet {
+        output::set_quiet();
+    }
+    let progress = progress::install(progress::Mode::detect(args.quiet));
     let config = crate::config::load(config_path)?;
-    let resolved = resolve(&args, &config)?;
+    let resolved = resolve(&args, &config, progress)?;
     let journal = open_journal(&args, &resolved)?;
-    let observed = observe(&resolved, &journal)?;
-    let transcript = assemble(&args, &resolved, observed, &journal.state())?;
+    let observed = observe(&resolved, &journal);
+    // Whatever happened, no live line stays on the screen under what follows.
+    progress::finish();
+    let transcript = assemble(&args, &resolved, observed?, &journal.state())?;
     let code = write(&args, &resolved.signing_key, &transcript)?;
     journal.remove();
     Ok(code)
@@ -132,7 +138,11 @@ struct Observed {
 
 /// Reads and checks every argument and setting, loads the key, and refuses to overwrite a
 /// transcript: a run that cannot be recorded does not start.
-fn resolve(args: &FetchArgs, config: &Config) -> Result<Resolved, Failure> {
+fn resolve(
+    args: &FetchArgs,
+    config: &Config,
+    progress: Option<tofu_fetch::ProgressSink>,
+) -> Result<Resolved, Failure> {
     let (targets, plan) = targets(args)?;
     warn_plain_http(&targets);
     // The same ISO 3166-1 check as tor:CC and the exit probes: a made-up code (XX, EU) is
@@ -188,7 +198,7 @@ fn resolve(args: &FetchArgs, config: &Config) -> Result<Resolved, Failure> {
             max_size: args.max_size.unwrap_or(config.fetch.max_size),
             keep_dir: args.keep.clone(),
             homebrew_api,
-            progress: None,
+            progress,
             retries: args.retries.unwrap_or(config.fetch.retries),
             ..FetchOptions::default()
         },
@@ -302,7 +312,9 @@ fn observe(resolved: &Resolved, journal: &Arc<Journal>) -> Result<Observed, Fail
     runtime.block_on(async {
         let options = &resolved.client_options;
         let client = match &resolved.transport {
-            Transport::Tor(tor) => Client::connect_tor(tor.clone(), options, output::note).await?,
+            Transport::Tor(tor) => {
+                Client::connect_tor(tor.clone(), options, progress::tor_bootstrap).await?
+            }
             Transport::Route(route) => Client::connect(route.clone(), options).await?,
         };
         let lookup = client.probe_exit(&resolved.whoami).await;
@@ -426,7 +438,7 @@ fn report_artifact(fetched: &Fetched) {
                 format!(", kept as {}", kept.join(", "))
             }
         )),
-        (_, Some(e)) => output::note(&format!("  FAILED ({}): {}", e.code, e.message)),
+        (_, Some(e)) => output::failure_note(&format!("  FAILED ({}): {}", e.code, e.message)),
         (None, None) => {}
     }
 }

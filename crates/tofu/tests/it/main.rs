@@ -15,6 +15,7 @@ mod lie;
 mod oci;
 mod openpgp;
 mod plans;
+mod progress;
 mod resume;
 mod support;
 mod tor;
