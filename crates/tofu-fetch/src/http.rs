@@ -1,6 +1,6 @@
 //! One HTTP(S) artifact: redirects followed by hand (each hop recorded, https→http refused,
-//! at most [`MAX_REDIRECTS`]), the body streamed once through SHA-256, SHA-512 and an
-//! optional keep file, never held in memory whole.
+//! at most [`MAX_REDIRECTS`]), the body streamed once through SHA-256, SHA-512, the chunk
+//! digests and an optional keep file, never held in memory whole.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::Utc;
 use reqwest::header::{self, HeaderMap};
 use tofu_record::redact::redact_url;
-use tofu_record::{ArtifactError, Content, Fetch, Hop, HttpRecord, TlsRecord};
+use tofu_record::{ArtifactError, Chunks, Content, Fetch, Hop, HttpRecord, TlsRecord};
 use url::Url;
 
 use crate::digest::StreamDigests;
@@ -79,6 +79,7 @@ impl Client {
             http: None,
             kept_as: None,
             error: None,
+            chunks: None,
         };
         let mut exchange = Exchange {
             hops: Vec::new(),
@@ -91,6 +92,7 @@ impl Client {
         match self.exchange(url, options, &mut exchange).await {
             Ok(body) => {
                 fetch.content = Some(body.content);
+                fetch.chunks = Some(body.chunks);
                 kept = body.kept;
                 small_body = body.small;
             }
@@ -125,7 +127,13 @@ impl Client {
             p.0.body_started(&body_label(url), 0, declared);
         }
         let read = self
-            .read_body(&mut response, declared, options.max_size, keeper.as_mut(), progress)
+            .read_body(
+                &mut response,
+                declared,
+                options.max_size,
+                keeper.as_mut(),
+                progress,
+            )
             .await;
         if let Some(p) = progress {
             p.0.body_finished();
@@ -139,10 +147,11 @@ impl Client {
                 declared,
             });
         }
-        let content = digests.finish();
+        let (content, chunks) = digests.finish();
         let kept = keeper.map(Keeper::finish).transpose()?;
         Ok(Body {
             content,
+            chunks,
             kept,
             small,
         })
@@ -196,7 +205,7 @@ impl Client {
         mut keeper: Option<&mut Keeper>,
         progress: Option<&crate::ProgressSink>,
     ) -> Result<(StreamDigests, Option<Vec<u8>>), FetchError> {
-        let mut digests = StreamDigests::new();
+        let mut digests = StreamDigests::new(declared);
         let mut small: Option<Vec<u8>> = Some(Vec::new());
         let mut pace = self.pace();
         loop {
@@ -238,6 +247,7 @@ impl Client {
 /// A body received completely.
 struct Body {
     content: Content,
+    chunks: Chunks,
     kept: Option<Kept>,
     small: Option<Vec<u8>>,
 }
