@@ -80,8 +80,7 @@ fn locate(run: usize, reference: usize, a: &Fetch, b: &Fetch) -> ChunkDiff {
         first_range: None,
         message,
     };
-    let (lists, why) = (believed(reference, a), believed(run, b));
-    let ((ca, la), (cb, lb)) = match (lists, why) {
+    let ((ca, la), (cb, lb)) = match (believed(reference, a), believed(run, b)) {
         (Ok(x), Ok(y)) => (x, y),
         (Err(e), _) | (_, Err(e)) => return not_compared(e),
     };
