@@ -62,7 +62,7 @@ pub(crate) fn chunk_diffs(
 }
 
 /// The first fetch of `artifact` whose content passes `wanted`.
-fn fetch_with<'a>(artifact: &'a Artifact, wanted: impl Fn(&Content) -> bool) -> Option<&'a Fetch> {
+fn fetch_with(artifact: &Artifact, wanted: impl Fn(&Content) -> bool) -> Option<&Fetch> {
     artifact
         .fetches
         .iter()
@@ -207,7 +207,7 @@ fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(d);

@@ -22,7 +22,7 @@ enum Worker {
         done: std::thread::JoinHandle<(Digest, Chunks)>,
     },
     /// When no thread can be started: the same digests, on this thread.
-    Inline(Beside),
+    Inline(Box<Beside>),
 }
 
 /// Pieces in flight to the worker thread (each at most a few tens of KiB).
@@ -46,7 +46,7 @@ impl StreamDigests {
         let worker = match worker {
             Ok(done) => Worker::Thread { pieces: tx, done },
             // Nothing was hashed yet: start afresh here.
-            Err(_) => Worker::Inline(Beside::new(chunk_size)),
+            Err(_) => Worker::Inline(Box::new(Beside::new(chunk_size))),
         };
         StreamDigests {
             sha256: Context::new(&SHA256),
