@@ -76,6 +76,12 @@ pub(crate) fn compare_artifact(
     } else {
         Judged::plain(ArtifactVerdict::Missing)
     };
+    let chunk_diffs = match judged.verdict {
+        ArtifactVerdict::Mismatch => {
+            crate::chunks::chunk_diffs(id, by_id, &groups, &judged.odd_runs)
+        }
+        ArtifactVerdict::Match | ArtifactVerdict::Missing => Vec::new(),
+    };
     ArtifactReport {
         id: id.to_owned(),
         verdict: judged.verdict,
@@ -85,6 +91,7 @@ pub(crate) fn compare_artifact(
         level: judged.level,
         diffs: judged.diffs,
         platform_sets,
+        chunk_diffs,
     }
 }
 
@@ -538,7 +545,7 @@ fn lone_views(
 }
 
 /// Run `run`'s (1-based) record of the artifact, if it has one.
-fn artifact_of<'a>(by_id: &[ById<'a>], id: &str, run: usize) -> Option<&'a Artifact> {
+pub(crate) fn artifact_of<'a>(by_id: &[ById<'a>], id: &str, run: usize) -> Option<&'a Artifact> {
     by_id[run - 1].get(id).copied()
 }
 

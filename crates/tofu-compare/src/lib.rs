@@ -13,6 +13,7 @@
 
 mod anchors;
 mod artifact;
+mod chunks;
 mod load;
 mod notes;
 mod render;
@@ -24,6 +25,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use tofu_record::{Content, Transcript, Transport};
 
+pub use chunks::ChunkDiff;
 pub use load::{
     LoadError, LoadedRun, LoadedRuns, Signature, TRUST_ADVICE, Trust, Warning, load_run, load_runs,
 };
@@ -214,6 +216,9 @@ pub struct ArtifactReport {
     /// tags): which run asked for which, and what to do. Such runs did not pull one
     /// artifact, so it is never a match.
     pub platform_sets: Option<String>,
+    /// On a mismatch, where each odd run's copy parts from the reference run's, from the
+    /// chunk digests both recorded (or why they could not be compared). Shown, not judged.
+    pub chunk_diffs: Vec<ChunkDiff>,
 }
 
 /// The whole comparison.

@@ -73,6 +73,7 @@ fn place(fetches: &mut [Fetch], kept: Vec<Option<Kept>>) -> Result<(), ArtifactE
                 // A fetch is complete or failed, never both (Transcript::check): this one
                 // failed at its last step, keeping.
                 fetch.content = None;
+                fetch.chunks = None;
                 fetch.error = Some(error.clone());
                 for path in placed {
                     // Best effort: the error below already fails the artifact.
@@ -167,6 +168,7 @@ mod tests {
             http: None,
             kept_as: None,
             error: None,
+            chunks: None,
         }];
         let error = place(&mut fetches, vec![Some(kept)]).unwrap_err();
         assert_eq!(error.code, ErrorCode::Keep);

@@ -1,6 +1,6 @@
 //! One HTTP(S) artifact: redirects followed by hand (each hop recorded, https→http refused,
-//! at most [`MAX_REDIRECTS`]), the body streamed once through SHA-256, SHA-512 and an
-//! optional keep file, never held in memory whole.
+//! at most [`MAX_REDIRECTS`]), the body streamed once through SHA-256, SHA-512, the chunk
+//! digests and an optional keep file, never held in memory whole.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::Utc;
 use reqwest::header::{self, HeaderMap};
 use tofu_record::redact::redact_url;
-use tofu_record::{ArtifactError, Attempt, Content, Fetch, Hop, HttpRecord, TlsRecord};
+use tofu_record::{ArtifactError, Attempt, Chunks, Content, Fetch, Hop, HttpRecord, TlsRecord};
 use url::Url;
 
 use crate::error::FetchError;
@@ -100,6 +100,7 @@ impl Client {
             http: None,
             kept_as: None,
             error: None,
+            chunks: None,
         };
         let mut exchange = Exchange {
             hops: Vec::new(),
@@ -113,6 +114,7 @@ impl Client {
         match self.exchange(url, index, options, &mut exchange).await {
             Ok(body) => {
                 fetch.content = Some(body.content);
+                fetch.chunks = Some(body.chunks);
                 kept = body.kept;
                 small_body = body.small;
             }
@@ -167,8 +169,10 @@ impl Client {
         };
         let kept = download.keeper.take().map(Keeper::finish).transpose()?;
         let Received { digests, small, .. } = download.received;
+        let (content, chunks) = digests.finish();
         Ok(Body {
-            content: digests.finish(),
+            content,
+            chunks,
             kept,
             small,
         })
@@ -205,6 +209,7 @@ impl Client {
 /// A body received completely.
 struct Body {
     content: Content,
+    chunks: Chunks,
     kept: Option<Kept>,
     small: Option<Vec<u8>>,
 }

@@ -159,11 +159,8 @@ pub(crate) struct Received {
 impl Received {
     fn new(expected: Option<u64>) -> Received {
         Received {
-            // The expected length will choose the chunk size of the chunk digests.
-            digests: {
-                let _ = expected;
-                StreamDigests::new()
-            },
+            // The expected length chooses the size of the chunk digests' chunks.
+            digests: StreamDigests::new(expected),
             small: Some(Vec::new()),
             tail: Vec::with_capacity(2 * OVERLAP),
         }

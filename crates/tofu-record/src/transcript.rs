@@ -382,6 +382,11 @@ pub struct Fetch {
     pub kept_as: Option<String>,
     /// Why this fetch failed, or null.
     pub error: Option<ArtifactError>,
+    /// SHA-256 of each fixed-size chunk of the bytes received, to show where two copies
+    /// differ; absent when this fetch failed, for images and formulas, and in transcripts
+    /// written before tofu recorded chunks. Shown, never judged: `content` is what must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<Chunks>,
 }
 
 /// A Homebrew formula resolved through the Homebrew API.
@@ -529,6 +534,79 @@ pub struct Content {
     pub sha256: String,
     /// SHA-512, lowercase hex.
     pub sha512: String,
+}
+
+/// SHA-256 of each fixed-size chunk of a body, in order. The chunk size is a power of two of
+/// at least 1 MiB, the smallest that keeps the list within 4,096 entries for the declared
+/// length (1 MiB when no length was declared); the last chunk may be shorter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Chunks {
+    /// Bytes in each chunk but the last.
+    pub size: u64,
+    /// SHA-256 of each chunk, lowercase hex: `ceil(content.size / size)` entries.
+    pub sha256: Vec<String>,
+}
+
+impl Chunks {
+    /// The smallest chunk size, 1 MiB: smaller chunks would locate a change more finely
+    /// than anyone needs, at the cost of a longer list.
+    pub const MIN_SIZE: u64 = 1 << 20;
+    /// The most entries a list holds when the length was declared.
+    pub const TARGET_ENTRIES: u64 = 4096;
+    /// The largest chunk size anyone could need (2^64 bytes in 4096 chunks): bounds what a
+    /// transcript may claim.
+    const MAX_SIZE: u64 = 1 << 52;
+
+    /// The chunk size for a body of `expected` bytes (its declared length), or of unknown
+    /// length: the list then grows with the body, bounded by the size limit.
+    pub fn size_for(expected: Option<u64>) -> u64 {
+        match expected {
+            None => Chunks::MIN_SIZE,
+            Some(len) => len
+                .div_ceil(Chunks::TARGET_ENTRIES)
+                .checked_next_power_of_two()
+                .unwrap_or(Chunks::MAX_SIZE)
+                .clamp(Chunks::MIN_SIZE, Chunks::MAX_SIZE),
+        }
+    }
+
+    /// Checks that the list can describe `content_size` bytes: a power-of-two chunk size
+    /// within bounds (never larger than [`Chunks::size_for`] that length would choose), one
+    /// entry per chunk, each 64 lowercase hex digits. A list from a transcript is someone
+    /// else's word: compare believes it only after this.
+    pub fn check(&self, content_size: u64) -> Result<(), Invalid> {
+        let largest = Chunks::size_for(Some(content_size));
+        if !self.size.is_power_of_two() || self.size < Chunks::MIN_SIZE || self.size > largest {
+            return Err(Invalid(format!(
+                "chunk size {} is not a power of two from {} to {largest}",
+                self.size,
+                Chunks::MIN_SIZE
+            )));
+        }
+        let expected = content_size.div_ceil(self.size);
+        if self.sha256.len() as u64 != expected {
+            return Err(Invalid(format!(
+                "{} chunk digests for {content_size} bytes in chunks of {}, expected {expected}",
+                self.sha256.len(),
+                self.size
+            )));
+        }
+        if let Some(bad) = self.sha256.iter().position(|d| !is_hex(d, 64)) {
+            return Err(Invalid(format!(
+                "chunk digest {} is not 64 lowercase hex digits",
+                bad + 1
+            )));
+        }
+        Ok(())
+    }
+
+    /// Bytes `start..end` (end exclusive) of chunk `index` (0-based) of a body of
+    /// `content_size` bytes.
+    pub fn range(&self, index: u64, content_size: u64) -> (u64, u64) {
+        let start = index.saturating_mul(self.size).min(content_size);
+        (start, start.saturating_add(self.size).min(content_size))
+    }
 }
 
 /// The HTTP exchange of one artifact.
@@ -885,5 +963,52 @@ mod tests {
         assert!(vantage.check().is_err());
         vantage.exit_changed = true;
         assert!(vantage.check().is_ok());
+    }
+
+    #[test]
+    fn the_chunk_size_keeps_the_list_within_4096_entries() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(Chunks::size_for(None), MIB);
+        assert_eq!(Chunks::size_for(Some(0)), MIB);
+        assert_eq!(Chunks::size_for(Some(1)), MIB);
+        assert_eq!(Chunks::size_for(Some(4096 * MIB)), MIB);
+        assert_eq!(Chunks::size_for(Some(4096 * MIB + 1)), 2 * MIB);
+        assert_eq!(Chunks::size_for(Some(1 << 40)), 256 * MIB);
+        assert_eq!(Chunks::size_for(Some(u64::MAX)), 1 << 52);
+        for len in [1, MIB, 4096 * MIB - 1, 4096 * MIB + 1, 3 << 33, 1 << 50] {
+            let size = Chunks::size_for(Some(len));
+            assert!(
+                size.is_power_of_two() && len.div_ceil(size) <= 4096,
+                "{len}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_chunk_list_is_believed_only_when_it_fits_the_content() {
+        const MIB: u64 = 1 << 20;
+        let list = |size: u64, n: usize| Chunks {
+            size,
+            sha256: vec!["a".repeat(64); n],
+        };
+        assert!(list(MIB, 0).check(0).is_ok());
+        assert!(list(MIB, 1).check(1).is_ok());
+        assert!(list(MIB, 2).check(2 * MIB).is_ok());
+        assert!(list(MIB, 3).check(2 * MIB + 1).is_ok());
+        // One entry too many or too few.
+        assert!(list(MIB, 3).check(2 * MIB).is_err());
+        assert!(list(MIB, 1).check(MIB + 1).is_err());
+        // Not a power of two, too small, larger than any length needs, or zero.
+        assert!(list(MIB + 1, 1).check(MIB).is_err());
+        assert!(list(MIB / 2, 2).check(MIB).is_err());
+        assert!(list(2 * MIB, 1).check(MIB).is_err());
+        assert!(list(0, 0).check(0).is_err());
+        // A digest of the wrong length or case.
+        let mut bad = list(MIB, 2);
+        bad.sha256[1] = "A".repeat(64);
+        assert!(bad.check(2 * MIB).is_err());
+        bad.sha256[1] = "a".repeat(63);
+        assert!(bad.check(2 * MIB).is_err());
+        assert_eq!(list(MIB, 3).range(2, 2 * MIB + 5), (2 * MIB, 2 * MIB + 5));
     }
 }

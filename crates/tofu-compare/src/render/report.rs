@@ -174,13 +174,26 @@ fn write_failures(out: &mut String, artifacts: &[ArtifactReport]) -> std::fmt::R
     Ok(())
 }
 
-/// `differences in ID`: the unified diffs of each artifact that differs.
+/// `differences in ID`: the unified diffs of each artifact that differs, then where each odd
+/// run's copy parts from the reference's, chunk by chunk.
 fn write_diffs(out: &mut String, artifacts: &[ArtifactReport]) -> std::fmt::Result {
-    for a in artifacts.iter().filter(|a| !a.diffs.is_empty()) {
+    for a in artifacts
+        .iter()
+        .filter(|a| !a.diffs.is_empty() || !a.chunk_diffs.is_empty())
+    {
         writeln!(out)?;
         writeln!(out, "differences in {}", OneLine(&a.id))?;
         for d in &a.diffs {
             out.push_str(d);
+        }
+        for c in &a.chunk_diffs {
+            writeln!(
+                out,
+                "chunks of run #{} against run #{}: {}",
+                c.run,
+                c.reference,
+                OneLine(&c.message)
+            )?;
         }
     }
     Ok(())

@@ -7,6 +7,7 @@
 mod anchor;
 mod bad_input;
 mod campaign;
+mod chunks;
 mod crash;
 mod fetch;
 mod homebrew;
