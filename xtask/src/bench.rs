@@ -1,5 +1,5 @@
 //! `cargo xtask bench [--quick]`: tofu against the tools people use today, side by side in
-//! one run, on real services on loopback, timed with hyperfine (medians over several rounds)
+//! one run, on real services on loopback (Tor: a private network of tor daemons there), timed with hyperfine (medians over several rounds)
 //! and /usr/bin/time (peak memory). The full run writes docs/performance.md; `--quick` runs
 //! every case at small sizes, once, with the debug binary, to keep the harness working (CI).
 
