@@ -19,8 +19,9 @@
 //!   `DIR/tofu.toml` (a tofu config whose `[tor]` table points `--via tor` at the network),
 //!   `DIR/arti.toml` (the same for arti itself), `DIR/socks-port` and `DIR/pids`;
 //!   `stop` ends every process it started (TERM, then KILL).
-//! - `bench [--quick]`: benchmarks against curl, wget, openssl and skopeo; writes
-//!   docs/performance.md (`--quick`: small sizes, for CI).
+//! - `bench [--quick]`: benchmarks against curl, wget, openssl and skopeo, and over the
+//!   private Tor network against its C tor client with curl; writes docs/performance.md
+//!   (`--quick`: small sizes, for CI).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
