@@ -357,10 +357,11 @@ fn a_run_killed_mid_download_continues_to_the_same_digests() {
     // An uninterrupted run of the same file records the same digests.
     let out = w.fetch("straight.json", &[], &server.url(SLOW));
     assert_exit(&out, 0);
-    assert_eq!(
-        artifact(&w.read_json("straight.json"))["content"],
-        a["content"]
-    );
+    let straight = w.read_json("straight.json");
+    assert_eq!(artifact(&straight)["content"], a["content"]);
+    // So are its chunk digests: the ones from before the kill were re-hashed from disk.
+    assert_eq!(fetch0(&straight)["chunks"], fetch0(&t)["chunks"]);
+    assert_eq!(fetch0(&t)["chunks"]["sha256"].as_array().unwrap().len(), 6);
 }
 
 #[test]
