@@ -191,6 +191,24 @@ impl Received {
     }
 }
 
+/// The record of an attempt that got no body to read.
+fn failed_attempt(started_at: chrono::DateTime<Utc>, offset: u64, e: &FetchError) -> Attempt {
+    Attempt {
+        started_at,
+        offset,
+        restart: None,
+        status: match e {
+            FetchError::Status { status } => Some(*status),
+            _ => None,
+        },
+        url: None,
+        tls: None,
+        tor_exit: None,
+        received: 0,
+        error: Some(ArtifactError::from(e)),
+    }
+}
+
 /// A response to read, the first bytes of its body already read (past the overlap), and why
 /// the download restarted, if it did.
 type Asked = (reqwest::Response, bytes::Bytes, Option<Restart>);
@@ -309,7 +327,12 @@ impl<'a> Download<'a> {
                 exchange.note_hop(response.url(), response.status().as_u16());
                 (response, first, attempt)
             }
-            Err(e) => self.again(e, exchange).await?,
+            Err(e) => {
+                exchange
+                    .attempts
+                    .push(failed_attempt(started_at, offset, &e));
+                self.again(e, exchange).await?
+            }
         };
         self.read_attempts(next, exchange).await
     }
@@ -422,20 +445,9 @@ impl<'a> Download<'a> {
                     return Ok((response, first, attempt));
                 }
                 Err(e) => {
-                    exchange.attempts.push(Attempt {
-                        started_at,
-                        offset,
-                        restart: None,
-                        status: match &e {
-                            FetchError::Status { status } => Some(*status),
-                            _ => None,
-                        },
-                        url: None,
-                        tls: None,
-                        tor_exit: None,
-                        received: 0,
-                        error: Some(ArtifactError::from(&e)),
-                    });
+                    exchange
+                        .attempts
+                        .push(failed_attempt(started_at, offset, &e));
                     self.fruitless += 1;
                     error = e;
                 }
