@@ -55,16 +55,19 @@ fn lookup_anchors(t: &Transcript) -> Vec<(String, &TlsAnchor)> {
         .collect()
 }
 
-/// The anchors each run's complete fetches of artifact `id` ended at.
-fn artifact_anchors<'a>(t: &'a Transcript, id: &str) -> Vec<(String, &'a TlsAnchor)> {
-    t.artifacts
-        .iter()
-        .filter(|a| a.id == id)
-        .flat_map(|a| &a.fetches)
-        .filter(|f| f.content.is_some())
-        .filter_map(|f| f.http.as_ref()?.tls.as_ref()?.anchor.as_ref())
-        .map(|anchor| (id.to_owned(), anchor))
-        .collect()
+/// The anchors a run's complete fetches ended at, by artifact id: one pass over its
+/// artifacts (a per-id search would be quadratic in the artifacts of a large plan).
+fn artifact_anchors(t: &Transcript) -> BTreeMap<&str, Vec<&TlsAnchor>> {
+    let mut by_id: BTreeMap<&str, Vec<&TlsAnchor>> = BTreeMap::new();
+    for a in &t.artifacts {
+        let anchors = a
+            .fetches
+            .iter()
+            .filter(|f| f.content.is_some())
+            .filter_map(|f| f.http.as_ref()?.tls.as_ref()?.anchor.as_ref());
+        by_id.entry(a.id.as_str()).or_default().extend(anchors);
+    }
+    by_id
 }
 
 /// Each (run, anchor) whose anchor no other run saw, among what `seen` gives per run, when
@@ -113,9 +116,40 @@ pub(crate) fn lone_lookups<'a>(inputs: &[(usize, &Input<'a>)]) -> Vec<Lone<'a>> 
     lone(inputs, lookup_anchors)
 }
 
-/// Runs whose fetch of artifact `id` ended at an anchor no other run's fetch of it saw.
-pub(crate) fn lone_artifact_roots<'a>(inputs: &[(usize, &Input<'a>)], id: &str) -> Vec<Lone<'a>> {
-    lone(inputs, |t| artifact_anchors(t, id))
+/// For each artifact id, the runs whose fetch of it ended at an anchor no other run's fetch
+/// of it saw.
+pub(crate) fn lone_artifact_roots<'a>(
+    inputs: &[(usize, &Input<'a>)],
+) -> BTreeMap<&'a str, Vec<Lone<'a>>> {
+    let per_run: Vec<(*const Transcript, BTreeMap<&'a str, Vec<&'a TlsAnchor>>)> = inputs
+        .iter()
+        .map(|(_, i)| {
+            (
+                std::ptr::from_ref(i.transcript),
+                artifact_anchors(i.transcript),
+            )
+        })
+        .collect();
+    let ids: BTreeSet<&'a str> = per_run
+        .iter()
+        .flat_map(|(_, by_id)| by_id.iter())
+        .filter(|(_, anchors)| !anchors.is_empty())
+        .map(|(id, _)| *id)
+        .collect();
+    ids.into_iter()
+        .map(|id| {
+            let seen = |t: &'a Transcript| -> Vec<(String, &'a TlsAnchor)> {
+                per_run
+                    .iter()
+                    .find(|(ptr, _)| std::ptr::eq(*ptr, t))
+                    .and_then(|(_, by_id)| by_id.get(id))
+                    .map(|anchors| anchors.iter().map(|a| (id.to_owned(), *a)).collect())
+                    .unwrap_or_default()
+            };
+            (id, lone(inputs, seen))
+        })
+        .filter(|(_, lone)| !lone.is_empty())
+        .collect()
 }
 
 /// Why run `t`'s exit evidence cannot count for a diversity rule: one of its lookups ended at

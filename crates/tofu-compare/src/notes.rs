@@ -40,8 +40,9 @@ pub(crate) fn collect(inputs: &[Input<'_>], artifacts: &[ArtifactReport]) -> Vec
             lone.describe()
         )
     }));
+    let lone_roots = anchors::lone_artifact_roots(&counted);
     for artifact in artifacts {
-        notes.extend(lone_roots(&counted, artifact));
+        notes.extend(lone_root_notes(&lone_roots, artifact));
     }
     notes
 }
@@ -184,9 +185,14 @@ fn clock_skew(run: usize, t: &Transcript) -> Option<String> {
 
 /// Each run whose download of the artifact went through a TLS root no other run's saw, when
 /// the runs saw more than one root.
-fn lone_roots(inputs: &[(usize, &Input<'_>)], artifact: &ArtifactReport) -> Vec<String> {
-    anchors::lone_artifact_roots(inputs, &artifact.id)
-        .iter()
+fn lone_root_notes(
+    lone_roots: &std::collections::BTreeMap<&str, Vec<Lone<'_>>>,
+    artifact: &ArtifactReport,
+) -> Vec<String> {
+    lone_roots
+        .get(artifact.id.as_str())
+        .into_iter()
+        .flatten()
         .map(|lone: &Lone<'_>| {
             format!(
                 "{}: run #{}'s TLS chain leads to a root no other run saw: {}",
