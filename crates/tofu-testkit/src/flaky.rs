@@ -165,7 +165,7 @@ pub struct Flaky {
     versions: Arc<[Version; 2]>,
     stop: Arc<AtomicBool>,
     log: Arc<Log>,
-    accept: Option<thread::JoinHandle<Vec<thread::JoinHandle<()>>>>,
+    accept: Option<crate::hostile::AcceptLoop>,
 }
 
 impl Flaky {
@@ -257,18 +257,7 @@ impl Flaky {
 
 impl Drop for Flaky {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        // Every connection's thread sees the stop flag within a piece or a poll, and no write
-        // blocks for longer than its timeout: all of them end here.
-        if let Some(handle) = self.accept.take()
-            && let Ok(served) = handle.join()
-        {
-            for thread in served {
-                let _ = thread.join();
-            }
-        }
+        crate::hostile::stop_server(&self.stop, self.port, self.accept.take());
     }
 }
 

@@ -545,7 +545,7 @@ pub struct Hostile {
     tls: bool,
     stop: Arc<AtomicBool>,
     asked: Arc<Asked>,
-    accept: Option<thread::JoinHandle<Vec<thread::JoinHandle<()>>>>,
+    accept: Option<AcceptLoop>,
 }
 
 impl Hostile {
@@ -644,17 +644,25 @@ impl Hostile {
 
 impl Drop for Hostile {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        // Every connection's thread sees the stop flag within a tick, and no write blocks
-        // for more than its timeout: all of them end here.
-        if let Some(handle) = self.accept.take()
-            && let Ok(served) = handle.join()
-        {
-            for thread in served {
-                let _ = thread.join();
-            }
+        stop_server(&self.stop, self.port, self.accept.take());
+    }
+}
+
+/// The accept loop of a loopback server of this crate, which returns the threads of the
+/// connections it served.
+pub(crate) type AcceptLoop = thread::JoinHandle<Vec<thread::JoinHandle<()>>>;
+
+/// Stops a loopback server on `port`: sets its stop flag, wakes its accept loop with one
+/// connection, and joins the loop and every connection's thread. Each of those sees the flag
+/// within a tick, and no write blocks for longer than its timeout: all of them end here.
+pub(crate) fn stop_server(stop: &AtomicBool, port: u16, accept: Option<AcceptLoop>) {
+    stop.store(true, Ordering::SeqCst);
+    let _ = TcpStream::connect(("127.0.0.1", port));
+    if let Some(handle) = accept
+        && let Ok(served) = handle.join()
+    {
+        for thread in served {
+            let _ = thread.join();
         }
     }
 }
