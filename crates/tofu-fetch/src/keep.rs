@@ -82,11 +82,6 @@ impl Keeper {
             .unwrap_or_default()
     }
 
-    /// The file, to read back what an interrupted run wrote.
-    pub(crate) fn file_mut(&mut self) -> &mut std::fs::File {
-        self.file.as_file_mut()
-    }
-
     /// Makes the bytes written so far durable, before a checkpoint vouches for them.
     pub(crate) fn sync(&self) -> Result<(), FetchError> {
         self.file.as_file().sync_data().map_err(|e| self.error(e))
@@ -99,15 +94,42 @@ impl Keeper {
     /// Throws away what was written: the download starts over from byte 0, so nothing of
     /// another version of the file stays in front of the new bytes.
     pub(crate) fn restart(&mut self) -> Result<(), FetchError> {
+        self.truncate_to(0)
+    }
+
+    /// Cuts the file to its first `len` bytes; writing continues after them.
+    pub(crate) fn truncate_to(&mut self, len: u64) -> Result<(), FetchError> {
         use std::io::Seek;
         let file = self.file.as_file_mut();
-        file.set_len(0)
-            .and_then(|()| file.seek(std::io::SeekFrom::Start(0)).map(drop))
+        file.set_len(len)
+            .and_then(|()| file.seek(std::io::SeekFrom::Start(len)).map(drop))
             .map_err(|e| self.error(e))
     }
 
-    pub(crate) fn io_error(&self, source: std::io::Error) -> FetchError {
-        self.error(source)
+    /// Feeds the first `len` bytes of the file (fewer when it is shorter) to `take`, piece by
+    /// piece; returns how many there were.
+    pub(crate) fn read_prefix(
+        &mut self,
+        len: u64,
+        mut take: impl FnMut(&[u8]),
+    ) -> Result<u64, FetchError> {
+        use std::io::{Read, Seek};
+        let file = self.file.as_file_mut();
+        let mut read = 0;
+        let mut buf = vec![0u8; 1 << 20];
+        let result = file.seek(std::io::SeekFrom::Start(0)).and_then(|_| {
+            while read < len {
+                let want = usize::try_from(len - read).map_or(buf.len(), |l| l.min(buf.len()));
+                let n = file.read(&mut buf[..want])?;
+                if n == 0 {
+                    break;
+                }
+                take(&buf[..n]);
+                read += n as u64;
+            }
+            Ok(read)
+        });
+        result.map_err(|e| self.error(e))
     }
 
     fn error(&self, source: std::io::Error) -> FetchError {

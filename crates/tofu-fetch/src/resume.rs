@@ -341,36 +341,16 @@ impl<'a> Download<'a> {
     /// its first `offset` bytes hash to the checkpoint's `prefix_sha256` (the file is then
     /// cut to `offset`), else none (the file is emptied), with the reason.
     fn restore(&mut self, partial: &Partial) -> Result<Option<Restart>, FetchError> {
-        use std::io::{Read, Seek, SeekFrom};
         let keeper = self
             .keeper
             .as_mut()
             .expect("a continued download has its file");
-        let io = |k: &Keeper, e| k.io_error(e);
-        let file = keeper.file_mut();
-        let length = file.metadata().map_err(|e| io(keeper, e))?.len();
         let mut received = Received::new(partial.total);
-        let mut left = partial.offset;
-        if length >= partial.offset {
-            let file = keeper.file_mut();
-            file.seek(SeekFrom::Start(0)).map_err(|e| io(keeper, e))?;
-            let mut buf = vec![0u8; 1 << 20];
-            while left > 0 {
-                let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
-                let file = keeper.file_mut();
-                let n = file.read(&mut buf[..want]).map_err(|e| io(keeper, e))?;
-                if n == 0 {
-                    break;
-                }
-                received.take(&bytes::Bytes::copy_from_slice(&buf[..n]));
-                left -= n as u64;
-            }
-        }
-        if left == 0 && received.digests.sha256_so_far() == partial.prefix_sha256 {
-            let file = keeper.file_mut();
-            file.set_len(partial.offset)
-                .and_then(|()| file.seek(SeekFrom::End(0)).map(drop))
-                .map_err(|e| io(keeper, e))?;
+        let read = keeper.read_prefix(partial.offset, |piece| {
+            received.take(&bytes::Bytes::copy_from_slice(piece));
+        })?;
+        if read == partial.offset && received.digests.sha256_so_far() == partial.prefix_sha256 {
+            keeper.truncate_to(partial.offset)?;
             self.received = received;
             return Ok(None);
         }
