@@ -49,6 +49,20 @@ impl Sizes {
     }
 }
 
+/// CPU time of one round of a case, in seconds: the command's own, and its server's.
+#[derive(Clone, Copy)]
+struct Cpu {
+    user: f64,
+    system: f64,
+    server: f64,
+}
+
+impl Cpu {
+    fn total(self) -> f64 {
+        self.user + self.system + self.server
+    }
+}
+
 /// The medians and peak memory the targets are judged on.
 struct Measured {
     /// The size of the large file, in bytes.
@@ -56,6 +70,10 @@ struct Measured {
     /// The large-file cases, in table order: openssl -sha256, tofu, curl | tee | sha256sum,
     /// wget, curl -o (no hash), openssl -sha512.
     file_times: Vec<f64>,
+    /// The same cases' CPU time per round, nginx's included.
+    file_cpu: Vec<Cpu>,
+    /// The cores the cases share.
+    cores: usize,
     /// The highest peak RSS of `tofu fetch --keep` over the sizes, in MiB.
     max_rss_mib: f64,
     /// The image cases: skopeo, tofu.
@@ -75,7 +93,7 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     let bench = Bench::new(work.path(), tofu, sizes)?;
     let mut report = bench.header()?;
     let (nginx, www) = bench.serve_files()?;
-    let file_times = bench.large_file(&nginx, &www, &mut report)?;
+    let file_rows = bench.large_file(&nginx, &www, &mut report)?;
     let max_rss_mib = bench.peak_memory(&nginx, &mut report)?;
     let oci_times = bench.image(&mut report)?;
     let compare_times = bench.compare(&mut report)?;
@@ -84,7 +102,16 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     let tor_times = bench.tor(&mut report)?;
     let measured = Measured {
         file_bytes: bench.sizes.file,
-        file_times,
+        file_times: file_rows.iter().map(|r| r.median).collect(),
+        file_cpu: file_rows
+            .iter()
+            .map(|r| Cpu {
+                user: r.user,
+                system: r.system,
+                server: r.server_cpu.unwrap_or(0.0),
+            })
+            .collect(),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         max_rss_mib,
         oci_times,
         compare_times,
@@ -208,8 +235,8 @@ impl<'a> Bench<'a> {
     }
 
     /// Section 1: one large file from nginx over HTTPS, tofu against openssl (the hash
-    /// alone), curl and wget. Returns the medians.
-    fn large_file(&self, nginx: &Nginx, www: &Path, report: &mut String) -> Result<Vec<f64>> {
+    /// alone), curl and wget. Returns the rows, with the CPU time of each case and of nginx.
+    fn large_file(&self, nginx: &Nginx, www: &Path, report: &mut String) -> Result<Vec<Row>> {
         let url = nginx.https_url("big.bin");
         let ca_pem = self.ca.root_pem.display();
         let out_file = self.w.join("out.bin");
@@ -252,9 +279,15 @@ impl<'a> Bench<'a> {
             "## A {} file from nginx over HTTPS\n",
             human(self.sizes.file)
         )?;
-        let (table, file_times) = hyperfine(&file_cases, self.sizes.runs, self.w)?;
+        writeln!(
+            report,
+            "CPU is per round: the command's own (user + system), and what nginx spent serving \
+             it (the files of the two `openssl` rows are read from the page cache: nothing is \
+             served).\n"
+        )?;
+        let (table, rows) = hyperfine_served(&file_cases, self.sizes.runs, self.w, nginx)?;
         report.push_str(&table);
-        Ok(file_times)
+        Ok(rows)
     }
 
     /// Section 2: the peak memory of `tofu fetch --keep` at each size, which must not grow
@@ -550,6 +583,37 @@ fn write_explanations(report: &mut String, m: &Measured) -> Result<()> {
          SHA-512 over it ({:.2} s); it took {:.2} s.",
         f[4], f[5], f[1]
     )?;
+    let c = &m.file_cpu;
+    // The work tofu cannot avoid, each part as measured by the tool that does only that part:
+    // receiving and writing (curl -o, with nginx's encryption), SHA-512, and SHA-256 twice
+    // (the file's and its chunks'). The hashes are openssl's user time: their system time is
+    // reading the file, which tofu does not do.
+    let work = c[4].total() + c[5].user + 2.0 * c[0].user;
+    let cores = m.cores as f64;
+    let floor = work / cores;
+    let limit = f[4].max(f[5]);
+    writeln!(
+        report,
+        "\nThat limit assumes each part has a core of its own. Here the parts share {cores}: the \
+         work tofu cannot avoid — receiving and writing the file ({:.2} s of CPU for `curl -o`, \
+         nginx's encryption included), SHA-512 ({:.2} s) and SHA-256 twice, the file's and its \
+         chunk digests' ({:.2} s each) — is {work:.2} s of CPU: at least {floor:.2} s on {cores} \
+         cores, {:.2}× of the limit, before any cost of its own. tofu used {:.2} s of CPU per \
+         round ({:.2} s itself, {:.2} s nginx's) and took {:.2} s: {:.2}× of that floor. The \
+         chunk digests alone are {:.2} s of that work: on a machine with a core to spare they \
+         run beside the rest; on {cores} cores they add at least {:.2} s.",
+        c[4].total(),
+        c[5].user,
+        c[0].user,
+        floor / limit,
+        c[1].total(),
+        c[1].user + c[1].system,
+        c[1].server,
+        f[1],
+        f[1] / floor,
+        c[0].user,
+        c[0].user / cores,
+    )?;
     let t = &m.tor_times;
     writeln!(
         report,
@@ -568,9 +632,48 @@ fn write_explanations(report: &mut String, m: &Measured) -> Result<()> {
     Ok(())
 }
 
+/// One case as hyperfine measured it: wall-clock median, min and max, and mean CPU time per
+/// round (user and system, the command's own), plus the server's CPU per round when asked.
+struct Row {
+    name: String,
+    median: f64,
+    min: f64,
+    max: f64,
+    user: f64,
+    system: f64,
+    server_cpu: Option<f64>,
+}
+
 /// Runs the cases side by side and returns a markdown table with medians and ratios, and the
 /// medians in case order.
 fn hyperfine(cases: &[(String, String)], runs: u32, dir: &Path) -> Result<(String, Vec<f64>)> {
+    let rows = hyperfine_rows(cases, runs, dir)?;
+    Ok((table(&rows), rows.iter().map(|r| r.median).collect()))
+}
+
+/// As [`hyperfine`], one case at a time, with the CPU time `nginx` spent serving each (the
+/// difference of its CPU counters around the case, per round): a markdown table and the rows.
+fn hyperfine_served(
+    cases: &[(String, String)],
+    runs: u32,
+    dir: &Path,
+    nginx: &Nginx,
+) -> Result<(String, Vec<Row>)> {
+    let mut rows = Vec::with_capacity(cases.len());
+    for case in cases {
+        let before = nginx.cpu_seconds();
+        let mut row = hyperfine_rows(std::slice::from_ref(case), runs, dir)?
+            .pop()
+            .context("hyperfine gave no result")?;
+        // hyperfine runs one warmup round before the timed ones.
+        row.server_cpu = Some((nginx.cpu_seconds() - before) / f64::from(runs + 1));
+        rows.push(row);
+    }
+    Ok((table(&rows), rows))
+}
+
+/// One hyperfine run over `cases` (a warmup round each, then `runs` timed rounds).
+fn hyperfine_rows(cases: &[(String, String)], runs: u32, dir: &Path) -> Result<Vec<Row>> {
     let json = dir.join("hyperfine.json");
     let mut cmd = Command::new("hyperfine");
     cmd.args([
@@ -589,25 +692,53 @@ fn hyperfine(cases: &[(String, String)], runs: u32, dir: &Path) -> Result<(Strin
     crate::run(&mut cmd)?;
     let results: serde_json::Value = serde_json::from_slice(&std::fs::read(&json)?)?;
     let rows = results["results"].as_array().context("hyperfine results")?;
-    let base = rows[0]["median"].as_f64().unwrap_or(f64::NAN);
-    let mut table = String::from("| case | median | min | max | ratio |\n|---|---|---|---|---|\n");
-    let medians = rows
+    let number = |row: &serde_json::Value, key: &str| row[key].as_f64().unwrap_or(f64::NAN);
+    Ok(rows
         .iter()
-        .map(|r| r["median"].as_f64().unwrap_or(f64::NAN))
-        .collect();
-    for row in rows {
-        let median = row["median"].as_f64().unwrap_or(f64::NAN);
-        writeln!(
-            table,
-            "| {} | {:.3} s | {:.3} s | {:.3} s | {:.2}× |",
-            row["command"].as_str().unwrap_or("?").replace('|', "\\|"),
-            median,
-            row["min"].as_f64().unwrap_or(f64::NAN),
-            row["max"].as_f64().unwrap_or(f64::NAN),
-            median / base
-        )?;
+        .map(|row| Row {
+            name: row["command"].as_str().unwrap_or("?").to_owned(),
+            median: number(row, "median"),
+            min: number(row, "min"),
+            max: number(row, "max"),
+            user: number(row, "user"),
+            system: number(row, "system"),
+            server_cpu: None,
+        })
+        .collect())
+}
+
+/// The rows as a markdown table, ratios against the first; with CPU columns when the rows
+/// have the server's CPU time.
+fn table(rows: &[Row]) -> String {
+    let served = rows.iter().all(|r| r.server_cpu.is_some());
+    let mut table = String::from("| case | median | min | max | ratio |");
+    let mut rule = String::from("|---|---|---|---|---|");
+    if served {
+        table.push_str(" CPU (user + system) | nginx CPU |");
+        rule.push_str("---|---|");
     }
-    Ok((table, medians))
+    table.push('\n');
+    table.push_str(&rule);
+    table.push('\n');
+    let base = rows.first().map_or(f64::NAN, |r| r.median);
+    for row in rows {
+        table.push_str(&format!(
+            "| {} | {:.3} s | {:.3} s | {:.3} s | {:.2}× |",
+            row.name.replace('|', "\\|"),
+            row.median,
+            row.min,
+            row.max,
+            row.median / base
+        ));
+        if let (true, Some(server)) = (served, row.server_cpu) {
+            table.push_str(&format!(
+                " {:.2} + {:.2} s | {server:.2} s |",
+                row.user, row.system
+            ));
+        }
+        table.push('\n');
+    }
+    table
 }
 
 /// `size` bytes of a fast pseudo-random stream (incompressible, not all zeros).

@@ -105,6 +105,28 @@ impl Nginx {
         }
     }
 
+    /// The CPU time (user + system) nginx has used so far, in seconds: what serving costs,
+    /// for the bench. nginx runs as one process here (no master, one worker), so this is all of
+    /// it. Linux reports it in clock ticks of 1/100 s (USER_HZ, the same on every architecture
+    /// it runs on).
+    pub fn cpu_seconds(&self) -> f64 {
+        let pid = self._guard.0.id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_else(|e| panic!("reading nginx's /proc/{pid}/stat: {e}"));
+        // The command name (field 2) may hold spaces: count the fields after its ')'.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let field = |i: usize| -> f64 {
+            after
+                .split_whitespace()
+                .nth(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("nginx's /proc/{pid}/stat has no field {}", i + 3))
+                as f64
+        };
+        // utime and stime are fields 14 and 15; `after` starts at field 3.
+        (field(11) + field(12)) / 100.0
+    }
+
     /// The access log so far: one `REQUEST STATUS auth=AUTHORIZATION` line per request.
     pub fn access_log(&self) -> String {
         std::fs::read_to_string(self._dir.path().join("access.log")).unwrap_or_default()
