@@ -226,8 +226,8 @@ fn group_observations(id: &str, by_id: &[ById<'_>]) -> Vec<Group> {
                 .collect()
         };
         // What the Homebrew API declared must match too, not only the bytes.
-        let detail = artifact.homebrew.as_ref().map(homebrew_lines);
-        let declared = artifact.homebrew.as_ref().map(homebrew_facts);
+        let detail = artifact.homebrew.as_deref().map(homebrew_lines);
+        let declared = artifact.homebrew.as_deref().map(homebrew_facts);
         for content in observed {
             let group = match groups.iter().position(|g| {
                 g.content.as_ref() == Some(content)
@@ -268,7 +268,7 @@ fn declarations_agree(
     let theirs = group
         .representative()
         .and_then(|run| artifact_of(by_id, id, run))
-        .and_then(|a| a.homebrew.as_ref())
+        .and_then(|a| a.homebrew.as_deref())
         .map(homebrew_facts);
     match (theirs, declared) {
         (None, None) => true,
@@ -330,7 +330,7 @@ fn failed_group(run: usize, artifact: &Artifact) -> Group {
         runs: Vec::new(),
         failed_runs: vec![run],
         content: None,
-        detail: artifact.homebrew.as_ref().map(homebrew_lines),
+        detail: artifact.homebrew.as_deref().map(homebrew_lines),
     }
 }
 

@@ -159,7 +159,7 @@ impl Client {
                 // What the API declared was verified (it came over TLS) and must be compared
                 // even though no registry was asked.
                 let mut artifact = failed_artifact(id, ArtifactError::from(&e));
-                artifact.homebrew = Some(record);
+                artifact.homebrew = Some(Box::new(record));
                 return artifact;
             }
         };
@@ -167,7 +167,7 @@ impl Client {
             .pull_bottles(&mut pull, &mut record, options.keep_dir.as_deref())
             .await;
         let mut artifact = pull.into_artifact(id, outcome.map_err(|e| ArtifactError::from(&e)));
-        artifact.homebrew = Some(record);
+        artifact.homebrew = Some(Box::new(record));
         artifact
     }
 

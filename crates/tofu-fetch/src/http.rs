@@ -122,7 +122,7 @@ impl Client {
                 fetch.error = Some(ArtifactError::from(&e));
             }
         }
-        fetch.http = exchange.into_record();
+        fetch.http = exchange.into_record().map(Box::new);
         Fetched {
             fetch,
             small_body,

@@ -345,10 +345,10 @@ pub struct Artifact {
     /// For an image pulled from an OCI registry: what the registry served, level by level.
     /// The artifact's `content` is then that of the top document (index or manifest) the
     /// reference resolved to.
-    pub oci: Option<OciRecord>,
+    pub oci: Option<Box<OciRecord>>,
     /// For a Homebrew formula: what the Homebrew API declared, checked against the bottle
     /// index (`oci`) and the bottles.
-    pub homebrew: Option<HomebrewRecord>,
+    pub homebrew: Option<Box<HomebrewRecord>>,
     /// Why the artifact failed (a fetch failed, or mirrors disagreed), or null.
     pub error: Option<ArtifactError>,
     /// With `--via tor`: the exit relay of each circuit this artifact's connections used
@@ -377,7 +377,7 @@ pub struct Fetch {
     /// Size and digests of the bytes received; absent when this fetch failed.
     pub content: Option<Content>,
     /// What the HTTP exchange looked like (present when any response was received).
-    pub http: Option<HttpRecord>,
+    pub http: Option<Box<HttpRecord>>,
     /// Name of the payload file under `--keep DIR`, when kept.
     pub kept_as: Option<String>,
     /// Why this fetch failed, or null.

@@ -210,7 +210,7 @@ impl<'a> Pull<'a> {
             content,
             fetches: Vec::new(),
             openpgp: None,
-            oci: Some(self.record),
+            oci: Some(Box::new(self.record)),
             homebrew: None,
             error,
         }
