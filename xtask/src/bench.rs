@@ -625,11 +625,11 @@ fn write_explanations(report: &mut String, m: &Measured) -> Result<()> {
         "\nThat limit assumes each part has a core of its own. Here the parts share {cores}: the \
          work tofu cannot avoid — receiving and writing the file ({:.2} s of CPU for `curl -o`, \
          nginx's encryption included), SHA-512 ({:.2} s) and SHA-256 twice, the file's and its \
-         chunk digests' ({:.2} s each) — is {work:.2} s of CPU: at least {floor:.2} s on {cores} \
-         cores, {:.2}× of the limit, before any cost of its own. tofu used {:.2} s of CPU per \
+         chunk digests' ({:.2} s each) — is {work:.2} s of CPU: about {floor:.2} s on {cores} \
+         cores even if the parts overlap perfectly, {:.2}× of the limit. tofu used {:.2} s of CPU per \
          round ({:.2} s itself, {:.2} s nginx's) and took {:.2} s: {:.2}× of that floor. The \
          chunk digests alone are {:.2} s of that work: on a machine with a core to spare they \
-         run beside the rest; on {cores} cores they add at least {:.2} s.",
+         run beside the rest; on {cores} cores they add about {:.2} s.",
         c[4].total(),
         c[5].user,
         c[0].user,
