@@ -585,9 +585,16 @@ fn targets(m: &Measured) -> Vec<(&'static str, bool, String)> {
 }
 
 /// What the figures behind the targets say: the hash rates that put the first target out of
-/// reach, what tofu's limit is made of, and how a Tor fetch's time splits into start and
-/// transfer.
+/// reach, what tofu's limit is made of and what its parts cost on these cores, what compare
+/// reads, and how a Tor fetch's time splits into start and transfer.
 fn write_explanations(report: &mut String, m: &Measured) -> Result<()> {
+    explain_large_fetch(report, m)?;
+    explain_cpu(report, m)?;
+    explain_compare_and_tor(report, m)
+}
+
+/// The hash rates behind the first target, and tofu's limit.
+fn explain_large_fetch(report: &mut String, m: &Measured) -> Result<()> {
     let f = &m.file_times;
     let rate = |secs: f64| m.file_bytes as f64 / secs / 1e9;
     writeln!(
@@ -611,6 +618,12 @@ fn write_explanations(report: &mut String, m: &Measured) -> Result<()> {
          SHA-512 over it ({:.2} s); it took {:.2} s.",
         f[4], f[5], f[1]
     )?;
+    Ok(())
+}
+
+/// What the large fetch's parts cost in CPU, against the cores they share.
+fn explain_cpu(report: &mut String, m: &Measured) -> Result<()> {
+    let f = &m.file_times;
     let c = &m.file_cpu;
     // The work tofu cannot avoid, each part as measured by the tool that does only that part:
     // receiving and writing (curl -o, with nginx's encryption), SHA-512, and SHA-256 twice
@@ -642,6 +655,11 @@ fn write_explanations(report: &mut String, m: &Measured) -> Result<()> {
         c[0].user,
         c[0].user / cores,
     )?;
+    Ok(())
+}
+
+/// What compare reads and how fast, and the Tor fetch's start and transfer.
+fn explain_compare_and_tor(report: &mut String, m: &Measured) -> Result<()> {
     let cmp = &m.compare_times;
     let mb = m.compare_bytes as f64 / 1e6;
     writeln!(
