@@ -79,3 +79,51 @@ fn structural_rules_are_enforced() {
     bad_digest.artifacts[0].content.as_mut().unwrap().sha256 = "ABC".into();
     assert!(bad_digest.check().is_err());
 }
+
+/// What is wrong with bytes that do not parse is named by the first thing wrong in the order
+/// syntax, format id, shape: a complete transcript of another format is that format, not a
+/// shape error; a syntax error anywhere wins over a shape error before it.
+#[test]
+fn parse_errors_name_syntax_then_format_then_shape() {
+    let path = root().join("tests/fixtures/run-direct.json");
+    let bytes = std::fs::read(&path).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    let named = |text: &str| io::parse(Path::new("x.json"), text.as_bytes()).unwrap_err();
+    let current = format!("\"format\": \"{}\"", tofu_record::FORMAT);
+    assert!(
+        text.contains(&current),
+        "the golden transcript names its format"
+    );
+
+    // The whole shape, with another format id.
+    let other = text.replacen(&current, "\"format\": \"tofu-transcript/9\"", 1);
+    let err = named(&other);
+    assert!(
+        matches!(err, tofu_record::ReadError::UnknownFormat { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("tofu-transcript/9"), "{err}");
+
+    // An unknown field first, a syntax error at the very end: the syntax error is named.
+    let inner = text
+        .trim()
+        .strip_prefix('{')
+        .unwrap()
+        .strip_suffix('}')
+        .unwrap();
+    let both = format!("{{\"bogus\":1,{inner}");
+    let err = named(&format!("{both},]"));
+    assert!(
+        matches!(err, tofu_record::ReadError::Malformed { .. }),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("bogus"), "{err}");
+
+    // The right format and syntax, the wrong shape: the shape error, at its place.
+    let err = named(&format!("{both}}}"));
+    assert!(err.to_string().contains("bogus"), "{err}");
+    assert!(
+        matches!(err, tofu_record::ReadError::Malformed { line: 1, .. }),
+        "{err}"
+    );
+}
