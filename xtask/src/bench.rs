@@ -49,29 +49,13 @@ impl Sizes {
     }
 }
 
-/// CPU time of one round of a case, in seconds: the command's own, and its server's.
-#[derive(Clone, Copy)]
-struct Cpu {
-    user: f64,
-    system: f64,
-    server: f64,
-}
-
-impl Cpu {
-    fn total(self) -> f64 {
-        self.user + self.system + self.server
-    }
-}
-
-/// The medians and peak memory the targets are judged on.
+/// The figures and peak memory the targets are judged on.
 struct Measured {
     /// The size of the large file, in bytes.
     file_bytes: u64,
     /// The large-file cases, in table order: openssl -sha256, tofu, curl | tee | sha256sum,
-    /// wget, curl -o (no hash), openssl -sha512.
-    file_times: Vec<f64>,
-    /// The same cases' CPU time per round, nginx's included.
-    file_cpu: Vec<Cpu>,
+    /// wget, curl -o (no hash), openssl -sha512; with their CPU time and nginx's.
+    file: Vec<Row>,
     /// The cores the cases share.
     cores: usize,
     /// The highest peak RSS of `tofu fetch --keep` over the sizes, in MiB.
@@ -106,16 +90,8 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     let tor_times = bench.tor(&mut report)?;
     let measured = Measured {
         file_bytes: bench.sizes.file,
-        file_times: file_rows.iter().map(|r| r.median).collect(),
-        file_cpu: file_rows
-            .iter()
-            .map(|r| Cpu {
-                user: r.user,
-                system: r.system,
-                server: r.server_cpu.unwrap_or(0.0),
-            })
-            .collect(),
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        file: file_rows,
+        cores: cores(),
         max_rss_mib,
         oci_times,
         compare_times,
@@ -540,7 +516,8 @@ fn write_targets(report: &mut String, m: &Measured) -> Result<()> {
 
 /// Each target: what it asks, whether it was met, the figure it was judged on.
 fn targets(m: &Measured) -> Vec<(&'static str, bool, String)> {
-    let (f, oci, cmp, tor) = (&m.file_times, &m.oci_times, &m.compare_times, &m.tor_times);
+    let f = &m.file_times();
+    let (oci, cmp, tor) = (&m.oci_times, &m.compare_times, &m.tor_times);
     let limit = f[4].max(f[5]);
     let ratio = |r: f64, most: f64| (r <= most, format!("{r:.2}×"));
     let row = |target, (met, measured)| (target, met, measured);
@@ -595,7 +572,7 @@ fn write_explanations(report: &mut String, m: &Measured) -> Result<()> {
 
 /// The hash rates behind the first target, and tofu's limit.
 fn explain_large_fetch(report: &mut String, m: &Measured) -> Result<()> {
-    let f = &m.file_times;
+    let f = &m.file_times();
     let rate = |secs: f64| m.file_bytes as f64 / secs / 1e9;
     writeln!(
         report,
@@ -623,13 +600,13 @@ fn explain_large_fetch(report: &mut String, m: &Measured) -> Result<()> {
 
 /// What the large fetch's parts cost in CPU, against the cores they share.
 fn explain_cpu(report: &mut String, m: &Measured) -> Result<()> {
-    let f = &m.file_times;
-    let c = &m.file_cpu;
+    let f = &m.file_times();
+    let c = &m.file;
     // The work tofu cannot avoid, each part as measured by the tool that does only that part:
     // receiving and writing (curl -o, with nginx's encryption), SHA-512, and SHA-256 twice
     // (the file's and its chunks'). The hashes are openssl's user time: their system time is
     // reading the file, which tofu does not do.
-    let work = c[4].total() + c[5].user + 2.0 * c[0].user;
+    let work = c[4].cpu() + c[5].user + 2.0 * c[0].user;
     let cores = m.cores as f64;
     let floor = work / cores;
     let limit = f[4].max(f[5]);
@@ -643,13 +620,13 @@ fn explain_cpu(report: &mut String, m: &Measured) -> Result<()> {
          round ({:.2} s itself, {:.2} s nginx's) and took {:.2} s: {:.2}× of that floor. The \
          chunk digests alone are {:.2} s of that work: on a machine with a core to spare they \
          run beside the rest; on {cores} cores they add about {:.2} s.",
-        c[4].total(),
+        c[4].cpu(),
         c[5].user,
         c[0].user,
         floor / limit,
-        c[1].total(),
+        c[1].cpu(),
         c[1].user + c[1].system,
-        c[1].server,
+        c[1].server_cpu.unwrap_or(0.0),
         f[1],
         f[1] / floor,
         c[0].user,
@@ -702,6 +679,20 @@ struct Row {
     user: f64,
     system: f64,
     server_cpu: Option<f64>,
+}
+
+impl Row {
+    /// CPU time per round, the command's and its server's.
+    fn cpu(&self) -> f64 {
+        self.user + self.system + self.server_cpu.unwrap_or(0.0)
+    }
+}
+
+impl Measured {
+    /// The large-file cases' medians, in table order.
+    fn file_times(&self) -> Vec<f64> {
+        self.file.iter().map(|r| r.median).collect()
+    }
 }
 
 /// Runs the cases side by side and returns a markdown table with medians and ratios, and the
@@ -831,8 +822,13 @@ fn human(bytes: u64) -> String {
     }
 }
 
+/// The cores the cases share.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cores = cores();
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {

@@ -70,18 +70,14 @@ fn artifact_anchors(t: &Transcript) -> BTreeMap<&str, Vec<&TlsAnchor>> {
     by_id
 }
 
-/// Each (run, anchor) whose anchor no other run saw, among what `seen` gives per run, when
-/// the runs saw more than one anchor in all. Only the runs given (those that count, with
-/// their numbers) are looked at: a run nobody vouches for must not hide a counted run's lone
-/// root by claiming to have seen it too.
-fn lone<'a>(
-    inputs: &[(usize, &Input<'a>)],
-    seen: impl Fn(&'a Transcript) -> Vec<(String, &'a TlsAnchor)>,
-) -> Vec<Lone<'a>> {
-    let per_run: Vec<(usize, Vec<(String, &TlsAnchor)>)> = inputs
-        .iter()
-        .map(|(run, i)| (*run, seen(i.transcript)))
-        .collect();
+/// What one run saw: its number, and each anchor with where the run met it.
+type Seen<'a> = (usize, Vec<(String, &'a TlsAnchor)>);
+
+/// Each (run, anchor) whose anchor no other run saw, among what each run saw, when the runs
+/// saw more than one anchor in all. Only the runs given (those that count, with their
+/// numbers) are looked at: a run nobody vouches for must not hide a counted run's lone root
+/// by claiming to have seen it too.
+fn lone(per_run: Vec<Seen<'_>>) -> Vec<Lone<'_>> {
     let mut runs_by_spki: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
     for (run, anchors) in &per_run {
         for (_, anchor) in anchors {
@@ -113,7 +109,12 @@ fn lone<'a>(
 
 /// Runs whose exit lookups ended at an anchor no other run's lookup saw.
 pub(crate) fn lone_lookups<'a>(inputs: &[(usize, &Input<'a>)]) -> Vec<Lone<'a>> {
-    lone(inputs, lookup_anchors)
+    lone(
+        inputs
+            .iter()
+            .map(|(run, i)| (*run, lookup_anchors(i.transcript)))
+            .collect(),
+    )
 }
 
 /// For each artifact id, the runs whose fetch of it ended at an anchor no other run's fetch
@@ -121,14 +122,9 @@ pub(crate) fn lone_lookups<'a>(inputs: &[(usize, &Input<'a>)]) -> Vec<Lone<'a>> 
 pub(crate) fn lone_artifact_roots<'a>(
     inputs: &[(usize, &Input<'a>)],
 ) -> BTreeMap<&'a str, Vec<Lone<'a>>> {
-    let per_run: Vec<(*const Transcript, BTreeMap<&'a str, Vec<&'a TlsAnchor>>)> = inputs
+    let per_run: Vec<(usize, BTreeMap<&'a str, Vec<&'a TlsAnchor>>)> = inputs
         .iter()
-        .map(|(_, i)| {
-            (
-                std::ptr::from_ref(i.transcript),
-                artifact_anchors(i.transcript),
-            )
-        })
+        .map(|(run, i)| (*run, artifact_anchors(i.transcript)))
         .collect();
     let ids: BTreeSet<&'a str> = per_run
         .iter()
@@ -138,15 +134,14 @@ pub(crate) fn lone_artifact_roots<'a>(
         .collect();
     ids.into_iter()
         .map(|id| {
-            let seen = |t: &'a Transcript| -> Vec<(String, &'a TlsAnchor)> {
-                per_run
-                    .iter()
-                    .find(|(ptr, _)| std::ptr::eq(*ptr, t))
-                    .and_then(|(_, by_id)| by_id.get(id))
-                    .map(|anchors| anchors.iter().map(|a| (id.to_owned(), *a)).collect())
-                    .unwrap_or_default()
-            };
-            (id, lone(inputs, seen))
+            let seen = per_run
+                .iter()
+                .map(|(run, by_id)| {
+                    let anchors = by_id.get(id).into_iter().flatten();
+                    (*run, anchors.map(|a| (id.to_owned(), *a)).collect())
+                })
+                .collect();
+            (id, lone(seen))
         })
         .filter(|(_, lone)| !lone.is_empty())
         .collect()

@@ -107,8 +107,8 @@ impl Nginx {
 
     /// The CPU time (user + system) nginx has used so far, in seconds: what serving costs,
     /// for the bench. nginx runs as one process here (no master, one worker), so this is all of
-    /// it. Linux reports it in clock ticks of 1/100 s (USER_HZ, the same on every architecture
-    /// it runs on).
+    /// it. Linux reports it in clock ticks of USER_HZ, 1/100 s on x86 and ARM (the machines
+    /// the bench runs on).
     pub fn cpu_seconds(&self) -> f64 {
         let pid = self._guard.0.id();
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
