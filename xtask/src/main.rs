@@ -34,7 +34,7 @@ mod bench;
 mod lint;
 mod transcripts;
 
-/// Programs the tests run, and the Debian package of each.
+/// Programs the tests run (and files they read), and the Debian package of each.
 const PROGRAMS: &[(&str, &str)] = &[
     ("nginx", "nginx-light"),
     ("microsocks", "microsocks"),
@@ -53,6 +53,12 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("update-ca-certificates", "ca-certificates"),
     // A real terminal for the progress tests: they read its screen.
     ("tmux", "tmux"),
+    // Real keyrings with many certificates (files, not programs).
+    (
+        "/usr/share/keyrings/debian-archive-keyring.gpg",
+        "debian-archive-keyring",
+    ),
+    ("/usr/share/keyrings/debian-keyring.gpg", "debian-keyring"),
 ];
 
 fn main() -> Result<()> {
@@ -289,7 +295,11 @@ fn testnet(action: Option<&str>, dir: Option<PathBuf>) -> Result<()> {
     }
 }
 
+/// Whether `program` is on the PATH (or in sbin); a path is a file that must exist.
 fn installed(program: &str) -> bool {
+    if program.starts_with('/') {
+        return Path::new(program).is_file();
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))

@@ -189,12 +189,7 @@ fn cell(artifact: Option<&Artifact>) -> Cell {
             final_url: http.map(|h| h.final_url.clone()),
             tls_leaf_sha256: tls.and_then(|t| t.leaf_cert_sha256.clone()),
             tls_anchor: tls.and_then(|t| t.anchor.clone()),
-            openpgp_fingerprints: artifact
-                .openpgp
-                .iter()
-                .flat_map(|c| std::iter::once(&c.primary).chain(&c.subkeys))
-                .map(|k| k.fingerprint.clone())
-                .collect(),
+            openpgp_fingerprints: openpgp_fingerprints(artifact),
         },
         (None, Some(e)) => Cell::Failed {
             code: e.code,
@@ -682,6 +677,29 @@ fn first_difference(a: &str, b: &str) -> Option<String> {
             (None, Some(y)) => return Some(key(y)),
             (None, None) => return None,
         }
+    }
+}
+
+/// What the content was read as, when it is a key file: each certificate's fingerprints
+/// (primary first), and for each part that is not one, its digest. From an older
+/// transcript, the one certificate it recorded.
+fn openpgp_fingerprints(artifact: &tofu_record::Artifact) -> Vec<String> {
+    let keys = |c: &tofu_record::OpenPgpCert| {
+        std::iter::once(&c.primary)
+            .chain(&c.subkeys)
+            .map(|k| k.fingerprint.clone())
+            .collect::<Vec<_>>()
+    };
+    match &artifact.keyring {
+        Some(keyring) => keyring
+            .parts
+            .iter()
+            .flat_map(|part| match &part.certificate {
+                Some(cert) => keys(cert),
+                None => vec![format!("unread:{}", part.sha256)],
+            })
+            .collect(),
+        None => artifact.openpgp.iter().flat_map(keys).collect(),
     }
 }
 

@@ -147,8 +147,9 @@ pub enum Cell {
         /// Shown, not judged: the trust anchor the verification of the body's connection
         /// ended at (null when not recorded).
         tls_anchor: Option<tofu_record::TlsAnchor>,
-        /// Must match: fingerprints of the OpenPGP certificate the content holds (primary
-        /// first), empty when it holds none.
+        /// Must match: fingerprints of every OpenPGP certificate the content holds (each
+        /// primary first) and the digest of each part that is not one, empty when the
+        /// content is not a key file.
         openpgp_fingerprints: Vec<String>,
     },
     /// Recorded as failed.

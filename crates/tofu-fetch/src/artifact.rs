@@ -22,11 +22,11 @@ impl Client {
     ) -> Artifact {
         let mut fetches = Vec::with_capacity(urls.len());
         let mut kept = Vec::with_capacity(urls.len());
-        let mut small_body = None;
+        let mut keyring = None;
         for (index, url) in urls.iter().enumerate() {
             let fetched = self.fetch_url(url, index, options).await;
-            if small_body.is_none() {
-                small_body = fetched.small_body;
+            if index == 0 {
+                keyring = fetched.keyring;
             }
             fetches.push(fetched.fetch);
             kept.push(fetched.kept);
@@ -38,16 +38,15 @@ impl Client {
         {
             (content, error) = (None, Some(e));
         }
-        let openpgp = match (&content, small_body) {
-            (Some(_), Some(body)) => crate::openpgp::inspect(&body),
-            _ => None,
-        };
+        // What the body holds is only told of an artifact that has it.
+        let keyring = keyring.filter(|_| content.is_some());
         Artifact {
             tor_exits: Vec::new(),
             id,
             content,
             fetches,
-            openpgp,
+            openpgp: None,
+            keyring,
             oci: None,
             homebrew: None,
             error,

@@ -9,7 +9,9 @@ use std::time::Instant;
 use chrono::Utc;
 use reqwest::header::{self, HeaderMap};
 use tofu_record::redact::redact_url;
-use tofu_record::{ArtifactError, Attempt, Chunks, Content, Fetch, Hop, HttpRecord, TlsRecord};
+use tofu_record::{
+    ArtifactError, Attempt, Chunks, Content, Fetch, Hop, HttpRecord, OpenPgpKeyring, TlsRecord,
+};
 use url::Url;
 
 use crate::error::FetchError;
@@ -73,15 +75,11 @@ impl Default for FetchOptions {
     }
 }
 
-/// Bodies up to this size are also kept in memory whole, for inspection of their content
-/// (an OpenPGP certificate, say). Larger bodies are only streamed.
-pub const INSPECT_LIMIT: usize = 1 << 20;
-
-/// One fetch, the whole body when it is no larger than [`INSPECT_LIMIT`], and with
-/// `--keep` the complete body under its temporary name, for the artifact to place or drop.
+/// One fetch, what its body holds when it is an OpenPGP key file, and with `--keep` the
+/// complete body under its temporary name, for the artifact to place or drop.
 pub(crate) struct Fetched {
     pub(crate) fetch: Fetch,
-    pub(crate) small_body: Option<Vec<u8>>,
+    pub(crate) keyring: Option<OpenPgpKeyring>,
     pub(crate) kept: Option<Kept>,
 }
 
@@ -109,14 +107,14 @@ impl Client {
             clock: Instant::now(),
             attempts: Vec::new(),
         };
-        let mut small_body = None;
+        let mut keyring = None;
         let mut kept = None;
         match self.exchange(url, index, options, &mut exchange).await {
             Ok(body) => {
                 fetch.content = Some(body.content);
                 fetch.chunks = Some(body.chunks);
                 kept = body.kept;
-                small_body = body.small;
+                keyring = body.keyring;
             }
             Err(e) => {
                 fetch.error = Some(ArtifactError::from(&e));
@@ -125,7 +123,7 @@ impl Client {
         fetch.http = exchange.into_record().map(Box::new);
         Fetched {
             fetch,
-            small_body,
+            keyring,
             kept,
         }
     }
@@ -168,13 +166,15 @@ impl Client {
             }
         };
         let kept = download.keeper.take().map(Keeper::finish).transpose()?;
-        let Received { digests, small, .. } = download.received;
+        let Received {
+            digests, scanner, ..
+        } = download.received;
         let (content, chunks) = digests.finish();
         Ok(Body {
             content,
             chunks,
             kept,
-            small,
+            keyring: scanner.finish(),
         })
     }
 
@@ -211,7 +211,7 @@ struct Body {
     content: Content,
     chunks: Chunks,
     kept: Option<Kept>,
-    small: Option<Vec<u8>>,
+    keyring: Option<OpenPgpKeyring>,
 }
 
 /// What an exchange has seen so far, kept even when it fails.

@@ -24,7 +24,7 @@ mod vantage;
 
 pub use error::{FetchError, TransportError};
 pub use homebrew::BrewTarget;
-pub use http::{DEFAULT_RETRIES, FetchOptions, INSPECT_LIMIT, MAX_REDIRECTS};
+pub use http::{DEFAULT_RETRIES, FetchOptions, MAX_REDIRECTS};
 pub use progress::{CheckpointSink, Checkpoints, Partial, Progress, ProgressSink};
 pub use target::{Fetched, Source, Target, TargetError, http_url};
 pub use transport::{Client, ClientOptions, Route, SpeedLimit, Via};

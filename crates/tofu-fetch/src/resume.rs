@@ -17,8 +17,9 @@ use url::Url;
 use crate::Partial;
 use crate::digest::StreamDigests;
 use crate::error::FetchError;
-use crate::http::{Exchange, FetchOptions, FinalResponse, INSPECT_LIMIT};
+use crate::http::{Exchange, FetchOptions, FinalResponse};
 use crate::keep::Keeper;
+use crate::openpgp::Scanner;
 use crate::transport::Client;
 
 /// How often a kept body reports a checkpoint.
@@ -150,18 +151,20 @@ fn resumable(error: &FetchError) -> bool {
 /// The bytes of the body held so far.
 pub(crate) struct Received {
     pub(crate) digests: StreamDigests,
-    /// The whole body while it is no larger than [`INSPECT_LIMIT`].
-    pub(crate) small: Option<Vec<u8>>,
+    /// Reads the body as an OpenPGP key file, when it begins like one.
+    pub(crate) scanner: Scanner,
     /// The last [`OVERLAP`] bytes held (fewer when fewer are).
     tail: Vec<u8>,
 }
 
 impl Received {
-    fn new(expected: Option<u64>) -> Received {
+    /// Bytes to come, `expected` of them when known; `scan` to read them as a key file
+    /// should they be one (the first URL of an artifact: mirrors must send the same bytes).
+    fn new(expected: Option<u64>, scan: bool) -> Received {
         Received {
             // The expected length chooses the size of the chunk digests' chunks.
             digests: StreamDigests::new(expected),
-            small: Some(Vec::new()),
+            scanner: if scan { Scanner::new() } else { Scanner::off() },
             tail: Vec::with_capacity(2 * OVERLAP),
         }
     }
@@ -181,13 +184,7 @@ impl Received {
                 self.tail.drain(..self.tail.len() - OVERLAP);
             }
         }
-        if let Some(buf) = self.small.as_mut() {
-            if buf.len() + chunk.len() <= INSPECT_LIMIT {
-                buf.extend_from_slice(chunk);
-            } else {
-                self.small = None;
-            }
-        }
+        self.scanner.feed(chunk);
     }
 }
 
@@ -245,7 +242,7 @@ impl<'a> Download<'a> {
             options,
             label: label.0,
             origin,
-            received: Received::new(total),
+            received: Received::new(total, label.1 == 0),
             keeper,
             failures: 0,
             fruitless: 0,
@@ -345,7 +342,7 @@ impl<'a> Download<'a> {
             .keeper
             .as_mut()
             .expect("a continued download has its file");
-        let mut received = Received::new(partial.total);
+        let mut received = Received::new(partial.total, self.url_index == 0);
         let read = keeper.read_prefix(partial.offset, |piece| {
             received.take(&bytes::Bytes::copy_from_slice(piece));
         })?;
@@ -355,7 +352,7 @@ impl<'a> Download<'a> {
             return Ok(None);
         }
         keeper.restart()?;
-        self.received = Received::new(partial.total);
+        self.received = Received::new(partial.total, self.url_index == 0);
         Ok(Some(Restart::PartialChanged))
     }
 
@@ -560,7 +557,7 @@ impl<'a> Download<'a> {
             });
         }
         self.origin = Origin::of(url, response, total);
-        self.received = Received::new(total);
+        self.received = Received::new(total, self.url_index == 0);
         if let Some(keeper) = self.keeper.as_mut() {
             keeper.restart()?;
         }

@@ -340,8 +340,13 @@ pub struct Artifact {
     pub content: Option<Content>,
     /// One fetch per URL (a plan may list mirrors on distinct domains), in order.
     pub fetches: Vec<Fetch>,
-    /// Facts read from the content (e.g. an OpenPGP certificate), when it was recognised.
+    /// In transcripts written before tofu read whole key files: the first OpenPGP
+    /// certificate the content held. Newer transcripts set it null and record `keyring`.
     pub openpgp: Option<OpenPgpCert>,
+    /// When the content is an OpenPGP key file (binary, or armored): every certificate it
+    /// holds and every part that is not one, in file order. Absent for anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyring: Option<OpenPgpKeyring>,
     /// For an image pulled from an OCI registry: what the registry served, level by level.
     /// The artifact's `content` is then that of the top document (index or manifest) the
     /// reference resolved to.
@@ -498,6 +503,43 @@ pub struct OciManifest {
     pub layers: Vec<OciDescriptor>,
 }
 
+/// An OpenPGP key file read whole: a keyring of many certificates, or one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenPgpKeyring {
+    /// How the file is encoded: `binary` packets, or `armor` (ASCII armor blocks).
+    pub encoding: String,
+    /// Every part of the file in order: each certificate (a public-key packet and the
+    /// packets up to the next key), and each run of bytes that is not one.
+    pub parts: Vec<OpenPgpPart>,
+}
+
+impl OpenPgpKeyring {
+    /// The certificates that were read.
+    pub fn certificates(&self) -> impl Iterator<Item = &OpenPgpCert> {
+        self.parts.iter().filter_map(|p| p.certificate.as_ref())
+    }
+}
+
+/// One part of a key file: a certificate, or bytes that could not be read as one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenPgpPart {
+    /// The armor block it is in (from 0), null in a binary file.
+    pub block: Option<u64>,
+    /// Where its bytes start: in the file, or for armor in the block's decoded bytes.
+    pub offset: u64,
+    /// How many bytes it spans.
+    pub length: u64,
+    /// SHA-256 of those bytes, lowercase hex.
+    pub sha256: String,
+    /// The certificate, when the bytes hold one that could be read.
+    pub certificate: Option<OpenPgpCert>,
+    /// Why the bytes are not a certificate that could be read (a secret key, a packet that
+    /// does not parse, bytes outside any packet…), or null.
+    pub error: Option<String>,
+}
+
 /// An OpenPGP certificate (public key), as `gpg --with-fingerprint` would show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -508,6 +550,14 @@ pub struct OpenPgpCert {
     pub subkeys: Vec<OpenPgpKey>,
     /// Every user ID, in file order.
     pub user_ids: Vec<String>,
+    /// User IDs the key itself revoked (a verified self-signature of type 0x30).
+    #[serde(default)]
+    pub revoked_user_ids: Vec<String>,
+    /// Packets of the certificate that could not be read and are in none of the fields
+    /// above (e.g. a subkey of an algorithm the reader does not know), as a sentence; null
+    /// when every packet was read.
+    #[serde(default)]
+    pub unread: Option<String>,
 }
 
 /// One OpenPGP key.
@@ -522,6 +572,27 @@ pub struct OpenPgpKey {
     pub created_at: DateTime<Utc>,
     /// Expiry time from the self-signatures, if any.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Set when the key carries a revocation its primary key signed (verified).
+    #[serde(default)]
+    pub revoked: Option<OpenPgpRevocation>,
+    /// A subkey that no binding signature of the primary key vouches for (gpg lists it as
+    /// invalid): anyone can append such a subkey to a certificate. Always false for the
+    /// primary key.
+    #[serde(default)]
+    pub unbound: bool,
+}
+
+/// A revocation of a key, signed by the certificate's primary key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenPgpRevocation {
+    /// When the revocation was made.
+    pub created_at: Option<DateTime<Utc>>,
+    /// The reason code (RFC 9580 5.2.3.31: 0 none given, 1 superseded, 2 compromised,
+    /// 3 retired), when given.
+    pub reason_code: Option<u8>,
+    /// The reason, as the key's owner wrote it (at most 200 characters).
+    pub reason: Option<String>,
 }
 
 /// The bytes received: the fields that must match in every run.

@@ -133,7 +133,9 @@ fn certificate_facts_match_gpg() {
     for (file, out) in [("key.asc", "asc.json"), ("key.gpg", "bin.json")] {
         assert_exit(&w.fetch(out, &[], &w.nginx.https_url(file)), 0);
         let t = w.read_json(out);
-        let cert = &artifact(&t)["openpgp"];
+        let parts = &artifact(&t)["keyring"]["parts"];
+        assert_eq!(parts.as_array().map(Vec::len), Some(1), "{file}: {t}");
+        let cert = &parts[0]["certificate"];
         assert!(cert.is_object(), "{file}: {t}");
         let ours: Vec<(String, i64, Option<i64>)> = std::iter::once(&cert["primary"])
             .chain(cert["subkeys"].as_array().unwrap())
@@ -162,5 +164,7 @@ fn certificate_facts_match_gpg() {
         &w.fetch("plain.json", &[], &w.nginx.https_url("file.bin")),
         0,
     );
-    assert_eq!(artifact(&w.read_json("plain.json"))["openpgp"], Value::Null);
+    let plain = w.read_json("plain.json");
+    assert_eq!(artifact(&plain).get("keyring"), None);
+    assert_eq!(artifact(&plain)["openpgp"], Value::Null);
 }

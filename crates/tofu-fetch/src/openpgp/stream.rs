@@ -1,0 +1,211 @@
+//! Reading a key file while it downloads: the download hands each piece it receives to a
+//! [`Scanner`]; once the first bytes show a key file, a thread reads it from a bounded
+//! channel of those pieces (shared, not copied), one certificate at a time.
+
+use std::io::{self, BufRead, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use bytes::{Buf, Bytes};
+use tofu_record::{OpenPgpKeyring, OpenPgpPart};
+
+use super::Start;
+
+/// Pieces in flight to the reading thread; when it falls behind, the download waits.
+const IN_FLIGHT: usize = 64;
+
+/// Looks at a body as it arrives and reads it as a key file when it is one.
+pub(crate) struct Scanner {
+    state: State,
+}
+
+enum State {
+    /// The first bytes, while they do not yet tell.
+    Looking(Vec<u8>),
+    /// Not a key file.
+    Off,
+    /// Read by a thread.
+    Reading(Box<Reader>),
+}
+
+struct Reader {
+    pieces: SyncSender<Bytes>,
+    thread: JoinHandle<io::Result<OpenPgpKeyring>>,
+    stop: Arc<AtomicBool>,
+    /// Every byte handed over, for a part that stands for the whole file should the
+    /// thread fail.
+    length: u64,
+    hash: ring::digest::Context,
+}
+
+impl Scanner {
+    pub(crate) fn new() -> Scanner {
+        Scanner {
+            state: State::Looking(Vec::new()),
+        }
+    }
+
+    /// A scanner that reads nothing (for a second mirror's copy of the same bytes).
+    pub(crate) fn off() -> Scanner {
+        Scanner { state: State::Off }
+    }
+
+    /// Hands over the next piece of the body.
+    pub(crate) fn feed(&mut self, piece: &Bytes) {
+        match &mut self.state {
+            State::Off => {}
+            State::Reading(reader) => reader.send(piece.clone()),
+            State::Looking(prefix) => {
+                prefix.extend_from_slice(piece);
+                match super::start(prefix, false) {
+                    Start::Unknown => {}
+                    Start::Other => self.state = State::Off,
+                    how @ (Start::Binary | Start::Armor) => {
+                        let first = Bytes::from(std::mem::take(prefix));
+                        self.state = match Reader::start(how) {
+                            Some(mut reader) => {
+                                reader.send(first);
+                                State::Reading(Box::new(reader))
+                            }
+                            None => State::Off,
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// The key file, once the whole body was fed; None when the body is not one.
+    pub(crate) fn finish(self) -> Option<OpenPgpKeyring> {
+        let mut scanner = self;
+        match std::mem::replace(&mut scanner.state, State::Off) {
+            State::Reading(reader) => Some((*reader).finish()),
+            // A body shorter than it takes to tell: all of it is here.
+            State::Looking(prefix) => match super::start(&prefix, true) {
+                how @ (Start::Binary | Start::Armor) => {
+                    let mut reader = Reader::start(how)?;
+                    reader.send(Bytes::from(prefix));
+                    Some(reader.finish())
+                }
+                Start::Unknown | Start::Other => None,
+            },
+            State::Off => None,
+        }
+    }
+}
+
+impl Drop for Scanner {
+    fn drop(&mut self) {
+        // A body thrown away (the download restarted, or failed): the thread stops at its
+        // next read instead of reading what is still in flight.
+        if let State::Reading(reader) = &self.state {
+            reader.stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Reader {
+    fn start(how: Start) -> Option<Reader> {
+        let (pieces, received) = sync_channel(IN_FLIGHT);
+        let stop = Arc::new(AtomicBool::new(false));
+        let input = Pieces {
+            received,
+            current: Bytes::new(),
+            stop: Arc::clone(&stop),
+        };
+        let thread = std::thread::Builder::new()
+            .name("tofu-openpgp".to_owned())
+            .spawn(move || super::read(input, how))
+            .ok()?;
+        Some(Reader {
+            pieces,
+            thread,
+            stop,
+            length: 0,
+            hash: ring::digest::Context::new(&ring::digest::SHA256),
+        })
+    }
+
+    fn send(&mut self, piece: Bytes) {
+        self.length += piece.len() as u64;
+        self.hash.update(&piece);
+        // A thread that has ended (it failed) takes nothing more; `finish` says so.
+        let _ = self.pieces.send(piece);
+    }
+
+    fn finish(self) -> OpenPgpKeyring {
+        let Reader {
+            pieces,
+            thread,
+            length,
+            hash,
+            ..
+        } = self;
+        drop(pieces);
+        match thread.join() {
+            Ok(Ok(keyring)) => keyring,
+            Ok(Err(e)) => whole(length, hash, format!("the key file could not be read: {e}")),
+            Err(_) => whole(
+                length,
+                hash,
+                "the OpenPGP reader failed on this file".to_owned(),
+            ),
+        }
+    }
+}
+
+/// A key file of one part, the whole of it, that could not be read.
+fn whole(length: u64, hash: ring::digest::Context, why: String) -> OpenPgpKeyring {
+    OpenPgpKeyring {
+        encoding: "unknown".to_owned(),
+        parts: vec![OpenPgpPart {
+            block: None,
+            offset: 0,
+            length,
+            sha256: hex::encode(hash.finish()),
+            certificate: None,
+            error: Some(why),
+        }],
+    }
+}
+
+/// The reading thread's input: the pieces, in order, until the sender is dropped.
+struct Pieces {
+    received: Receiver<Bytes>,
+    current: Bytes,
+    stop: Arc<AtomicBool>,
+}
+
+impl Read for Pieces {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Pieces {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.current.is_empty() {
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "the body was thrown away",
+                ));
+            }
+            match self.received.recv() {
+                Ok(piece) => self.current = piece,
+                Err(_) => break,
+            }
+        }
+        Ok(&self.current)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.current.advance(n.min(self.current.len()));
+    }
+}
