@@ -53,6 +53,8 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("update-ca-certificates", "ca-certificates"),
     // A real terminal for the progress tests: they read its screen.
     ("tmux", "tmux"),
+    // A real browser for `compare --html`: the test opens the page headless.
+    ("chromium", "chromium"),
 ];
 
 fn main() -> Result<()> {

@@ -12,6 +12,7 @@ mod crash;
 mod fetch;
 mod homebrew;
 mod hostile;
+mod html;
 mod lie;
 mod oci;
 mod openpgp;
