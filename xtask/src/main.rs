@@ -59,6 +59,8 @@ const PROGRAMS: &[(&str, &str)] = &[
         "debian-archive-keyring",
     ),
     ("/usr/share/keyrings/debian-keyring.gpg", "debian-keyring"),
+    // A real browser for `compare --html`: the test opens the page headless.
+    ("chromium", "chromium"),
 ];
 
 fn main() -> Result<()> {

@@ -203,7 +203,7 @@ fn describe(found: &Found, size_a: u64, size_b: u64) -> String {
 }
 
 /// `2048` as `2,048`.
-fn grouped(n: u64) -> String {
+pub(crate) fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, d) in digits.chars().enumerate() {

@@ -29,7 +29,7 @@ pub use chunks::ChunkDiff;
 pub use load::{
     LoadError, LoadedRun, LoadedRuns, Signature, TRUST_ADVICE, Trust, Warning, load_run, load_runs,
 };
-pub use render::{render_json, render_status, render_status_json, render_text};
+pub use render::{render_html, render_json, render_status, render_status_json, render_text};
 pub use rules::{Rule, RuleReport, RuleStatus};
 pub use status::{NextRun, Status, status};
 
@@ -1534,6 +1534,157 @@ mod tests {
             assert!(!out.contains('\r'), "{out}");
         }
         assert!(text.contains("x\\nverdict: AGREE\\r\\n  - fine"), "{text}");
+    }
+
+    /// What the HTML page must never hold: a script, anything it would fetch, a stylesheet
+    /// or font from elsewhere.
+    fn assert_self_contained(html: &str) {
+        for forbidden in [
+            "<script",
+            "<link",
+            "<iframe",
+            "<img",
+            "<object",
+            "<embed",
+            "src=\"",
+            "href=\"http",
+            "@import",
+            "url(",
+        ] {
+            assert!(!html.contains(forbidden), "{forbidden} in {html}");
+        }
+        assert!(
+            html.contains(
+                "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+                 style-src 'unsafe-inline'; img-src data:;"
+            ),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn html_report_shows_the_verdict_each_run_the_matrix_and_the_rules() {
+        let runs = [
+            run(1, 20, "h1", &[("a", Some(1)), ("b", Some(5))]),
+            run(2, 21, "h2", &[("a", Some(1)), ("b", None)]),
+            run(3, 22, "h3", &[("a", Some(9)), ("b", Some(5))]),
+        ];
+        let r = report(&runs, &[Rule::DistinctDays]);
+        assert_eq!(r.verdict, Verdict::Disagree);
+        let html = render_html(&r);
+        assert_self_contained(&html);
+        assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+        assert!(html.ends_with("</html>\n"), "{html}");
+        assert!(html.contains("<title>tofu compare: DISAGREE</title>"));
+        assert_eq!(html.matches("<h2 id=\"verdict\">").count(), 1);
+        assert!(html.contains("<h2 id=\"verdict\">\u{2717} Verdict: DISAGREE</h2>"));
+        // Every reason of the text report, word for word.
+        for reason in &r.reasons {
+            assert!(html.contains(&format!("<li>{reason}</li>")), "{reason}");
+        }
+        // Each run with its vantage, day and signer.
+        for (i, run) in r.runs.iter().enumerate() {
+            assert!(html.contains(&format!("<code>run{}.json</code>", i + 1)));
+            assert!(html.contains(&format!(">{}</td>", run.started_at)));
+        }
+        assert_eq!(
+            html.matches("\u{2713} signed by this machine (key K)</td>")
+                .count(),
+            3
+        );
+        // The matrix: a agrees in #1 and #2 (group A) and differs in #3 (group B); b is
+        // missing in #2 and agrees elsewhere.
+        let row = |id: &str| {
+            let start = html.find(&format!("<code>{id}</code></a></th>")).unwrap();
+            html[start..start + html[start..].find("</tr>").unwrap()].to_owned()
+        };
+        let a = row("a");
+        assert_eq!(
+            a.matches("<td class=\"agree\">\u{2713} agrees").count(),
+            2,
+            "{a}"
+        );
+        assert_eq!(
+            a.matches("<td class=\"differ\">\u{2717} differs").count(),
+            1,
+            "{a}"
+        );
+        assert!(a.contains("differs <span class=\"badge\">B</span>"), "{a}");
+        assert!(
+            a.contains("MISMATCH<span class=\"detail\">odd: #3</span>"),
+            "{a}"
+        );
+        let b = row("b");
+        assert_eq!(b.matches("\u{2713} agrees").count(), 2, "{b}");
+        assert!(
+            b.contains("\u{2205} missing<span class=\"detail\">failed: connect</span>"),
+            "{b}"
+        );
+        assert!(b.contains("\u{2205} MISSING"), "{b}");
+        // The rules with their evidence, required or not.
+        for rule in &r.rules {
+            assert!(html.contains(&format!("<code>{}</code>", rule.rule)));
+            assert!(html.contains(&format!("{}</td></tr>", rule.message)));
+        }
+        assert!(
+            html.contains("<td class=\"agree\">\u{2713} met</td>"),
+            "{html}"
+        );
+        assert_eq!(html.matches("not required").count(), 3);
+        // The diff of the must-match fields, line by line.
+        assert!(html.contains("<span class=\"del\">-sha256: 0101"), "{html}");
+        assert!(html.contains("<span class=\"add\">+sha256: 0909"), "{html}");
+        // The same report, rendered twice, is the same page.
+        assert_eq!(html, render_html(&r));
+    }
+
+    #[test]
+    fn html_report_marks_an_untrusted_run_not_counted() {
+        let runs = [
+            run(1, 20, "h1", &[("a", Some(1))]),
+            run(2, 21, "h2", &[("a", Some(1))]),
+            run(3, 22, "h3", &[("a", Some(9))]),
+        ];
+        let mut inputs = trusted_inputs(&runs);
+        inputs[2].signature = Signature::Untrusted {
+            key_id: "F00".into(),
+        };
+        let r = compare(&inputs, &Options::default());
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        let html = render_html(&r);
+        assert!(html.contains("<h2 id=\"verdict\">? Verdict: INCONCLUSIVE</h2>"));
+        assert!(
+            html.contains("<td class=\"uncounted\">\u{2298} not counted"),
+            "{html}"
+        );
+        assert!(
+            html.contains("\u{2298} signed by UNTRUSTED key F00 (not counted)</td>"),
+            "{html}"
+        );
+    }
+
+    /// Markup in any string of a transcript stays text: an artifact id, a label, an error
+    /// message.
+    #[test]
+    fn html_report_escapes_every_transcript_string() {
+        let evil = "<script>alert('x')</script>\"><img src=x onerror=alert(1)>&amp;\n\u{1b}[2J";
+        let mut runs = [
+            run(1, 20, "h1", &[(evil, Some(1))]),
+            run(2, 21, "h2", &[(evil, None)]),
+            run(3, 22, "h3", &[(evil, Some(1))]),
+        ];
+        runs[1].artifacts[0].error.as_mut().unwrap().message = evil.to_owned();
+        runs[1].artifacts[0].fetches[0].error = runs[1].artifacts[0].error.clone();
+        runs[0].run.label = Some(evil.to_owned());
+        let r = report(&runs, &[]);
+        let html = render_html(&r);
+        assert_self_contained(&html);
+        assert!(!html.contains('\u{1b}'), "{html}");
+        let shown = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&gt;&lt;img src=x \
+                     onerror=alert(1)&gt;&amp;amp;\\n\\u{1b}[2J";
+        // The id (matrix, article), the label, the message, and the reason naming the id.
+        assert!(html.matches(shown).count() >= 5, "{html}");
+        assert_eq!(html.matches("<h2 id=\"verdict\">").count(), 1);
     }
 
     #[test]

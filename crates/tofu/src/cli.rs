@@ -202,6 +202,12 @@ pub struct CompareArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// Also write the report as one self-contained HTML page to FILE (no script, nothing
+    /// fetched when it is opened; light and dark mode, and print). An existing FILE is
+    /// replaced; the exit status is still the verdict's.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,14 +1,17 @@
 //! Renderers, one file per report: `report.rs` for a comparison (runs, a runs × artifacts
-//! table, rules, notes, failures, unified diffs, the verdict), `status.rs` for a campaign's
-//! status. Each report is also JSON for machines.
+//! table, rules, notes, failures, unified diffs, the verdict), `html.rs` for the same
+//! comparison as one self-contained HTML page, `status.rs` for a campaign's status. Each
+//! report is also JSON for machines.
 
+mod html;
 mod report;
 mod status;
 
 use serde::Serialize;
 
-use crate::RuleStatus;
+use crate::{RuleStatus, Verdict};
 
+pub use html::render_html;
 pub use report::render_text;
 pub use status::render_status;
 
@@ -51,5 +54,14 @@ fn rule_status(status: RuleStatus) -> &'static str {
         RuleStatus::Met => "met",
         RuleStatus::Unmet => "UNMET",
         RuleStatus::NoEvidence => "NO EVIDENCE",
+    }
+}
+
+/// How the overall verdict reads: `AGREE`, `DISAGREE`, `INCONCLUSIVE`.
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Agree => "AGREE",
+        Verdict::Disagree => "DISAGREE",
+        Verdict::Inconclusive => "INCONCLUSIVE",
     }
 }

@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use super::{OneLine, rule_status};
-use crate::{ArtifactReport, ArtifactVerdict, Cell, Report, RunSummary, Verdict};
+use super::{OneLine, rule_status, verdict_word};
+use crate::{ArtifactReport, ArtifactVerdict, Cell, Report, RunSummary};
 
 /// The report as text for people.
 pub fn render_text(report: &Report) -> String {
@@ -201,11 +201,7 @@ fn write_diffs(out: &mut String, artifacts: &[ArtifactReport]) -> std::fmt::Resu
 
 /// `verdict: …`, how many unsigned runs it counted, and why it is not agreement.
 fn write_verdict(out: &mut String, report: &Report) -> std::fmt::Result {
-    let verdict = match report.verdict {
-        Verdict::Agree => "AGREE",
-        Verdict::Disagree => "DISAGREE",
-        Verdict::Inconclusive => "INCONCLUSIVE",
-    };
+    let verdict = verdict_word(report.verdict);
     writeln!(out, "verdict: {verdict}{}", unsigned_counted(report))?;
     for reason in &report.reasons {
         writeln!(out, "  - {}", OneLine(reason))?;
@@ -222,7 +218,7 @@ pub(super) fn unsigned_counted(report: &Report) -> String {
 }
 
 /// The first `n` characters of `s` (a digest or fingerprint prefix for the table).
-fn short(s: &str, n: usize) -> &str {
+pub(super) fn short(s: &str, n: usize) -> &str {
     match s.char_indices().nth(n) {
         Some((i, _)) => &s[..i],
         None => s,

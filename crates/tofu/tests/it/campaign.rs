@@ -13,7 +13,7 @@ use tofu_testkit::Microsocks;
 use crate::support::*;
 
 /// Moves run `name`'s start and finish by `days` and re-signs it with `home`'s key.
-fn shift_days(w: &World, home: &Path, name: &str, days: i64) {
+pub(crate) fn shift_days(w: &World, home: &Path, name: &str, days: i64) {
     restamp(w, home, name, |t| {
         t.run.started_at += chrono::Duration::days(days);
         t.run.finished_at += chrono::Duration::days(days);

@@ -12,6 +12,7 @@ mod crash;
 mod fetch;
 mod homebrew;
 mod hostile;
+mod html;
 mod keyring;
 mod lie;
 mod oci;
