@@ -4,6 +4,7 @@
 //! they observed as tofu-record types. No other tofu crate opens a socket.
 
 mod artifact;
+pub mod checksums;
 mod digest;
 mod dns;
 mod error;
@@ -13,7 +14,7 @@ mod http;
 mod json_mutation;
 mod keep;
 pub mod oci;
-mod openpgp;
+pub mod openpgp;
 mod progress;
 mod resume;
 mod target;

@@ -53,10 +53,10 @@ fn read(bytes: &[u8], part: &Part) -> Result<OpenPgpCert, String> {
     let parsed = std::panic::catch_unwind(|| SignedPublicKey::from_bytes(bytes))
         .map_err(|_| "the OpenPGP reader failed on these bytes".to_owned())?;
     let key = parsed.map_err(|e| bounded(&e.to_string()))?;
-    Ok(describe(&key, part))
+    Ok(describe(&key, Some(part)))
 }
 
-fn describe(key: &SignedPublicKey, part: &Part) -> OpenPgpCert {
+pub(crate) fn describe(key: &SignedPublicKey, part: Option<&Part>) -> OpenPgpCert {
     let revoked_ids = revoked_user_ids(key);
     OpenPgpCert {
         primary: primary(key, &revoked_ids),
@@ -67,7 +67,7 @@ fn describe(key: &SignedPublicKey, part: &Part) -> OpenPgpCert {
             .collect(),
         user_ids: key.details.users.iter().map(|u| text(u.id.id())).collect(),
         revoked_user_ids: revoked_ids.iter().map(|u| text(u.id.id())).collect(),
-        unread: unread(key, part),
+        unread: part.and_then(|p| unread(key, p)),
     }
 }
 

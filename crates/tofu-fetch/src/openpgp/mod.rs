@@ -7,6 +7,7 @@
 mod cert;
 mod split;
 mod stream;
+pub mod verify;
 
 use std::io::{self, BufRead, Read};
 
@@ -80,7 +81,8 @@ pub(crate) fn read(input: impl BufRead + Send + 'static, how: Start) -> io::Resu
     let mut parts = Vec::new();
     let encoding = match how {
         Start::Armor => {
-            read_armor(Box::new(input), &mut parts)?;
+            let mut record = |block, part| Some(cert::record(Some(block), part));
+            read_armor(Box::new(input), &mut parts, &mut record)?;
             "armor"
         }
         _ => {
@@ -94,10 +96,40 @@ pub(crate) fn read(input: impl BufRead + Send + 'static, how: Start) -> io::Resu
     })
 }
 
+/// The certificates in the key file `bytes` that rPGP reads, for verifying signatures with
+/// them; parts that are not one are left out (the keyring record names them).
+pub(crate) fn certificates(bytes: &[u8]) -> Vec<pgp::composed::SignedPublicKey> {
+    use pgp::composed::{Deserializable, SignedPublicKey};
+    let mut keys = Vec::new();
+    let mut take = |part: split::Part| {
+        if let (split::Kind::Public, None, Some(bytes)) = (part.kind, &part.broken, &part.bytes)
+            && let Ok(Ok(key)) =
+                std::panic::catch_unwind(|| SignedPublicKey::from_bytes(&bytes[..]))
+        {
+            keys.push(key);
+        }
+    };
+    let input = io::Cursor::new(bytes.to_vec());
+    // Reading from memory cannot fail; what does not parse is simply not a certificate.
+    let _ = match start(bytes, true) {
+        Start::Binary => split::split(input, &mut take),
+        Start::Armor => read_armor(Box::new(input), &mut Vec::new(), &mut |_, part| {
+            take(part);
+            None
+        }),
+        Start::Unknown | Start::Other => Ok(()),
+    };
+    keys
+}
+
 /// Reads armor block after armor block. Text outside the blocks is a part of its own (block
 /// numbers count it where it stands); an armor block that does not decode ends the reading,
 /// recorded as such.
-fn read_armor(mut rest: Box<dyn BufRead + Send>, parts: &mut Vec<OpenPgpPart>) -> io::Result<()> {
+fn read_armor(
+    mut rest: Box<dyn BufRead + Send>,
+    parts: &mut Vec<OpenPgpPart>,
+    each: &mut dyn FnMut(u64, split::Part) -> Option<OpenPgpPart>,
+) -> io::Result<()> {
     let mut block = 0u64;
     let mut text = Text::default();
     loop {
@@ -123,8 +155,7 @@ fn read_armor(mut rest: Box<dyn BufRead + Send>, parts: &mut Vec<OpenPgpPart>) -
         let mut clean = true;
         if matches!(typ, Some(BlockType::PublicKey | BlockType::PrivateKey)) {
             let mut decoded = io::BufReader::new(&mut dearmor);
-            if let Err(e) = split::split(&mut decoded, |p| parts.push(cert::record(Some(block), p)))
-            {
+            if let Err(e) = split::split(&mut decoded, |p| parts.extend(each(block, p))) {
                 if is_aborted(&e) {
                     return Err(e);
                 }

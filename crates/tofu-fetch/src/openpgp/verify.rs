@@ -1,0 +1,530 @@
+//! Checking a detached OpenPGP signature (`.sig`, `.asc`, `.sign`) with rPGP, as
+//! `gpg --verify` would: the signature is over the bytes given, by a key of the
+//! certificates given that could sign then (the primary key, or a subkey bound for signing
+//! with a back-signature), not revoked and not expired when it signed, and the signature
+//! itself not expired. No gpg at run time.
+
+use std::io::{self, Read};
+
+use chrono::{DateTime, Utc};
+use pgp::composed::{Deserializable, DetachedSignature, SignedPublicKey};
+use pgp::packet::{Signature, SignatureType};
+use pgp::types::KeyDetails;
+
+use super::cert;
+
+/// How one signature fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Made over these bytes by a key that could sign at the time.
+    Valid,
+    /// Not over these bytes (or its mathematics do not hold).
+    Bad,
+    /// Made by none of the keys given.
+    NoKey,
+    /// Made by a key given that could not sign at the time: revoked, expired before the
+    /// signature, created after it, or a subkey not bound for signing.
+    UnusableKey,
+    /// The signature's own expiry has passed.
+    Expired,
+    /// Not a signature of data that can be read (or of another type than binary or text).
+    Unreadable,
+}
+
+/// One signature of a signature file, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub outcome: Outcome,
+    /// The primary key fingerprint of the certificate whose key made it.
+    pub signer: Option<String>,
+    /// The fingerprint of the key that made it (the primary or a subkey).
+    pub key: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    /// The hash algorithm, e.g. `SHA256`.
+    pub hash: Option<String>,
+    /// Why, for anything but valid.
+    pub detail: Option<String>,
+}
+
+impl Check {
+    fn failed(outcome: Outcome, detail: String) -> Check {
+        Check {
+            outcome,
+            signer: None,
+            key: None,
+            created_at: None,
+            hash: None,
+            detail: Some(detail),
+        }
+    }
+}
+
+/// Checks every signature in `signature_file` against the bytes `data` opens (a fresh
+/// reader for each signature), with the certificates of `keys`, at time `now`. A file of no
+/// signature gives one unreadable check.
+pub fn verify_detached(
+    signature_file: &[u8],
+    keys: &[SignedPublicKey],
+    data: &mut dyn FnMut() -> io::Result<Box<dyn Read>>,
+    now: DateTime<Utc>,
+) -> Vec<Check> {
+    let signatures = match read_signatures(signature_file) {
+        Ok(s) if !s.is_empty() => s,
+        Ok(_) => {
+            return vec![Check::failed(
+                Outcome::Unreadable,
+                "no signature in the file".into(),
+            )];
+        }
+        Err(e) => return vec![Check::failed(Outcome::Unreadable, e)],
+    };
+    signatures
+        .iter()
+        .map(|s| check(s, keys, data, now))
+        .collect()
+}
+
+/// The key certificates of a key file's bytes, for [`verify_detached`].
+pub fn certificates(key_file: &[u8]) -> Vec<SignedPublicKey> {
+    super::certificates(key_file)
+}
+
+fn read_signatures(file: &[u8]) -> Result<Vec<DetachedSignature>, String> {
+    let text_start = file
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    let parsed: Vec<_> = if file[text_start..].starts_with(b"-----BEGIN PGP SIGNATURE-----") {
+        DetachedSignature::from_armor_many(&file[text_start..])
+            .map_err(|e| format!("the signature's armor does not read: {e}"))?
+            .0
+            .collect()
+    } else {
+        DetachedSignature::from_bytes_many(file)
+            .map_err(|e| format!("not an OpenPGP signature: {e}"))?
+            .collect()
+    };
+    parsed
+        .into_iter()
+        .map(|s| s.map_err(|e| format!("a signature does not read: {e}")))
+        .collect()
+}
+
+fn check(
+    detached: &DetachedSignature,
+    keys: &[SignedPublicKey],
+    data: &mut dyn FnMut() -> io::Result<Box<dyn Read>>,
+    now: DateTime<Utc>,
+) -> Check {
+    let signature = &detached.signature;
+    let created_at = signature.created().map(|t| time(t.as_secs()));
+    let mut result = Check {
+        outcome: Outcome::Unreadable,
+        signer: None,
+        key: None,
+        created_at,
+        hash: signature.hash_alg().map(|h| h.to_string()),
+        detail: None,
+    };
+    if !matches!(
+        signature.typ(),
+        Some(SignatureType::Binary | SignatureType::Text)
+    ) {
+        result.detail = Some(format!(
+            "a signature of type {:?}, not of data",
+            signature.typ()
+        ));
+        return result;
+    }
+    let Some((cert, key)) = find_key(signature, keys) else {
+        result.outcome = Outcome::NoKey;
+        let issuers: Vec<String> = signature
+            .issuer_fingerprint()
+            .iter()
+            .map(|f| format!("{f:X}"))
+            .chain(
+                signature
+                    .issuer_key_id()
+                    .iter()
+                    .map(|k| hex::encode_upper(k.as_ref())),
+            )
+            .collect();
+        result.detail = Some(format!(
+            "made by {}, none of the keys given",
+            issuers.join(", ")
+        ));
+        return result;
+    };
+    result.signer = Some(format!("{:X}", cert.primary_key.fingerprint()));
+    result.key = Some(format!("{:X}", key.fingerprint()));
+    let reader = match data() {
+        Ok(reader) => reader,
+        Err(e) => {
+            result.detail = Some(format!("the signed bytes could not be read: {e}"));
+            return result;
+        }
+    };
+    let verified = match &key {
+        SigningKey::Primary(k) => signature.verify(*k, reader),
+        SigningKey::Sub(k) => signature.verify(*k, reader),
+    };
+    if let Err(e) = verified {
+        result.outcome = Outcome::Bad;
+        result.detail = Some(format!("the signature does not verify: {e}"));
+        return result;
+    }
+    (result.outcome, result.detail) = match usable(cert, &key, signature, created_at, now) {
+        Ok(()) => (Outcome::Valid, None),
+        Err((outcome, why)) => (outcome, Some(why)),
+    };
+    result
+}
+
+enum SigningKey<'a> {
+    Primary(&'a pgp::packet::PublicKey),
+    Sub(&'a pgp::packet::PublicSubkey),
+}
+
+impl SigningKey<'_> {
+    fn fingerprint(&self) -> pgp::types::Fingerprint {
+        match self {
+            SigningKey::Primary(k) => k.fingerprint(),
+            SigningKey::Sub(k) => k.fingerprint(),
+        }
+    }
+}
+
+/// The certificate and key a signature names as its issuer.
+fn find_key<'a>(
+    signature: &Signature,
+    keys: &'a [SignedPublicKey],
+) -> Option<(&'a SignedPublicKey, SigningKey<'a>)> {
+    let names = |fingerprint: pgp::types::Fingerprint, id: pgp::types::KeyId| {
+        signature
+            .issuer_fingerprint()
+            .into_iter()
+            .any(|f| *f == fingerprint)
+            || signature.issuer_key_id().into_iter().any(|k| *k == id)
+    };
+    keys.iter().find_map(|cert| {
+        let primary = &cert.primary_key;
+        if names(primary.fingerprint(), primary.legacy_key_id()) {
+            return Some((cert, SigningKey::Primary(primary)));
+        }
+        cert.public_subkeys
+            .iter()
+            .find(|s| names(s.key.fingerprint(), s.key.legacy_key_id()))
+            .map(|s| (cert, SigningKey::Sub(&s.key)))
+    })
+}
+
+/// Whether `key` could make `signature` when it did: as its certificate's self-signatures
+/// say (the same reading as the keyring record), and for a subkey, a binding that grants
+/// signing and a back-signature from the subkey.
+fn usable(
+    cert: &SignedPublicKey,
+    key: &SigningKey<'_>,
+    signature: &Signature,
+    created_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), (Outcome, String)> {
+    let unusable = |why: String| Err((Outcome::UnusableKey, why));
+    let Some(signed_at) = created_at else {
+        return Err((
+            Outcome::Unreadable,
+            "the signature states no creation time".into(),
+        ));
+    };
+    if let Some(after) = signature.signature_expiration_time()
+        && after.as_secs() > 0
+        && signed_at + chrono::Duration::seconds(i64::from(after.as_secs())) <= now
+    {
+        return Err((Outcome::Expired, "the signature has expired".into()));
+    }
+    let record = cert::describe(cert, None);
+    let fingerprint = format!("{:X}", key.fingerprint());
+    let Some(facts) = std::iter::once(&record.primary)
+        .chain(&record.subkeys)
+        .find(|k| k.fingerprint == fingerprint)
+    else {
+        return unusable("the key is not in its certificate's record".into());
+    };
+    if facts.created_at > signed_at {
+        return unusable(format!(
+            "the key was made after the signature ({})",
+            facts.created_at
+        ));
+    }
+    if facts.expires_at.is_some_and(|at| at <= signed_at) {
+        return unusable("the key had expired when it signed".into());
+    }
+    if record.primary.revoked.is_some() || facts.revoked.is_some() {
+        return unusable("the key is revoked".into());
+    }
+    if let SigningKey::Sub(sub) = key {
+        if facts.unbound {
+            return unusable("the subkey is not bound to its certificate".into());
+        }
+        if !signing_subkey(cert, sub) {
+            return unusable("the subkey is not bound for signing, with a back-signature".into());
+        }
+    }
+    Ok(())
+}
+
+/// Whether a verifying binding of `sub` grants signing and carries a back-signature the
+/// subkey made.
+fn signing_subkey(cert: &SignedPublicKey, sub: &pgp::packet::PublicSubkey) -> bool {
+    let primary = &cert.primary_key;
+    let Some(signed) = cert
+        .public_subkeys
+        .iter()
+        .find(|s| s.key.fingerprint() == sub.fingerprint())
+    else {
+        return false;
+    };
+    signed.signatures.iter().any(|binding| {
+        binding.typ() == Some(SignatureType::SubkeyBinding)
+            && binding.key_flags().sign()
+            && binding.verify_subkey_binding(primary, sub).is_ok()
+            && binding
+                .embedded_signature()
+                .is_some_and(|back| back.verify_primary_key_binding(sub, primary).is_ok())
+    })
+}
+
+fn time(secs: u32) -> DateTime<Utc> {
+    DateTime::from_timestamp(i64::from(secs), 0).unwrap_or_default()
+}
+
+/// Every outcome against `gpg --verify`'s status on the same files: signatures made with
+/// gpg by a primary key and by a signing subkey, checked with the right key, with another
+/// key, over other bytes, by a key that expired after signing, and by a revoked key.
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    use super::*;
+
+    struct Gpg {
+        home: PathBuf,
+    }
+
+    impl Gpg {
+        fn new(dir: &Path, name: &str) -> Gpg {
+            use std::os::unix::fs::PermissionsExt;
+            let home = dir.join(name);
+            std::fs::create_dir_all(&home).unwrap();
+            std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+            Gpg { home }
+        }
+
+        fn command(&self, args: &[&str]) -> Command {
+            let mut command = Command::new(tofu_testkit::require_program("gpg", "gnupg"));
+            command.arg("--homedir").arg(&self.home).args([
+                "--batch",
+                "--no-tty",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ]);
+            command.args(args);
+            command
+        }
+
+        fn run(&self, args: &[&str]) -> Vec<u8> {
+            tofu_testkit::output::run_ok(&mut self.command(args)).stdout
+        }
+
+        fn generate(&self, uid: &str, extra: &[&str]) -> String {
+            let mut args = extra.to_vec();
+            args.extend(["--quick-gen-key", uid, "ed25519", "sign", "2y"]);
+            self.run(&args);
+            let listing =
+                String::from_utf8(self.run(&["--with-colons", "--list-keys", uid])).unwrap();
+            let fpr = listing.lines().find(|l| l.starts_with("fpr:")).unwrap();
+            fpr.split(':').nth(9).unwrap().to_owned()
+        }
+
+        /// gpg's status word for a signature check: GOODSIG, BADSIG, ERRSIG, EXPKEYSIG…
+        fn status(&self, signature: &Path, data: &Path) -> String {
+            let out = self
+                .command(&["--status-fd", "1", "--verify"])
+                .arg(signature)
+                .arg(data)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let words = [
+                "GOODSIG",
+                "BADSIG",
+                "ERRSIG",
+                "EXPKEYSIG",
+                "REVKEYSIG",
+                "EXPSIG",
+            ];
+            text.lines()
+                .filter_map(|l| l.strip_prefix("[GNUPG:] "))
+                .filter_map(|l| l.split_whitespace().next())
+                .find(|w| words.contains(w))
+                .unwrap_or("NONE")
+                .to_owned()
+        }
+    }
+
+    fn ours(signature: &Path, data: &Path, key_file: &[u8]) -> Check {
+        let keys = certificates(key_file);
+        let sig = std::fs::read(signature).unwrap();
+        let path = data.to_owned();
+        let mut open =
+            || -> io::Result<Box<dyn Read>> { Ok(Box::new(std::fs::File::open(&path)?)) };
+        let mut checks = verify_detached(&sig, &keys, &mut open, Utc::now());
+        assert_eq!(checks.len(), 1, "{checks:?}");
+        checks.remove(0)
+    }
+
+    #[test]
+    fn signatures_are_judged_as_gpg_judges_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = Gpg::new(dir.path(), "signer");
+        let fpr = signer.generate("Release <release@example.invalid>", &[]);
+        let data = dir.path().join("SHA256SUMS");
+        std::fs::write(&data, b"0000  file.iso\n").unwrap();
+        let sig = dir.path().join("SHA256SUMS.sign");
+        signer.run(&[
+            "--armor",
+            "--detach-sign",
+            "-u",
+            &fpr,
+            "-o",
+            sig.to_str().unwrap(),
+            data.to_str().unwrap(),
+        ]);
+        let key = signer.run(&["--export", &fpr]);
+
+        // Good, by the primary key.
+        let check = ours(&sig, &data, &key);
+        assert_eq!(
+            (check.outcome, signer.status(&sig, &data).as_str()),
+            (Outcome::Valid, "GOODSIG")
+        );
+        assert_eq!(check.signer.as_deref(), Some(fpr.as_str()));
+        assert_eq!(check.key, check.signer);
+
+        // Over other bytes.
+        let other = dir.path().join("other");
+        std::fs::write(&other, b"1111  file.iso\n").unwrap();
+        let check = ours(&sig, &other, &key);
+        assert_eq!(
+            (check.outcome, signer.status(&sig, &other).as_str()),
+            (Outcome::Bad, "BADSIG")
+        );
+
+        // With another key only.
+        let stranger = Gpg::new(dir.path(), "stranger");
+        let theirs = stranger.generate("Stranger <stranger@example.invalid>", &[]);
+        let check = ours(&sig, &data, &stranger.run(&["--export", &theirs]));
+        assert_eq!(
+            (check.outcome, stranger.status(&sig, &data).as_str()),
+            (Outcome::NoKey, "ERRSIG")
+        );
+
+        // By a signing subkey, which gpg prefers once there is one.
+        signer.run(&["--quick-add-key", &fpr, "ed25519", "sign", "1y"]);
+        let by_sub = dir.path().join("by-sub.sig");
+        signer.run(&[
+            "--detach-sign",
+            "-u",
+            &fpr,
+            "-o",
+            by_sub.to_str().unwrap(),
+            data.to_str().unwrap(),
+        ]);
+        let key = signer.run(&["--export", &fpr]);
+        let check = ours(&by_sub, &data, &key);
+        assert_eq!(
+            (check.outcome, signer.status(&by_sub, &data).as_str()),
+            (Outcome::Valid, "GOODSIG")
+        );
+        assert_eq!(check.signer.as_deref(), Some(fpr.as_str()));
+        assert_ne!(check.key, check.signer);
+
+        // The key revoked since: gpg still says the signature is good, with a warning
+        // (REVKEYSIG); tofu counts it unusable.
+        let stored = signer.home.join(format!("openpgp-revocs.d/{fpr}.rev"));
+        let text = std::fs::read_to_string(stored)
+            .unwrap()
+            .replace(":-----BEGIN", "-----BEGIN");
+        let revocation = dir.path().join("revocation.asc");
+        std::fs::write(&revocation, text).unwrap();
+        signer.run(&["--import", revocation.to_str().unwrap()]);
+        let key = signer.run(&["--export", &fpr]);
+        let check = ours(&sig, &data, &key);
+        assert_eq!(
+            (check.outcome, signer.status(&sig, &data).as_str()),
+            (Outcome::UnusableKey, "REVKEYSIG")
+        );
+    }
+
+    #[test]
+    fn a_signature_made_before_its_key_expired_is_valid_as_gpg_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = Gpg::new(dir.path(), "signer");
+        // A key made ten days ago that expired after one, and a signature from its first day.
+        let then = (Utc::now() - chrono::Duration::days(10))
+            .format("%Y%m%dT%H%M%S")
+            .to_string();
+        let faked = ["--faked-system-time", then.as_str()];
+        let mut args = faked.to_vec();
+        args.extend([
+            "--quick-gen-key",
+            "Short <short@example.invalid>",
+            "ed25519",
+            "sign",
+            "1d",
+        ]);
+        signer.run(&args);
+        let listing = String::from_utf8(signer.run(&["--with-colons", "--list-keys"])).unwrap();
+        let fpr = listing
+            .lines()
+            .find(|l| l.starts_with("fpr:"))
+            .unwrap()
+            .split(':')
+            .nth(9)
+            .unwrap()
+            .to_owned();
+        let data = dir.path().join("data");
+        std::fs::write(&data, b"payload").unwrap();
+        let sig = dir.path().join("data.sig");
+        let mut args = faked.to_vec();
+        args.extend([
+            "--detach-sign",
+            "-u",
+            &fpr,
+            "-o",
+            sig.to_str().unwrap(),
+            data.to_str().unwrap(),
+        ]);
+        signer.run(&args);
+        let key = signer.run(&["--export", &fpr]);
+        let check = ours(&sig, &data, &key);
+        assert_eq!(
+            (check.outcome, signer.status(&sig, &data).as_str()),
+            (Outcome::Valid, "EXPKEYSIG")
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_data_signature_is_unreadable() {
+        let none = |bytes: &[u8]| {
+            let mut open = || -> io::Result<Box<dyn Read>> { Ok(Box::new(io::empty())) };
+            verify_detached(bytes, &[], &mut open, Utc::now())
+        };
+        assert_eq!(none(b"")[0].outcome, Outcome::Unreadable);
+        assert_eq!(none(b"hello")[0].outcome, Outcome::Unreadable);
+        let armor = b"-----BEGIN PGP SIGNATURE-----\n\n!!!\n-----END PGP SIGNATURE-----\n";
+        assert_eq!(none(armor)[0].outcome, Outcome::Unreadable);
+    }
+}
