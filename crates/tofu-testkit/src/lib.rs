@@ -13,6 +13,7 @@
 
 mod ca;
 pub mod flaky;
+mod gpg;
 pub mod hostile;
 mod layout;
 mod lying_proxy;
@@ -26,6 +27,7 @@ mod tornet;
 
 pub use ca::{TestCa, self_signed_der};
 pub use flaky::{Flaky, Request, Version};
+pub use gpg::Gpg;
 pub use hostile::{CATALOGUE, Hostile};
 pub use layout::{Blob, Bottle, LayoutBuilder, descriptor};
 pub use lying_proxy::{Lie, LyingProxy};

@@ -202,6 +202,16 @@ fn is_aborted(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::ConnectionAborted
 }
 
+/// `Read::read` for a reader whose `BufRead` side does the work, so that every byte read
+/// goes through its `consume`.
+fn read_buffered(reader: &mut impl BufRead, out: &mut [u8]) -> io::Result<usize> {
+    let available = reader.fill_buf()?;
+    let n = available.len().min(out.len());
+    out[..n].copy_from_slice(&available[..n]);
+    reader.consume(n);
+    Ok(n)
+}
+
 /// The next line (with its `\n`), at most [`MAX_LINE`] bytes; empty at the end.
 fn read_line(input: &mut impl BufRead) -> io::Result<Vec<u8>> {
     let mut line = Vec::new();

@@ -302,77 +302,11 @@ fn time(secs: u32) -> DateTime<Utc> {
 /// key, over other bytes, by a key that expired after signing, and by a revoked key.
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
-    use std::process::Command;
+    use std::path::Path;
+
+    use tofu_testkit::Gpg;
 
     use super::*;
-
-    struct Gpg {
-        home: PathBuf,
-    }
-
-    impl Gpg {
-        fn new(dir: &Path, name: &str) -> Gpg {
-            use std::os::unix::fs::PermissionsExt;
-            let home = dir.join(name);
-            std::fs::create_dir_all(&home).unwrap();
-            std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
-            Gpg { home }
-        }
-
-        fn command(&self, args: &[&str]) -> Command {
-            let mut command = Command::new(tofu_testkit::require_program("gpg", "gnupg"));
-            command.arg("--homedir").arg(&self.home).args([
-                "--batch",
-                "--no-tty",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-            ]);
-            command.args(args);
-            command
-        }
-
-        fn run(&self, args: &[&str]) -> Vec<u8> {
-            tofu_testkit::output::run_ok(&mut self.command(args)).stdout
-        }
-
-        fn generate(&self, uid: &str, extra: &[&str]) -> String {
-            let mut args = extra.to_vec();
-            args.extend(["--quick-gen-key", uid, "ed25519", "sign", "2y"]);
-            self.run(&args);
-            let listing =
-                String::from_utf8(self.run(&["--with-colons", "--list-keys", uid])).unwrap();
-            let fpr = listing.lines().find(|l| l.starts_with("fpr:")).unwrap();
-            fpr.split(':').nth(9).unwrap().to_owned()
-        }
-
-        /// gpg's status word for a signature check: GOODSIG, BADSIG, ERRSIG, EXPKEYSIG…
-        fn status(&self, signature: &Path, data: &Path) -> String {
-            let out = self
-                .command(&["--status-fd", "1", "--verify"])
-                .arg(signature)
-                .arg(data)
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout).into_owned();
-            let words = [
-                "GOODSIG",
-                "BADSIG",
-                "ERRSIG",
-                "EXPKEYSIG",
-                "REVKEYSIG",
-                "EXPSIG",
-            ];
-            text.lines()
-                .filter_map(|l| l.strip_prefix("[GNUPG:] "))
-                .filter_map(|l| l.split_whitespace().next())
-                .find(|w| words.contains(w))
-                .unwrap_or("NONE")
-                .to_owned()
-        }
-    }
 
     fn ours(signature: &Path, data: &Path, key_file: &[u8]) -> Check {
         let keys = certificates(key_file);
@@ -389,7 +323,7 @@ mod tests {
     fn signatures_are_judged_as_gpg_judges_them() {
         let dir = tempfile::tempdir().unwrap();
         let signer = Gpg::new(dir.path(), "signer");
-        let fpr = signer.generate("Release <release@example.invalid>", &[]);
+        let fpr = signer.generate("Release <release@example.invalid>", "2y", &[]);
         let data = dir.path().join("SHA256SUMS");
         std::fs::write(&data, b"0000  file.iso\n").unwrap();
         let sig = dir.path().join("SHA256SUMS.sign");
@@ -424,7 +358,7 @@ mod tests {
 
         // With another key only.
         let stranger = Gpg::new(dir.path(), "stranger");
-        let theirs = stranger.generate("Stranger <stranger@example.invalid>", &[]);
+        let theirs = stranger.generate("Stranger <stranger@example.invalid>", "2y", &[]);
         let check = ours(&sig, &data, &stranger.run(&["--export", &theirs]));
         assert_eq!(
             (check.outcome, stranger.status(&sig, &data).as_str()),
@@ -453,13 +387,7 @@ mod tests {
 
         // The key revoked since: gpg still says the signature is good, with a warning
         // (REVKEYSIG); tofu counts it unusable.
-        let stored = signer.home.join(format!("openpgp-revocs.d/{fpr}.rev"));
-        let text = std::fs::read_to_string(stored)
-            .unwrap()
-            .replace(":-----BEGIN", "-----BEGIN");
-        let revocation = dir.path().join("revocation.asc");
-        std::fs::write(&revocation, text).unwrap();
-        signer.run(&["--import", revocation.to_str().unwrap()]);
+        signer.revoke(&fpr);
         let key = signer.run(&["--export", &fpr]);
         let check = ours(&sig, &data, &key);
         assert_eq!(
@@ -477,24 +405,7 @@ mod tests {
             .format("%Y%m%dT%H%M%S")
             .to_string();
         let faked = ["--faked-system-time", then.as_str()];
-        let mut args = faked.to_vec();
-        args.extend([
-            "--quick-gen-key",
-            "Short <short@example.invalid>",
-            "ed25519",
-            "sign",
-            "1d",
-        ]);
-        signer.run(&args);
-        let listing = String::from_utf8(signer.run(&["--with-colons", "--list-keys"])).unwrap();
-        let fpr = listing
-            .lines()
-            .find(|l| l.starts_with("fpr:"))
-            .unwrap()
-            .split(':')
-            .nth(9)
-            .unwrap()
-            .to_owned();
+        let fpr = signer.generate("Short <short@example.invalid>", "1d", &faked);
         let data = dir.path().join("data");
         std::fs::write(&data, b"payload").unwrap();
         let sig = dir.path().join("data.sig");

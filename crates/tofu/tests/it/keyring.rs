@@ -4,73 +4,13 @@
 //! keys, subkeys and user IDs; a certificate that cannot be read, kept at its place; and the
 //! real keyrings that ship in Debian packages, the largest 28 MB and 905 certificates.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use serde_json::Value;
 
+use tofu_testkit::Gpg;
+
 use crate::support::*;
-
-/// A gpg home of its own.
-struct Gpg {
-    home: PathBuf,
-}
-
-impl Gpg {
-    fn new(dir: &Path) -> Gpg {
-        use std::os::unix::fs::PermissionsExt;
-        let home = dir.join("gnupg");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
-        Gpg { home }
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(tofu_testkit::require_program("gpg", "gnupg"));
-        command.arg("--homedir").arg(&self.home).args([
-            "--batch",
-            "--no-tty",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-        ]);
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Vec<u8> {
-        tofu_testkit::output::run_ok(self.command().args(args)).stdout
-    }
-
-    /// Runs gpg with `input` on its command channel (for `--edit-key`).
-    fn run_with_commands(&self, args: &[&str], input: &str) {
-        use std::io::Write;
-        let mut child = self
-            .command()
-            .args(["--command-fd", "0"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success(), "gpg {args:?}");
-    }
-
-    /// Makes a signing key for `uid` and returns its fingerprint.
-    fn generate(&self, uid: &str) -> String {
-        self.run(&["--quick-gen-key", uid, "ed25519", "sign", "2y"]);
-        let listing = String::from_utf8(self.run(&["--with-colons", "--list-keys", uid])).unwrap();
-        let fpr = listing.lines().find(|l| l.starts_with("fpr:")).unwrap();
-        fpr.split(':').nth(9).unwrap().to_owned()
-    }
-}
 
 /// One key as gpg lists it: fingerprint, created, expires, and its validity as far as
 /// the key file alone tells it: `r` revoked, `i` invalid (a subkey nothing binds), else `-`.
@@ -93,10 +33,9 @@ fn gpg_shows(dir: &Path, file: &Path) -> Vec<Cert> {
 /// gpg's listing, and whether gpg found nothing wrong (it lists what it could read even
 /// when it did not).
 fn gpg_shows_with_status(dir: &Path, file: &Path) -> (Vec<Cert>, bool) {
-    let gpg = Gpg::new(&dir.join("show-keys"));
+    let gpg = Gpg::new(dir, "show-keys");
     let out = gpg
-        .command()
-        .args(["--with-colons", "--show-keys", file.to_str().unwrap()])
+        .command(&["--with-colons", "--show-keys", file.to_str().unwrap()])
         .output()
         .unwrap();
     let text = out.stdout;
@@ -210,8 +149,8 @@ fn certificates(keyring: &Value) -> impl Iterator<Item = &Value> {
 /// revoked whole (with the revocation certificate gpg made for it). Returns their
 /// fingerprints.
 fn three_keys(gpg: &Gpg) -> [String; 3] {
-    let plain = gpg.generate("Plain <plain@example.invalid>");
-    let partly = gpg.generate("Partly <partly@example.invalid>");
+    let plain = gpg.generate("Plain <plain@example.invalid>", "2y", &[]);
+    let partly = gpg.generate("Partly <partly@example.invalid>", "2y", &[]);
     gpg.run(&["--quick-add-key", &partly, "cv25519", "encr", "1y"]);
     gpg.run(&["--quick-add-uid", &partly, "Old <old@example.invalid>"]);
     gpg.run(&["--quick-revoke-uid", &partly, "Old <old@example.invalid>"]);
@@ -220,23 +159,15 @@ fn three_keys(gpg: &Gpg) -> [String; 3] {
         &["--edit-key", &partly],
         "key 1\nrevkey\ny\n2\nsuperseded\n\ny\nsave\n",
     );
-    let revoked = gpg.generate("Revoked <revoked@example.invalid>");
-    // gpg stores a revocation certificate for every key it makes, armored behind a ':' so
-    // it is not imported by mistake.
-    let stored = gpg.home.join(format!("openpgp-revocs.d/{revoked}.rev"));
-    let text = std::fs::read_to_string(stored)
-        .unwrap()
-        .replace(":-----BEGIN", "-----BEGIN");
-    let certificate = gpg.home.join("revocation.asc");
-    std::fs::write(&certificate, text).unwrap();
-    gpg.run(&["--import", certificate.to_str().unwrap()]);
+    let revoked = gpg.generate("Revoked <revoked@example.invalid>", "2y", &[]);
+    gpg.revoke(&revoked);
     [plain, partly, revoked]
 }
 
 #[test]
 fn every_certificate_of_a_keyring_is_recorded_as_gpg_lists_it() {
     let w = World::new();
-    let gpg = Gpg::new(w.dir.path());
+    let gpg = Gpg::new(w.dir.path(), "gnupg");
     let [plain, partly, revoked] = three_keys(&gpg);
     let www = w.dir.path().join("www");
     let binary = gpg.run(&["--export", &plain, &partly, &revoked]);
@@ -302,7 +233,7 @@ fn every_certificate_of_a_keyring_is_recorded_as_gpg_lists_it() {
 /// The byte offset and header length of each public-key packet in `keyring`, from gpg's
 /// own packet listing (`# off=0 ctb=98 tag=6 hlen=2 plen=51`).
 fn key_packets(dir: &Path, keyring: &Path) -> Vec<(u64, usize)> {
-    let gpg = Gpg::new(&dir.join("list-packets"));
+    let gpg = Gpg::new(dir, "list-packets");
     let out = gpg.run(&["--list-packets", keyring.to_str().unwrap()]);
     let field = |line: &str, name: &str| -> u64 {
         let value = line.split_whitespace().find_map(|w| w.strip_prefix(name));
@@ -318,7 +249,7 @@ fn key_packets(dir: &Path, keyring: &Path) -> Vec<(u64, usize)> {
 #[test]
 fn a_certificate_that_cannot_be_read_keeps_its_place() {
     let w = World::new();
-    let gpg = Gpg::new(w.dir.path());
+    let gpg = Gpg::new(w.dir.path(), "gnupg");
     let [plain, partly, revoked] = three_keys(&gpg);
     let mut keyring = gpg.run(&["--export", &plain, &partly, &revoked]);
     let file = w.dir.path().join("www/keyring.gpg");

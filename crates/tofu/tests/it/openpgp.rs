@@ -2,37 +2,20 @@
 //! a key with gpg, serves it armored and binary, and checks tofu's record against gpg's own
 //! colon listing.
 
-use std::path::Path;
-use std::process::Command;
-
 use serde_json::Value;
+use tofu_testkit::Gpg;
 
 use crate::support::*;
 
-fn gpg(home: &Path, args: &[&str]) -> String {
-    let program = tofu_testkit::require_program("gpg", "gnupg");
-    let out = tofu_testkit::output::run_ok(
-        Command::new(program)
-            .arg("--homedir")
-            .arg(home)
-            .args([
-                "--batch",
-                "--no-tty",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-            ])
-            .args(args),
-    );
-    String::from_utf8(out.stdout).unwrap()
+fn gpg(gpg: &Gpg, args: &[&str]) -> String {
+    String::from_utf8(gpg.run(args)).unwrap()
 }
 
 /// One key as gpg lists it: kind (pub/sub), fingerprint, created, expires.
 type GpgKey = (String, String, i64, Option<i64>);
 
 /// gpg's view: the pub and sub keys, and the user IDs.
-fn gpg_listing(home: &Path) -> (Vec<GpgKey>, Vec<String>) {
+fn gpg_listing(home: &Gpg) -> (Vec<GpgKey>, Vec<String>) {
     let text = gpg(
         home,
         &[
@@ -79,23 +62,8 @@ fn key_view(k: &Value) -> (String, i64, Option<i64>) {
 #[test]
 fn certificate_facts_match_gpg() {
     let w = World::new();
-    let home = w.path("gnupg");
-    std::fs::create_dir_all(&home).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
-    gpg(
-        &home,
-        &[
-            "--quick-gen-key",
-            "Tofu Test <tofu@example.invalid>",
-            "ed25519",
-            "sign",
-            "2y",
-        ],
-    );
+    let home = Gpg::new(w.dir.path(), "gnupg");
+    home.generate("Tofu Test <tofu@example.invalid>", "2y", &[]);
     let (keys, _) = gpg_listing(&home);
     let primary_fpr = keys[0].1.clone();
     gpg(
@@ -118,16 +86,7 @@ fn certificate_facts_match_gpg() {
         gpg(&home, &["--armor", "--export", &primary_fpr]),
     )
     .unwrap();
-    let binary = {
-        let program = tofu_testkit::require_program("gpg", "gnupg");
-        Command::new(program)
-            .arg("--homedir")
-            .arg(&home)
-            .args(["--batch", "--export", &primary_fpr])
-            .output()
-            .unwrap()
-            .stdout
-    };
+    let binary = home.run(&["--export", &primary_fpr]);
     std::fs::write(www.join("key.gpg"), binary).unwrap();
 
     for (file, out) in [("key.asc", "asc.json"), ("key.gpg", "bin.json")] {
