@@ -28,12 +28,20 @@ impl Lone<'_> {
 
 /// `CN=… (SPKI sha256 0123456789abcdef…, from --ca-cert)`.
 pub(crate) fn describe(anchor: &TlsAnchor) -> String {
-    let source = match anchor.source {
-        AnchorSource::Platform => "from the system's trust store",
-        AnchorSource::CaCert => "from --ca-cert",
-    };
     let spki = anchor.spki_sha256.get(..16).unwrap_or(&anchor.spki_sha256);
-    format!("{} (SPKI sha256 {spki}…, {source})", anchor.subject)
+    format!(
+        "{} (SPKI sha256 {spki}…, from {})",
+        anchor.subject,
+        source(anchor)
+    )
+}
+
+/// Where a trust anchor came from, in words: `the system's trust store` or `--ca-cert`.
+pub(crate) fn source(anchor: &TlsAnchor) -> &'static str {
+    match anchor.source {
+        AnchorSource::Platform => "the system's trust store",
+        AnchorSource::CaCert => "--ca-cert",
+    }
 }
 
 /// The anchors each run's exit lookups (those that got an answer) ended at.

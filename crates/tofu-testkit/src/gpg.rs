@@ -77,6 +77,15 @@ impl Gpg {
         fpr.split(':').nth(9).unwrap().to_owned()
     }
 
+    /// Signs `data` with the key `fpr` into the detached signature `out`, with `extra`
+    /// options first (e.g. `--armor`, `--faked-system-time`).
+    pub fn sign(&self, fpr: &str, data: &Path, out: &Path, extra: &[&str]) {
+        let mut args = extra.to_vec();
+        args.extend(["--detach-sign", "-u", fpr, "-o"]);
+        args.extend([out.to_str().unwrap(), data.to_str().unwrap()]);
+        self.run(&args);
+    }
+
     /// Revokes the key `fpr` with the revocation certificate gpg stored when it made the
     /// key (armored behind a `:` so that it is not imported by mistake).
     pub fn revoke(&self, fpr: &str) {

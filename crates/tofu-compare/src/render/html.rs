@@ -522,7 +522,7 @@ fn artifact_runs(page: &mut Page, a: &ArtifactReport, report: &Report) {
                         format!(
                             "{} ({}; SPKI {})",
                             t.subject,
-                            anchor_source(t),
+                            crate::anchors::source(t),
                             t.spki_sha256
                         )
                     },
@@ -550,14 +550,6 @@ fn artifact_runs(page: &mut Page, a: &ArtifactReport, report: &Report) {
         page.raw("</tr>\n");
     }
     page.raw("</tbody></table></div>\n");
-}
-
-/// Where a trust anchor came from, in words.
-fn anchor_source(anchor: &tofu_record::TlsAnchor) -> &'static str {
-    match anchor.source {
-        tofu_record::AnchorSource::Platform => "system store",
-        tofu_record::AnchorSource::CaCert => "--ca-cert",
-    }
 }
 
 /// When runs pulled different platform sets or bottle tags: which run asked for which.

@@ -48,12 +48,16 @@ pub(crate) fn record(block: Option<u64>, part: Part) -> OpenPgpPart {
 
 /// The certificate in `bytes`, or why rPGP could not read it.
 fn read(bytes: &[u8], part: &Part) -> Result<OpenPgpCert, String> {
+    Ok(describe(&parse(bytes)?, Some(part)))
+}
+
+/// rPGP's reading of one certificate's bytes, or why it could not read them.
+pub(crate) fn parse(bytes: &[u8]) -> Result<SignedPublicKey, String> {
     // rPGP is written not to panic on hostile input; if it ever does, this part is the one
     // that could not be read, and the others still are.
     let parsed = std::panic::catch_unwind(|| SignedPublicKey::from_bytes(bytes))
         .map_err(|_| "the OpenPGP reader failed on these bytes".to_owned())?;
-    let key = parsed.map_err(|e| bounded(&e.to_string()))?;
-    Ok(describe(&key, Some(part)))
+    parsed.map_err(|e| bounded(&e.to_string()))
 }
 
 pub(crate) fn describe(key: &SignedPublicKey, part: Option<&Part>) -> OpenPgpCert {

@@ -96,32 +96,6 @@ pub(crate) fn read(input: impl BufRead + Send + 'static, how: Start) -> io::Resu
     })
 }
 
-/// The certificates in the key file `bytes` that rPGP reads, for verifying signatures with
-/// them; parts that are not one are left out (the keyring record names them).
-pub(crate) fn certificates(bytes: &[u8]) -> Vec<pgp::composed::SignedPublicKey> {
-    use pgp::composed::{Deserializable, SignedPublicKey};
-    let mut keys = Vec::new();
-    let mut take = |part: split::Part| {
-        if let (split::Kind::Public, None, Some(bytes)) = (part.kind, &part.broken, &part.bytes)
-            && let Ok(Ok(key)) =
-                std::panic::catch_unwind(|| SignedPublicKey::from_bytes(&bytes[..]))
-        {
-            keys.push(key);
-        }
-    };
-    let input = io::Cursor::new(bytes.to_vec());
-    // Reading from memory cannot fail; what does not parse is simply not a certificate.
-    let _ = match start(bytes, true) {
-        Start::Binary => split::split(input, &mut take),
-        Start::Armor => read_armor(Box::new(input), &mut Vec::new(), &mut |_, part| {
-            take(part);
-            None
-        }),
-        Start::Unknown | Start::Other => Ok(()),
-    };
-    keys
-}
-
 /// Reads armor block after armor block. Text outside the blocks is a part of its own (block
 /// numbers count it where it stands); an armor block that does not decode ends the reading,
 /// recorded as such.
@@ -159,10 +133,7 @@ fn read_armor(
                 if is_aborted(&e) {
                     return Err(e);
                 }
-                let why = format!(
-                    "armor block {block} does not decode: {e}; the rest of the file is not read"
-                );
-                parts.push(Counted::default().part(block, why));
+                parts.push(Counted::default().part(block, undecodable(block, &e)));
                 clean = false;
             }
         } else {
@@ -177,10 +148,7 @@ fn read_armor(
                 )),
                 Err(e) if is_aborted(&e) => return Err(e),
                 Err(e) => {
-                    let why = format!(
-                        "armor block {block} does not decode: {e}; the rest of the file is not read"
-                    );
-                    parts.push(skipped.part(block, why));
+                    parts.push(skipped.part(block, undecodable(block, &e)));
                     clean = false;
                 }
             }
@@ -195,6 +163,11 @@ fn read_armor(
     }
     text.flush(block, parts);
     Ok(())
+}
+
+/// Why an armor block ends the reading.
+fn undecodable(block: u64, e: &io::Error) -> String {
+    format!("armor block {block} does not decode: {e}; the rest of the file is not read")
 }
 
 /// Whether the feeding side stopped the reading (see [`stream`]).

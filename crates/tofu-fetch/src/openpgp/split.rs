@@ -50,65 +50,57 @@ pub(crate) struct Part {
     pub(crate) broken: Option<String>,
 }
 
+/// A part while its bytes come in: the part so far, and the hash of its bytes.
 struct Building {
-    kind: Kind,
-    offset: u64,
-    length: u64,
+    part: Part,
     hash: ring::digest::Context,
-    bytes: Option<Vec<u8>>,
-    subkeys: u32,
-    user_ids: u32,
-    signatures: u32,
-    broken: Option<String>,
 }
 
 impl Building {
     fn new(kind: Kind, offset: u64) -> Building {
         Building {
-            kind,
-            offset,
-            length: 0,
+            part: Part {
+                kind,
+                offset,
+                length: 0,
+                sha256: String::new(),
+                bytes: Some(Vec::new()),
+                subkeys: 0,
+                user_ids: 0,
+                signatures: 0,
+                broken: None,
+            },
             hash: ring::digest::Context::new(&ring::digest::SHA256),
-            bytes: Some(Vec::new()),
-            subkeys: 0,
-            user_ids: 0,
-            signatures: 0,
-            broken: None,
         }
     }
 
     fn add(&mut self, piece: &[u8]) {
         self.hash.update(piece);
-        self.length += piece.len() as u64;
-        if let Some(bytes) = self.bytes.as_mut() {
+        let part = &mut self.part;
+        part.length += piece.len() as u64;
+        if let Some(bytes) = part.bytes.as_mut() {
             if bytes.len() + piece.len() <= MAX_PART {
                 bytes.extend_from_slice(piece);
             } else {
-                self.bytes = None;
+                part.bytes = None;
             }
         }
     }
 
     fn count(&mut self, tag: Tag) {
+        let part = &mut self.part;
         match tag {
-            Tag::PublicSubkey | Tag::SecretSubkey => self.subkeys += 1,
-            Tag::UserId | Tag::UserAttribute => self.user_ids += 1,
-            Tag::Signature => self.signatures += 1,
+            Tag::PublicSubkey | Tag::SecretSubkey => part.subkeys += 1,
+            Tag::UserId | Tag::UserAttribute => part.user_ids += 1,
+            Tag::Signature => part.signatures += 1,
             _ => {}
         }
     }
 
     fn done(self) -> Part {
         Part {
-            kind: self.kind,
-            offset: self.offset,
-            length: self.length,
             sha256: hex::encode(self.hash.finish()),
-            bytes: self.bytes,
-            subkeys: self.subkeys,
-            user_ids: self.user_ids,
-            signatures: self.signatures,
-            broken: self.broken,
+            ..self.part
         }
     }
 }
@@ -138,6 +130,8 @@ impl<R: BufRead> BufRead for Tee<R> {
         if let Some((kind, message)) = &self.failed {
             return Err(io::Error::new(*kind, message.clone()));
         }
+        // Asked twice on success (the second time does no I/O): returning the first
+        // borrow from one arm while the other arm records the error does not borrow-check.
         match self.inner.fill_buf() {
             Ok(_) => self.inner.fill_buf(),
             Err(e) => {
@@ -181,7 +175,7 @@ pub(crate) fn split(input: impl BufRead, mut each: impl FnMut(Part)) -> io::Resu
     let outcome = cut(&mut tee, &mut each);
     if let Some(mut done) = tee.part.take() {
         if let Err(e) = &outcome {
-            done.broken = Some(format!("reading stopped: {e}"));
+            done.part.broken = Some(format!("reading stopped: {e}"));
         }
         each(done.done());
     }
@@ -228,7 +222,7 @@ fn cut<R: BufRead>(tee: &mut Tee<R>, each: &mut impl FnMut(Part)) -> io::Result<
             // The packet's length runs past the end, or its framing is broken: what is
             // left is not packets, and this part ends in a broken one.
             if let Some(part) = tee.part.as_mut() {
-                part.broken = Some(format!(
+                part.part.broken = Some(format!(
                     "a {tag:?} packet at byte {start} is cut short: {e}"
                 ));
             }
@@ -264,7 +258,7 @@ fn unframed<R: BufRead>(
     }
     let mut rest = Building::new(Kind::Unframed, start);
     rest.add(&std::mem::take(&mut tee.header));
-    rest.broken = Some(why);
+    rest.part.broken = Some(why);
     tee.part = Some(rest);
     tee.in_header = false;
     io::copy(tee, &mut io::sink())?;

@@ -82,12 +82,11 @@ impl Scanner {
         let mut scanner = self;
         match std::mem::replace(&mut scanner.state, State::Off) {
             State::Reading(reader) => Some((*reader).finish()),
-            // A body shorter than it takes to tell: all of it is here.
+            // A body shorter than it takes to tell: all of it is here, and read here (from
+            // memory, which cannot fail).
             State::Looking(prefix) => match super::start(&prefix, true) {
                 how @ (Start::Binary | Start::Armor) => {
-                    let mut reader = Reader::start(how)?;
-                    reader.send(Bytes::from(prefix));
-                    Some(reader.finish())
+                    super::read(std::io::Cursor::new(prefix), how).ok()
                 }
                 Start::Unknown | Start::Other => None,
             },
@@ -203,5 +202,41 @@ impl BufRead for Pieces {
 
     fn consume(&mut self, n: usize) {
         self.current.advance(n.min(self.current.len()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(pieces: &[&[u8]]) -> Option<OpenPgpKeyring> {
+        let mut scanner = Scanner::new();
+        for piece in pieces {
+            scanner.feed(&Bytes::copy_from_slice(piece));
+        }
+        scanner.finish()
+    }
+
+    #[test]
+    fn a_body_read_while_it_streams_is_read_as_from_memory() {
+        // A public-key packet rPGP cannot read, then two bytes that are not a packet, fed
+        // one byte per piece.
+        let file = [0xc6, 3, 4, 0xc5, 2, 4, 0];
+        let pieces: Vec<&[u8]> = file.chunks(1).collect();
+        let streamed = scan(&pieces).unwrap();
+        let read = super::super::read(std::io::Cursor::new(file.to_vec()), Start::Binary);
+        assert_eq!(streamed, read.unwrap());
+        assert_eq!(streamed.parts.len(), 2, "{streamed:?}");
+        assert!(streamed.parts.iter().all(|p| p.error.is_some()));
+    }
+
+    #[test]
+    fn a_body_too_short_to_tell_while_it_streams_is_told_at_its_end() {
+        let line = b"-----BEGIN PGP PUBLIC KEY BLOCK-----";
+        let keyring = scan(&[&line[..10], &line[10..]]).unwrap();
+        assert_eq!(keyring.encoding, "armor");
+        assert!(keyring.parts[0].error.is_some(), "{keyring:?}");
+        assert_eq!(scan(&[b"hello"]), None);
+        assert_eq!(scan(&[]), None);
     }
 }

@@ -11,7 +11,9 @@ use pgp::composed::{Deserializable, DetachedSignature, SignedPublicKey};
 use pgp::packet::{Signature, SignatureType};
 use pgp::types::KeyDetails;
 
+use super::Start;
 use super::cert;
+use super::split::Kind;
 
 /// How one signature fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,9 +86,28 @@ pub fn verify_detached(
         .collect()
 }
 
-/// The key certificates of a key file's bytes, for [`verify_detached`].
+/// The certificates in the key file `key_file` that rPGP reads, for [`verify_detached`];
+/// parts that are not one are left out (the keyring record names them).
 pub fn certificates(key_file: &[u8]) -> Vec<SignedPublicKey> {
-    super::certificates(key_file)
+    let mut keys = Vec::new();
+    let mut take = |part: super::split::Part| {
+        if let (Kind::Public, None, Some(bytes)) = (part.kind, &part.broken, &part.bytes)
+            && let Ok(key) = cert::parse(bytes)
+        {
+            keys.push(key);
+        }
+    };
+    let input = io::Cursor::new(key_file.to_vec());
+    // Reading from memory cannot fail; what does not parse is simply not a certificate.
+    let _ = match super::start(key_file, true) {
+        Start::Binary => super::split::split(input, &mut take),
+        Start::Armor => super::read_armor(Box::new(input), &mut Vec::new(), &mut |_, part| {
+            take(part);
+            None
+        }),
+        Start::Unknown | Start::Other => Ok(()),
+    };
+    keys
 }
 
 fn read_signatures(file: &[u8]) -> Result<Vec<DetachedSignature>, String> {
@@ -327,15 +348,7 @@ mod tests {
         let data = dir.path().join("SHA256SUMS");
         std::fs::write(&data, b"0000  file.iso\n").unwrap();
         let sig = dir.path().join("SHA256SUMS.sign");
-        signer.run(&[
-            "--armor",
-            "--detach-sign",
-            "-u",
-            &fpr,
-            "-o",
-            sig.to_str().unwrap(),
-            data.to_str().unwrap(),
-        ]);
+        signer.sign(&fpr, &data, &sig, &["--armor"]);
         let key = signer.run(&["--export", &fpr]);
 
         // Good, by the primary key.
@@ -368,14 +381,7 @@ mod tests {
         // By a signing subkey, which gpg prefers once there is one.
         signer.run(&["--quick-add-key", &fpr, "ed25519", "sign", "1y"]);
         let by_sub = dir.path().join("by-sub.sig");
-        signer.run(&[
-            "--detach-sign",
-            "-u",
-            &fpr,
-            "-o",
-            by_sub.to_str().unwrap(),
-            data.to_str().unwrap(),
-        ]);
+        signer.sign(&fpr, &data, &by_sub, &[]);
         let key = signer.run(&["--export", &fpr]);
         let check = ours(&by_sub, &data, &key);
         assert_eq!(
@@ -409,16 +415,7 @@ mod tests {
         let data = dir.path().join("data");
         std::fs::write(&data, b"payload").unwrap();
         let sig = dir.path().join("data.sig");
-        let mut args = faked.to_vec();
-        args.extend([
-            "--detach-sign",
-            "-u",
-            &fpr,
-            "-o",
-            sig.to_str().unwrap(),
-            data.to_str().unwrap(),
-        ]);
-        signer.run(&args);
+        signer.sign(&fpr, &data, &sig, &faked);
         let key = signer.run(&["--export", &fpr]);
         let check = ours(&sig, &data, &key);
         assert_eq!(

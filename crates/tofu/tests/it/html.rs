@@ -10,28 +10,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use tofu_testkit::{Lie, LyingProxy, Microsocks, Nginx};
+use tofu_testkit::{Lie, LyingProxy, Microsocks};
 
 use crate::campaign::shift_days;
 use crate::support::*;
 
-/// An impostor with a certificate from the same trusted CA, serving `file.bin` with one byte
-/// flipped, and answering exit lookups honestly (with the caller's address) as the genuine
-/// server does.
-fn impostor(w: &World) -> Nginx {
-    let www = w.path("impostor-www");
-    std::fs::create_dir_all(&www).unwrap();
-    let mut evil = payload();
-    evil[1_000_000] ^= 0x20;
-    std::fs::write(www.join("file.bin"), evil).unwrap();
-    Nginx::start(&www, &w.ca, |_, _| {
-        r#"location = /whoami-too {
+/// Exit lookups answered honestly (with the caller's address), as the genuine server does.
+const HONEST_WHOAMI: &str = r#"location = /whoami-too {
             default_type application/json;
             return 200 '{"country_code":"$whoami_country","ip":"$remote_addr"}';
-        }"#
-        .to_owned()
-    })
-}
+        }"#;
 
 /// Three runs of `file.bin`, each from its own home (host), through its own exit (network
 /// and country) on its own day, the third through a proxy that diverts every connection to
@@ -156,7 +144,7 @@ const HEIGHT: u32 = 2150;
 #[test]
 fn a_real_disagreement_renders_in_chromium() {
     let w = World::new();
-    let evil = impostor(&w);
+    let evil = impostor(&w, HONEST_WHOAMI);
     let liar = LyingProxy::start(Lie::Divert(SocketAddr::from((
         [127, 0, 0, 1],
         evil.https_port,

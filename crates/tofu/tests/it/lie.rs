@@ -4,20 +4,9 @@
 use std::net::SocketAddr;
 
 use serde_json::Value;
-use tofu_testkit::{Lie, LyingProxy, Microsocks, Nginx};
+use tofu_testkit::{Lie, LyingProxy, Microsocks};
 
 use crate::support::*;
-
-/// An impostor server with a certificate from the same trusted CA (an attacker holding one
-/// CA in the victim's root store), serving other bytes under the same path.
-fn impostor(w: &World) -> Nginx {
-    let www = w.path("impostor-www");
-    std::fs::create_dir_all(&www).unwrap();
-    let mut evil = payload();
-    evil[1_000_000] ^= 0x20;
-    std::fs::write(www.join("file.bin"), evil).unwrap();
-    Nginx::start(&www, &w.ca, |_, _| String::new())
-}
 
 fn compare_json(w: &World, args: &[&str]) -> (i32, Value) {
     let mut all = vec!["compare", "--json"];
@@ -31,7 +20,7 @@ fn compare_json(w: &World, args: &[&str]) -> (i32, Value) {
 #[test]
 fn the_https_lie_to_one_vantage_is_caught_and_the_liar_named() {
     let w = World::new();
-    let evil = impostor(&w);
+    let evil = impostor(&w, "");
     let honest = Microsocks::start(None, None);
     let liar = LyingProxy::start(Lie::Divert(SocketAddr::from((
         [127, 0, 0, 1],

@@ -170,6 +170,18 @@ impl World {
 
 pub use tofu_testkit::output::{assert_exit, code, stderr, stdout};
 
+/// An impostor server with a certificate from the same trusted CA (an attacker holding one
+/// CA in the victim's root store), serving `file.bin` with one byte flipped under the same
+/// path; `extra` is more nginx configuration for its server block.
+pub fn impostor(w: &World, extra: &'static str) -> Nginx {
+    let www = w.path("impostor-www");
+    std::fs::create_dir_all(&www).unwrap();
+    let mut evil = payload();
+    evil[1_000_000] ^= 0x20;
+    std::fs::write(www.join("file.bin"), evil).unwrap();
+    Nginx::start(&www, &w.ca, move |_, _| extra.to_owned())
+}
+
 /// The first artifact of a transcript.
 pub fn artifact(transcript: &Value) -> &Value {
     &transcript["artifacts"][0]
