@@ -47,6 +47,7 @@ pub(crate) fn compare_artifact(
         .iter()
         .map(|artifacts| cell(artifacts.get(id).copied()))
         .collect();
+    let full = by_id;
     // From here on, a run that does not count holds nothing of this artifact.
     let by_id = &counted(id, by_id, counts);
     let judged_cells: Vec<(usize, &Cell)> = cells
@@ -82,9 +83,11 @@ pub(crate) fn compare_artifact(
         }
         ArtifactVerdict::Match | ArtifactVerdict::Missing => Vec::new(),
     };
+    let vouches = crate::vouch::judge(id, full, &cells, counts, runs);
     ArtifactReport {
         id: id.to_owned(),
         verdict: judged.verdict,
+        vouches,
         cells,
         groups,
         odd_runs: judged.odd_runs,

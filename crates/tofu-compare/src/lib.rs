@@ -19,6 +19,7 @@ mod notes;
 mod render;
 mod rules;
 mod status;
+mod vouch;
 
 use std::collections::BTreeSet;
 
@@ -32,6 +33,7 @@ pub use load::{
 pub use render::{render_html, render_json, render_status, render_status_json, render_text};
 pub use rules::{Rule, RuleReport, RuleStatus};
 pub use status::{NextRun, Status, status};
+pub use vouch::{VouchCell, VouchKind, VouchReport, VouchStatus};
 
 /// One run handed to [`compare`]: a parsed transcript whose signature the caller checked.
 #[derive(Clone, Debug)]
@@ -82,7 +84,8 @@ impl Default for Options {
 pub enum Verdict {
     /// Enough runs, every artifact identical in every run, every required rule met.
     Agree,
-    /// Some must-match field differs between runs.
+    /// Some must-match field differs between runs, or what vouches for an artifact (its
+    /// publisher's signature, its checksum list) contradicts it.
     Disagree,
     /// Nothing differs, but something is missing: a run, an artifact, or evidence.
     Inconclusive,
@@ -220,6 +223,10 @@ pub struct ArtifactReport {
     /// On a mismatch, where each odd run's copy parts from the reference run's, from the
     /// chunk digests both recorded (or why they could not be compared). Shown, not judged.
     pub chunk_diffs: Vec<ChunkDiff>,
+    /// What vouches for it: the publisher's signature over it and the checksum list that
+    /// names it, as the runs checked them. One that contradicts the artifact makes the
+    /// verdict disagree; one a counted run could not check makes it inconclusive.
+    pub vouches: Vec<VouchReport>,
 }
 
 /// The whole comparison.
@@ -256,10 +263,11 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
     let counts: Vec<bool> = inputs.iter().map(|i| i.signature.counts()).collect();
     let counted = counted(inputs);
     let by_id = artifact::index(inputs);
-    let artifacts: Vec<ArtifactReport> = artifact_ids(inputs)
+    let mut artifacts: Vec<ArtifactReport> = artifact_ids(inputs)
         .into_iter()
         .map(|id| artifact::compare_artifact(id, &by_id, &counts, &runs))
         .collect();
+    vouch::summarize(&mut artifacts);
     let rules = rules::judge(&counted, &options.require, options.min_gap_hours);
 
     let mut reasons = untrusted_reasons(&runs);
@@ -268,15 +276,20 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
         reasons.push("no artifact to compare".to_owned());
     }
     reasons.extend(artifact_reasons(&artifacts, &runs));
+    for a in &artifacts {
+        for v in a.vouches.iter().filter(|v| v.status != VouchStatus::Holds) {
+            reasons.push(format!("{}: {}", a.id, v.summary));
+        }
+    }
     for rule in &rules {
         if rule.required && rule.status != RuleStatus::Met {
             reasons.push(format!("{} is unmet: {}", rule.rule, rule.message));
         }
     }
-    let verdict = if artifacts
-        .iter()
-        .any(|a| a.verdict == ArtifactVerdict::Mismatch)
-    {
+    let verdict = if artifacts.iter().any(|a| {
+        a.verdict == ArtifactVerdict::Mismatch
+            || a.vouches.iter().any(|v| v.status == VouchStatus::Contradicted)
+    }) {
         Verdict::Disagree
     } else if reasons.is_empty() {
         Verdict::Agree

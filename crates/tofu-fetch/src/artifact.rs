@@ -7,7 +7,7 @@
 use tofu_record::{Artifact, ArtifactError, ErrorCode, Fetch};
 use url::Url;
 
-use crate::http::FetchOptions;
+use crate::http::{FetchOptions, Watched};
 use crate::keep::Kept;
 use crate::transport::Client;
 
@@ -19,14 +19,16 @@ impl Client {
         id: String,
         urls: &[Url],
         options: &FetchOptions,
-    ) -> Artifact {
+    ) -> (Artifact, Watched) {
         let mut fetches = Vec::with_capacity(urls.len());
         let mut kept = Vec::with_capacity(urls.len());
         let mut keyring = None;
+        let mut watched = Watched::default();
         for (index, url) in urls.iter().enumerate() {
             let fetched = self.fetch_url(url, index, options).await;
             if index == 0 {
                 keyring = fetched.keyring;
+                watched = fetched.watched;
             }
             fetches.push(fetched.fetch);
             kept.push(fetched.kept);
@@ -40,7 +42,10 @@ impl Client {
         }
         // What the body holds is only told of an artifact that has it.
         let keyring = keyring.filter(|_| content.is_some());
-        Artifact {
+        if content.is_none() {
+            watched = Watched::default();
+        }
+        let artifact = Artifact {
             tor_exits: Vec::new(),
             id,
             content,
@@ -50,7 +55,10 @@ impl Client {
             oci: None,
             homebrew: None,
             error,
-        }
+            signature: None,
+            checksums: None,
+        };
+        (artifact, watched)
     }
 }
 

@@ -3,6 +3,17 @@
 //! the name holds a backslash or a newline, escaped), and the BSD format
 //! `SHA256 (NAME) = DIGEST` (`sha256sum --tag`, escaped the same way). Lines that are neither are counted, never guessed at.
 
+/// The name a checksum list knows a file at `url` by: the last segment of its path,
+/// percent-decoded; None when that is empty or not UTF-8.
+pub fn file_name(url: &url::Url) -> Option<String> {
+    let last = url.path_segments()?.next_back()?;
+    let name = percent_encoding::percent_decode_str(last)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    (!name.is_empty() && !name.contains('/')).then_some(name)
+}
+
 /// One line that names a file and its digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChecksumLine {
@@ -158,6 +169,19 @@ mod tests {
 
     const A: &str = "a591a6d40bf420404a011733cfb7b190d62c65bf0bcda32b57b277d9ad9f146e";
     const B: &str = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9";
+
+    #[test]
+    fn a_file_is_known_by_its_decoded_last_path_segment() {
+        let name = |u: &str| file_name(&url::Url::parse(u).unwrap());
+        assert_eq!(
+            name("https://a.example/cd/debian-13.2.0-amd64-netinst.iso?sig=x").as_deref(),
+            Some("debian-13.2.0-amd64-netinst.iso")
+        );
+        assert_eq!(name("https://a.example/a%20b.iso").as_deref(), Some("a b.iso"));
+        assert_eq!(name("https://a.example/dir/"), None);
+        assert_eq!(name("https://a.example/a%2Fb"), None);
+        assert_eq!(name("https://a.example/%FF"), None);
+    }
 
     #[test]
     fn gnu_and_bsd_lines_are_read_and_the_rest_counted() {

@@ -52,7 +52,45 @@ pub struct FetchOptions {
     pub checkpoints: Option<crate::CheckpointSink>,
     /// The body an interrupted run left on disk, to continue instead of starting over.
     pub resume_from: Option<crate::Partial>,
+    /// What to read of the body as it arrives, beyond its digests.
+    pub watch: Watch,
 }
+
+/// What to read of an artifact's body as it arrives (from its first URL: mirrors must send
+/// the same bytes), for other artifacts of the plan to vouch with or for.
+#[derive(Clone, Default)]
+pub struct Watch {
+    /// Hold the body in memory, up to [`crate::HOLD_LIMIT`] bytes: a checksum list, a
+    /// signature or a key another artifact is checked with.
+    pub hold: bool,
+    /// Check these signatures over the body while it downloads.
+    pub signatures: Option<std::sync::Arc<crate::openpgp::verify::Signatures>>,
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watch")
+            .field("hold", &self.hold)
+            .field("signatures", &self.signatures.is_some())
+            .finish()
+    }
+}
+
+/// The largest body held in memory for other artifacts to be checked with.
+pub const HOLD_LIMIT: usize = 16 << 20;
+
+/// What was read of a body as it arrived, as [`Watch`] asked.
+#[derive(Debug, Default)]
+pub struct Watched {
+    /// The body, when it was asked for and within [`HOLD_LIMIT`]; `Err` when it was larger.
+    pub held: Option<Result<Vec<u8>, TooLarge>>,
+    /// The signatures checked over it, when asked.
+    pub signatures: Option<Vec<crate::openpgp::verify::Check>>,
+}
+
+/// A body larger than [`HOLD_LIMIT`], asked to be held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge;
 
 /// Attempts at a body after the first, unless told otherwise.
 pub const DEFAULT_RETRIES: u32 = 10;
@@ -71,6 +109,7 @@ impl Default for FetchOptions {
             retry_delay: std::time::Duration::from_secs(1),
             checkpoints: None,
             resume_from: None,
+            watch: Watch::default(),
         }
     }
 }
@@ -80,6 +119,7 @@ impl Default for FetchOptions {
 pub(crate) struct Fetched {
     pub(crate) fetch: Fetch,
     pub(crate) keyring: Option<OpenPgpKeyring>,
+    pub(crate) watched: Watched,
     pub(crate) kept: Option<Kept>,
 }
 
@@ -109,12 +149,14 @@ impl Client {
         };
         let mut keyring = None;
         let mut kept = None;
+        let mut watched = Watched::default();
         match self.exchange(url, index, options, &mut exchange).await {
             Ok(body) => {
                 fetch.content = Some(body.content);
                 fetch.chunks = Some(body.chunks);
                 kept = body.kept;
                 keyring = body.keyring;
+                watched = body.watched;
             }
             Err(e) => {
                 fetch.error = Some(ArtifactError::from(&e));
@@ -124,6 +166,7 @@ impl Client {
         Fetched {
             fetch,
             keyring,
+            watched,
             kept,
         }
     }
@@ -167,14 +210,21 @@ impl Client {
         };
         let kept = download.keeper.take().map(Keeper::finish).transpose()?;
         let Received {
-            digests, scanner, ..
+            digests, watched, ..
         } = download.received;
         let (content, chunks) = digests.finish();
         Ok(Body {
             content,
             chunks,
             kept,
-            keyring: scanner.finish(),
+            keyring: watched.scanner.finish(),
+            watched: Watched {
+                held: watched.held.map(|held| match held {
+                    crate::resume::Held::Bytes(bytes) => Ok(bytes),
+                    crate::resume::Held::TooLarge => Err(TooLarge),
+                }),
+                signatures: watched.signatures.map(|s| s.finish()),
+            },
         })
     }
 
@@ -212,6 +262,7 @@ struct Body {
     chunks: Chunks,
     kept: Option<Kept>,
     keyring: Option<OpenPgpKeyring>,
+    watched: Watched,
 }
 
 /// What an exchange has seen so far, kept even when it fails.

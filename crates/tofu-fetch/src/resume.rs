@@ -151,20 +151,47 @@ fn resumable(error: &FetchError) -> bool {
 /// The bytes of the body held so far.
 pub(crate) struct Received {
     pub(crate) digests: StreamDigests,
-    /// Reads the body as an OpenPGP key file, when it begins like one.
-    pub(crate) scanner: Scanner,
+    /// What is read of the body as it arrives, for the artifact's first URL (mirrors must
+    /// send the same bytes).
+    pub(crate) watched: Watching,
     /// The last [`OVERLAP`] bytes held (fewer when fewer are).
     tail: Vec<u8>,
 }
 
+/// What is read of a body as it arrives, beyond its digests.
+pub(crate) struct Watching {
+    /// Reads the body as an OpenPGP key file, when it begins like one.
+    pub(crate) scanner: Scanner,
+    /// The body itself, while it is within [`crate::HOLD_LIMIT`], when asked to hold it.
+    pub(crate) held: Option<Held>,
+    /// Signatures checked over the body, when asked.
+    pub(crate) signatures: Option<crate::openpgp::verify::Streamed>,
+}
+
+/// A body held in memory: its bytes, or that it grew past the limit.
+pub(crate) enum Held {
+    Bytes(Vec<u8>),
+    TooLarge,
+}
+
 impl Received {
-    /// Bytes to come, `expected` of them when known; `scan` to read them as a key file
-    /// should they be one (the first URL of an artifact: mirrors must send the same bytes).
-    fn new(expected: Option<u64>, scan: bool) -> Received {
+    /// Bytes to come, `expected` of them when known, of the artifact's URL `url_index`: the
+    /// first is watched as `options.watch` asks and read as a key file should it be one.
+    fn new(expected: Option<u64>, options: &FetchOptions, url_index: usize) -> Received {
+        let watch = &options.watch;
+        let first = url_index == 0;
         Received {
             // The expected length chooses the size of the chunk digests' chunks.
             digests: StreamDigests::new(expected),
-            scanner: if scan { Scanner::new() } else { Scanner::off() },
+            watched: Watching {
+                scanner: if first { Scanner::new() } else { Scanner::off() },
+                held: (first && watch.hold).then(|| Held::Bytes(Vec::new())),
+                signatures: watch
+                    .signatures
+                    .as_ref()
+                    .filter(|_| first)
+                    .map(|s| crate::openpgp::verify::Streamed::start(std::sync::Arc::clone(s))),
+            },
             tail: Vec::with_capacity(2 * OVERLAP),
         }
     }
@@ -184,7 +211,23 @@ impl Received {
                 self.tail.drain(..self.tail.len() - OVERLAP);
             }
         }
+        self.watched.feed(chunk);
+    }
+}
+
+impl Watching {
+    fn feed(&mut self, chunk: &bytes::Bytes) {
         self.scanner.feed(chunk);
+        if let Some(Held::Bytes(bytes)) = &mut self.held {
+            if bytes.len() + chunk.len() > crate::HOLD_LIMIT {
+                self.held = Some(Held::TooLarge);
+            } else {
+                bytes.extend_from_slice(chunk);
+            }
+        }
+        if let Some(signatures) = &mut self.signatures {
+            signatures.feed(chunk);
+        }
     }
 }
 
@@ -242,7 +285,7 @@ impl<'a> Download<'a> {
             options,
             label: label.0,
             origin,
-            received: Received::new(total, label.1 == 0),
+            received: Received::new(total, options, label.1),
             keeper,
             failures: 0,
             fruitless: 0,
@@ -342,7 +385,7 @@ impl<'a> Download<'a> {
             .keeper
             .as_mut()
             .expect("a continued download has its file");
-        let mut received = Received::new(partial.total, self.url_index == 0);
+        let mut received = Received::new(partial.total, self.options, self.url_index);
         let read = keeper.read_prefix(partial.offset, |piece| {
             received.take(&bytes::Bytes::copy_from_slice(piece));
         })?;
@@ -352,7 +395,7 @@ impl<'a> Download<'a> {
             return Ok(None);
         }
         keeper.restart()?;
-        self.received = Received::new(partial.total, self.url_index == 0);
+        self.received = Received::new(partial.total, self.options, self.url_index);
         Ok(Some(Restart::PartialChanged))
     }
 
@@ -557,7 +600,7 @@ impl<'a> Download<'a> {
             });
         }
         self.origin = Origin::of(url, response, total);
-        self.received = Received::new(total, self.url_index == 0);
+        self.received = Received::new(total, self.options, self.url_index);
         if let Some(keeper) = self.keeper.as_mut() {
             keeper.restart()?;
         }

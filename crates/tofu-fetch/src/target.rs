@@ -118,6 +118,9 @@ impl Platforms {
 pub struct Fetched {
     /// The artifact, as the transcript records it.
     pub artifact: Artifact,
+    /// What was read of the body as [`FetchOptions::watch`] asked (of a file artifact that
+    /// was fetched completely; nothing otherwise).
+    pub watched: crate::Watched,
     /// Over the embedded Tor client: the exits, circuits, retries and failures of the
     /// artifact's streams.
     pub tor: Streams,
@@ -131,12 +134,16 @@ impl Client {
     /// its own and so are the exits recorded with it.
     pub async fn fetch(&self, target: &Target, options: &FetchOptions) -> Fetched {
         let id = target.id.clone();
-        let mut artifact = match &target.source {
+        let (mut artifact, watched) = match &target.source {
             Source::Urls(urls) => self.fetch_artifact(id, urls, options).await,
-            Source::Oci(reference, platforms) => {
-                self.fetch_oci(id, reference, platforms, options).await
-            }
-            Source::Homebrew(brew) => self.fetch_homebrew(id, brew, options).await,
+            Source::Oci(reference, platforms) => (
+                self.fetch_oci(id, reference, platforms, options).await,
+                crate::Watched::default(),
+            ),
+            Source::Homebrew(brew) => (
+                self.fetch_homebrew(id, brew, options).await,
+                crate::Watched::default(),
+            ),
         };
         let tor = self.tor_streams();
         artifact.tor_exits = tor.exits.clone();
@@ -146,7 +153,11 @@ impl Client {
         {
             error.message = format!("{} (Tor: {})", error.message, tor.errors.join("; "));
         }
-        Fetched { artifact, tor }
+        Fetched {
+            artifact,
+            watched,
+            tor,
+        }
     }
 }
 

@@ -13,7 +13,9 @@ pub mod redact;
 pub mod sign;
 pub mod transcript;
 pub mod trusted;
+mod vouch;
 
 pub use code::ErrorCode;
 pub use error::{KeyError, ReadError, SignError, VerifyError, WriteError, error_chain};
 pub use transcript::*;
+pub use vouch::*;

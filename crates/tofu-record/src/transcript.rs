@@ -347,6 +347,14 @@ pub struct Artifact {
     /// holds and every part that is not one, in file order. Absent for anything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyring: Option<OpenPgpKeyring>,
+    /// The plan's `signature`: a detached OpenPGP signature over this artifact, checked by
+    /// the run. Absent when the plan names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::SignatureRecord>,
+    /// The plan's `checksums`: a checksum list that must name this artifact's digest,
+    /// checked by the run. Absent when the plan names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksums: Option<crate::ChecksumRecord>,
     /// For an image pulled from an OCI registry: what the registry served, level by level.
     /// The artifact's `content` is then that of the top document (index or manifest) the
     /// reference resolved to.

@@ -81,7 +81,7 @@ impl Gpg {
     /// options first (e.g. `--armor`, `--faked-system-time`).
     pub fn sign(&self, fpr: &str, data: &Path, out: &Path, extra: &[&str]) {
         let mut args = extra.to_vec();
-        args.extend(["--detach-sign", "-u", fpr, "-o"]);
+        args.extend(["--yes", "--detach-sign", "-u", fpr, "-o"]);
         args.extend([out.to_str().unwrap(), data.to_str().unwrap()]);
         self.run(&args);
     }

@@ -10,13 +10,14 @@
 //! credentials; the command is recorded only as a digest, to refuse a resume with other
 //! arguments.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Context, anyhow};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tofu_fetch::Partial;
+use tofu_fetch::{Partial, TooLarge};
 use tofu_record::key::SigningKey;
 use tofu_record::{Artifact, ExitEvidence, Interruption, io, sign};
 
@@ -49,6 +50,10 @@ pub struct State {
     pub partial: Option<(usize, Partial)>,
     /// When the journal was last saved.
     pub saved_at: DateTime<Utc>,
+    /// The bodies held for other artifacts to be checked with, by artifact id: the SHA-256
+    /// of the file that holds each beside the journal, or null for one too large to hold.
+    #[serde(default)]
+    pub held: BTreeMap<String, Option<String>>,
 }
 
 /// The file on disk: the state's exact bytes and their minisign signature.
@@ -101,6 +106,7 @@ impl Journal {
                 done: Vec::new(),
                 partial: None,
                 saved_at: now,
+                held: BTreeMap::new(),
             },
         )
     }
@@ -159,8 +165,78 @@ impl Journal {
         Ok(())
     }
 
+    /// Where the bodies held for others are kept while the run lasts.
+    fn held_dir(&self) -> PathBuf {
+        let mut s = self.path.as_os_str().to_owned();
+        s.push(".held");
+        PathBuf::from(s)
+    }
+
+    /// Marks the artifact done, with the body held for others (if any), which goes in a
+    /// file of its own beside the journal.
+    pub fn done(&self, artifact: Artifact, held: Option<Result<Vec<u8>, TooLarge>>) {
+        let held = held.map(|held| match held {
+            Ok(bytes) => self.keep_held(&bytes),
+            Err(TooLarge) => None,
+        });
+        self.update(|s| {
+            if let Some(held) = held {
+                s.held.insert(artifact.id.clone(), held);
+            }
+            s.done.push(artifact);
+            s.partial = None;
+        });
+    }
+
+    /// Writes a held body beside the journal; its SHA-256, or None when it cannot be kept
+    /// (a resumed run then cannot check with it, and says so).
+    fn keep_held(&self, bytes: &[u8]) -> Option<String> {
+        let sha256 = tofu_record::digest::sha256_hex(bytes);
+        let dir = self.held_dir();
+        let written = std::fs::create_dir_all(&dir)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| Ok(io::write_atomic(&dir.join(&sha256), bytes, true)?));
+        match written {
+            Ok(()) => Some(sha256),
+            Err(e) => {
+                output::warn(&format!(
+                    "cannot keep a body for checks beside the journal in {}: {e:#}; if this \
+                     run is interrupted, the resumed run cannot check with it",
+                    dir.display()
+                ));
+                None
+            }
+        }
+    }
+
+    /// The bodies an interrupted run held: each read back and checked against the digest
+    /// the signed journal names; one that is gone or changed is left out.
+    pub fn held(&self) -> BTreeMap<String, Result<Vec<u8>, TooLarge>> {
+        let dir = self.held_dir();
+        lock(&self.state)
+            .held
+            .iter()
+            .filter_map(|(id, sha256)| {
+                let Some(sha256) = sha256 else {
+                    return Some((id.clone(), Err(TooLarge)));
+                };
+                let bytes = std::fs::read(dir.join(sha256)).ok()?;
+                (tofu_record::digest::sha256_hex(&bytes) == *sha256)
+                    .then(|| (id.clone(), Ok(bytes)))
+            })
+            .collect()
+    }
+
     /// The run is written: its journal goes.
     pub fn remove(&self) {
+        if let Err(e) = std::fs::remove_dir_all(self.held_dir())
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            output::warn(&format!(
+                "cannot remove {}: {e}",
+                self.held_dir().display()
+            ));
+        }
         if let Err(e) = std::fs::remove_file(&self.path)
             && e.kind() != std::io::ErrorKind::NotFound
         {

@@ -12,6 +12,7 @@ mod paths;
 mod plan;
 mod progress;
 mod toml_error;
+mod vouch;
 
 use clap::Parser;
 

@@ -20,6 +20,11 @@ use tofu_record::redact::{redact_text, redact_url};
 use toml::Spanned;
 use url::Url;
 
+use crate::vouch::{self, Listed, LocalKeyring, Signed, Signer, Vouches, Vouching};
+
+/// The function that turns a place in the plan and a message into an error naming the line.
+type At<'a> = dyn Fn(std::ops::Range<usize>, String) -> PlanError + 'a;
+
 /// A plan, parsed and checked.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -27,14 +32,21 @@ pub struct Plan {
     pub name: String,
     /// SHA-256 of the file's bytes.
     pub sha256: String,
-    /// The artifacts, in file order.
+    /// The artifacts, in the order they are fetched: file order, except that whatever
+    /// vouches for an artifact (its signature, its key, its checksum list) comes before it.
     pub artifacts: Vec<Target>,
+    /// How the artifacts vouch for each other, and the key files the user holds.
+    pub vouches: Vouches,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPlan {
     name: Spanned<String>,
+    /// OpenPGP key files the user holds, relative to the plan, for `signed-by`
+    /// fingerprints.
+    #[serde(default)]
+    keyrings: Vec<Spanned<String>>,
     #[serde(default)]
     artifact: Vec<Spanned<RawArtifact>>,
 }
@@ -50,6 +62,10 @@ struct RawArtifact {
     homebrew: Option<Spanned<String>>,
     #[serde(default)]
     bottle_tags: Vec<String>,
+    signature: Option<Spanned<String>>,
+    #[serde(rename = "signed-by")]
+    signed_by: Option<Spanned<String>>,
+    checksums: Option<Spanned<String>>,
 }
 
 /// A problem with a plan file, with its place.
@@ -102,20 +118,212 @@ fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Plan, PlanError> {
         let source = source(&id, entry, &at)?;
         artifacts.push(Target { id, source });
     }
+    let keyrings = keyrings(path, &raw.keyrings, &at)?;
+    let vouches = vouches(&raw.artifact, &artifacts, keyrings, &at)?;
+    let ids: Vec<String> = artifacts.iter().map(|t| t.id.clone()).collect();
+    let order = vouch::fetch_order(&ids, &vouches).map_err(|cycle| {
+        PlanError(format!(
+            "{}: the artifacts vouch for each other in a circle ({cycle}): nothing can be \
+             checked first",
+            path.display()
+        ))
+    })?;
+    let mut by_id: std::collections::BTreeMap<String, Target> =
+        artifacts.into_iter().map(|t| (t.id.clone(), t)).collect();
+    let artifacts = order.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok(Plan {
         name: raw.name.into_inner(),
         sha256: tofu_record::digest::sha256_hex(bytes),
         artifacts,
+        vouches,
     })
+}
+
+/// The plan's `keyrings`: key files read from beside the plan, each holding a certificate.
+fn keyrings(
+    plan: &Path,
+    raw: &[Spanned<String>],
+    at: &At<'_>,
+) -> Result<Vec<LocalKeyring>, PlanError> {
+    let dir = plan.parent().unwrap_or(Path::new("."));
+    raw.iter()
+        .map(|name| {
+            let file = dir.join(name.get_ref());
+            let bytes = std::fs::read(&file).map_err(|e| {
+                at(
+                    name.span(),
+                    format!("cannot read key file {}: {e}", file.display()),
+                )
+            })?;
+            let certificates = tofu_fetch::openpgp::verify::certificates(&bytes);
+            if certificates.is_empty() {
+                return Err(at(
+                    name.span(),
+                    format!("{} holds no OpenPGP certificate", file.display()),
+                ));
+            }
+            Ok(LocalKeyring {
+                sha256: tofu_record::digest::sha256_hex(&bytes),
+                certificates,
+            })
+        })
+        .collect()
+}
+
+/// Each artifact's `signature`, `signed-by` and `checksums`, checked: they name other file
+/// artifacts of the plan (or, for `signed-by`, a certificate of the plan's `keyrings`), and
+/// a listed artifact's URLs share one file name.
+fn vouches(
+    raw: &[Spanned<RawArtifact>],
+    targets: &[Target],
+    keyrings: Vec<LocalKeyring>,
+    at: &At<'_>,
+) -> Result<Vouches, PlanError> {
+    let mut vouches = Vouches {
+        of: std::collections::BTreeMap::new(),
+        keyrings,
+    };
+    for (entry, target) in raw.iter().map(Spanned::get_ref).zip(targets) {
+        let id = &target.id;
+        let file = |field: &Spanned<String>, what: &str| -> Result<String, PlanError> {
+            let named = field.get_ref().trim();
+            match targets.iter().find(|t| t.id == named) {
+                Some(t) if t.id == *id => Err(at(
+                    field.span(),
+                    format!("artifact {id:?} names itself as its {what}"),
+                )),
+                Some(t) if matches!(t.source, Source::Urls(_)) => Ok(t.id.clone()),
+                Some(_) => Err(at(
+                    field.span(),
+                    format!("the {what} {named:?} must be a file (urls), not an image or formula"),
+                )),
+                None => Err(at(
+                    field.span(),
+                    format!("artifact {id:?}: {what} {named:?} is no artifact of this plan"),
+                )),
+            }
+        };
+        let signature = match (&entry.signature, &entry.signed_by) {
+            (None, None) => None,
+            (Some(sig), Some(by)) => Some(Signed {
+                signature: file(sig, "signature")?,
+                by: signer(id, by, targets, &vouches.keyrings, &file, at)?,
+            }),
+            (Some(sig), None) => {
+                return Err(at(
+                    sig.span(),
+                    format!("artifact {id:?} has a signature but no signed-by: name the key artifact or its fingerprint"),
+                ));
+            }
+            (None, Some(by)) => {
+                return Err(at(
+                    by.span(),
+                    format!("artifact {id:?} has signed-by but no signature artifact"),
+                ));
+            }
+        };
+        let checksums = match &entry.checksums {
+            None => None,
+            Some(list) => Some(Listed {
+                list: file(list, "checksum list")?,
+                name: listed_name(id, &target.source, list, at)?,
+            }),
+        };
+        if signature.is_none() && checksums.is_none() {
+            continue;
+        }
+        if !matches!(target.source, Source::Urls(_)) {
+            return Err(at(
+                entry.id.span(),
+                format!("artifact {id:?}: signature and checksums apply to files (urls) only"),
+            ));
+        }
+        vouches.of.insert(
+            id.clone(),
+            Vouching {
+                signature,
+                checksums,
+            },
+        );
+    }
+    Ok(vouches)
+}
+
+/// `signed-by`: a key artifact of the plan, or the fingerprint of a certificate in the
+/// plan's `keyrings`.
+fn signer(
+    id: &str,
+    by: &Spanned<String>,
+    targets: &[Target],
+    keyrings: &[LocalKeyring],
+    file: &dyn Fn(&Spanned<String>, &str) -> Result<String, PlanError>,
+    at: &At<'_>,
+) -> Result<Signer, PlanError> {
+    if targets.iter().any(|t| t.id == by.get_ref().trim()) {
+        return file(by, "signing key").map(Signer::Artifact);
+    }
+    let Some(fingerprint) = vouch::parse_fingerprint(by.get_ref()) else {
+        return Err(at(
+            by.span(),
+            format!(
+                "artifact {id:?}: signed-by {:?} is neither an artifact of this plan nor an \
+                 OpenPGP fingerprint (40 or 64 hex digits)",
+                redact_text(by.get_ref())
+            ),
+        ));
+    };
+    let held = keyrings.iter().any(|k| {
+        k.certificates
+            .iter()
+            .any(|c| tofu_fetch::openpgp::verify::fingerprint(c) == fingerprint)
+    });
+    if !held {
+        return Err(at(
+            by.span(),
+            format!(
+                "artifact {id:?}: no key file of the plan's keyrings holds certificate \
+                 {fingerprint}; add the file that does to `keyrings`"
+            ),
+        ));
+    }
+    Ok(Signer::Fingerprint(fingerprint))
+}
+
+/// The file name a checksum list knows the artifact by: its URLs' last path segment, the
+/// same for every mirror.
+fn listed_name(
+    id: &str,
+    source: &Source,
+    list: &Spanned<String>,
+    at: &At<'_>,
+) -> Result<String, PlanError> {
+    let Source::Urls(urls) = source else {
+        return Err(at(
+            list.span(),
+            format!("artifact {id:?}: checksums apply to files (urls) only"),
+        ));
+    };
+    let names: BTreeSet<Option<String>> =
+        urls.iter().map(tofu_fetch::checksums::file_name).collect();
+    match names.into_iter().collect::<Vec<_>>().as_slice() {
+        [Some(name)] => Ok(name.clone()),
+        [None] => Err(at(
+            list.span(),
+            format!("artifact {id:?}: its URL ends in no file name to look up in the list"),
+        )),
+        _ => Err(at(
+            list.span(),
+            format!(
+                "artifact {id:?}: its URLs end in different file names; a checksum list names \
+                 one"
+            ),
+        )),
+    }
 }
 
 /// Where a plan entry's artifact comes from: exactly one of `urls`, `oci` or `homebrew`,
 /// with only the keys that kind takes.
-fn source(
-    id: &str,
-    entry: &RawArtifact,
-    at: &dyn Fn(std::ops::Range<usize>, String) -> PlanError,
-) -> Result<Source, PlanError> {
+fn source(id: &str, entry: &RawArtifact, at: &At<'_>) -> Result<Source, PlanError> {
     let refuse = |message: String| Err(at(entry.id.span(), format!("artifact {id:?}{message}")));
     if entry.homebrew.is_none() && !entry.bottle_tags.is_empty() {
         return refuse(": bottle_tags apply to homebrew artifacts only".to_owned());
@@ -146,11 +354,7 @@ fn source(
     }
 }
 
-fn parse_urls(
-    id: &str,
-    urls: &Spanned<Vec<Spanned<String>>>,
-    at: &dyn Fn(std::ops::Range<usize>, String) -> PlanError,
-) -> Result<Vec<Url>, PlanError> {
+fn parse_urls(id: &str, urls: &Spanned<Vec<Spanned<String>>>, at: &At<'_>) -> Result<Vec<Url>, PlanError> {
     if urls.get_ref().is_empty() {
         return Err(at(
             urls.span(),

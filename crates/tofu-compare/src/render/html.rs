@@ -17,7 +17,7 @@ use super::report::{short, signer, unsigned_counted};
 use super::{rule_status, verdict_word};
 use crate::{
     ArtifactReport, ArtifactVerdict, Cell, Report, RuleReport, RuleStatus, RunSummary, Signature,
-    Verdict,
+    Verdict, VouchKind, VouchStatus,
 };
 
 /// The page's style: light, dark (`prefers-color-scheme`) and print.
@@ -46,6 +46,7 @@ pub fn render_html(report: &Report) -> String {
 /// (signatures, checksum files) is one more function in this list.
 const ARTIFACT_SECTIONS: &[fn(&mut Page, &ArtifactReport, &Report)] = &[
     artifact_summary,
+    artifact_vouches,
     artifact_groups,
     artifact_runs,
     artifact_platforms,
@@ -447,6 +448,43 @@ fn artifact_summary(page: &mut Page, a: &ArtifactReport, report: &Report) {
     );
 }
 
+/// What vouches for the artifact (its signature, its checksum list): the sentence beside
+/// the verdict, then what each run recorded.
+fn artifact_vouches(page: &mut Page, a: &ArtifactReport, report: &Report) {
+    if a.vouches.is_empty() {
+        return;
+    }
+    page.raw("<h4>Signatures and checksums</h4>\n<ul>\n");
+    for v in &a.vouches {
+        page.raw("<li>");
+        page.raw(match v.status {
+            VouchStatus::Holds => "<span class=\"badge agree\">\u{2713} vouches</span> ",
+            VouchStatus::Contradicted => {
+                "<span class=\"badge differ\">\u{2717} DOES NOT VOUCH</span> "
+            }
+            VouchStatus::Unchecked => "<span class=\"badge missing\">\u{2205} unchecked</span> ",
+        });
+        page.raw(match v.kind {
+            VouchKind::Signature => "signature: ",
+            VouchKind::Checksums => "checksum list: ",
+        });
+        page.text(&v.summary);
+        page.raw("\n<ul>\n");
+        for (cell, run) in v.cells.iter().zip(&report.runs) {
+            page.raw("<li>#");
+            page.show(run.index);
+            page.raw(": ");
+            match cell {
+                Some(cell) => page.text(&cell.message),
+                None => page.raw("<span class=\"muted\">no record</span>"),
+            }
+            page.raw("</li>\n");
+        }
+        page.raw("</ul></li>\n");
+    }
+    page.raw("</ul>\n");
+}
+
 /// What each group of runs saw: the must-match fields.
 fn artifact_groups(page: &mut Page, a: &ArtifactReport, _report: &Report) {
     if a.groups.is_empty() {
@@ -528,7 +566,7 @@ fn artifact_runs(page: &mut Page, a: &ArtifactReport, report: &Report) {
                     },
                 );
                 page.wrap("<td class=\"hash\">", &anchor, "</td>");
-                let pgp = openpgp_fingerprints.join(", ");
+                let pgp = fingerprint_list(openpgp_fingerprints);
                 page.wrap(
                     "<td class=\"hash\">",
                     if pgp.is_empty() { none } else { &pgp },
@@ -550,6 +588,20 @@ fn artifact_runs(page: &mut Page, a: &ArtifactReport, report: &Report) {
         page.raw("</tr>\n");
     }
     page.raw("</tbody></table></div>\n");
+}
+
+/// A key file's fingerprints for a table cell: all of a few, else how many and the first
+/// ones (Debian's keyring holds thousands of keys).
+fn fingerprint_list(fingerprints: &[String]) -> String {
+    const SHOWN: usize = 6;
+    if fingerprints.len() <= SHOWN {
+        return fingerprints.join(", ");
+    }
+    format!(
+        "{} entries; the first: {}, \u{2026}",
+        fingerprints.len(),
+        fingerprints[..SHOWN].join(", ")
+    )
 }
 
 /// When runs pulled different platform sets or bottle tags: which run asked for which.

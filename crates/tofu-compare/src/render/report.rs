@@ -20,6 +20,7 @@ fn write_text(out: &mut String, report: &Report) -> std::fmt::Result {
     writeln!(out)?;
     write_table(out, report)?;
     writeln!(out)?;
+    write_vouches(out, &report.artifacts)?;
     write_rules(out, report)?;
     write_notes(out, &report.notes)?;
     write_failures(out, &report.artifacts)?;
@@ -111,6 +112,31 @@ fn write_table(out: &mut String, report: &Report) -> std::fmt::Result {
         writeln!(out, "  {verdict}")?;
     }
     Ok(())
+}
+
+/// `signatures and checksums`: for each artifact something vouches for, how it fared
+/// across the runs and what vouches for it, when any does.
+fn write_vouches(out: &mut String, artifacts: &[ArtifactReport]) -> std::fmt::Result {
+    let vouched: Vec<&ArtifactReport> = artifacts.iter().filter(|a| !a.vouches.is_empty()).collect();
+    if vouched.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "signatures and checksums")?;
+    for a in vouched {
+        let standing = match a.verdict {
+            ArtifactVerdict::Match => format!(
+                "identical in {} runs",
+                a.groups.first().map_or(0, |g| g.runs.len())
+            ),
+            ArtifactVerdict::Mismatch => "NOT identical across the runs".to_owned(),
+            ArtifactVerdict::Missing => "missing in some runs".to_owned(),
+        };
+        writeln!(out, "  {}: {standing}", OneLine(&a.id))?;
+        for v in &a.vouches {
+            writeln!(out, "    - {}", OneLine(&v.summary))?;
+        }
+    }
+    writeln!(out)
 }
 
 /// `diversity`: every rule, required or not, with what the evidence showed.

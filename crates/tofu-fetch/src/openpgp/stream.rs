@@ -31,9 +31,8 @@ enum State {
 }
 
 struct Reader {
-    pieces: SyncSender<Bytes>,
+    pieces: Feeder,
     thread: JoinHandle<io::Result<OpenPgpKeyring>>,
-    stop: Arc<AtomicBool>,
     /// Every byte handed over, for a part that stands for the whole file should the
     /// thread fail.
     length: u64,
@@ -100,20 +99,14 @@ impl Drop for Scanner {
         // A body thrown away (the download restarted, or failed): the thread stops at its
         // next read instead of reading what is still in flight.
         if let State::Reading(reader) = &self.state {
-            reader.stop.store(true, Ordering::Relaxed);
+            reader.pieces.stop();
         }
     }
 }
 
 impl Reader {
     fn start(how: Start) -> Option<Reader> {
-        let (pieces, received) = sync_channel(IN_FLIGHT);
-        let stop = Arc::new(AtomicBool::new(false));
-        let input = Pieces {
-            received,
-            current: Bytes::new(),
-            stop: Arc::clone(&stop),
-        };
+        let (pieces, input) = channel();
         let thread = std::thread::Builder::new()
             .name("tofu-openpgp".to_owned())
             .spawn(move || super::read(input, how))
@@ -121,7 +114,6 @@ impl Reader {
         Some(Reader {
             pieces,
             thread,
-            stop,
             length: 0,
             hash: ring::digest::Context::new(&ring::digest::SHA256),
         })
@@ -131,7 +123,7 @@ impl Reader {
         self.length += piece.len() as u64;
         self.hash.update(&piece);
         // A thread that has ended (it failed) takes nothing more; `finish` says so.
-        let _ = self.pieces.send(piece);
+        self.pieces.send(piece);
     }
 
     fn finish(self) -> OpenPgpKeyring {
@@ -170,8 +162,45 @@ fn whole(length: u64, hash: ring::digest::Context, why: String) -> OpenPgpKeyrin
     }
 }
 
+/// The sending end of a reading thread's input: pieces in order, then the end when it is
+/// dropped, or a stop that makes the thread's next read fail.
+pub(crate) struct Feeder {
+    sender: SyncSender<Bytes>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Feeder {
+    /// Hands over a piece; a thread that has stopped reading takes nothing more, which its
+    /// result says.
+    pub(crate) fn send(&self, piece: Bytes) {
+        let _ = self.sender.send(piece);
+    }
+
+    /// Makes the thread's next read fail: the body was thrown away.
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A bounded channel of pieces for a reading thread: when it falls behind, the download
+/// waits.
+pub(crate) fn channel() -> (Feeder, Pieces) {
+    let (sender, received) = sync_channel(IN_FLIGHT);
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder = Feeder {
+        sender,
+        stop: Arc::clone(&stop),
+    };
+    let pieces = Pieces {
+        received,
+        current: Bytes::new(),
+        stop,
+    };
+    (feeder, pieces)
+}
+
 /// The reading thread's input: the pieces, in order, until the sender is dropped.
-struct Pieces {
+pub(crate) struct Pieces {
     received: Receiver<Bytes>,
     current: Bytes,
     stop: Arc<AtomicBool>,

@@ -61,6 +61,49 @@ impl Check {
     }
 }
 
+/// A signature file read, and the certificates and time to check its signatures with.
+pub struct Signatures {
+    /// The file's signatures, or why it holds none that can be read.
+    read: Result<Vec<DetachedSignature>, String>,
+    keys: Vec<SignedPublicKey>,
+    now: DateTime<Utc>,
+}
+
+/// The most signatures of one file checked while a body streams (a reading thread each);
+/// a file of more is unreadable.
+const MAX_STREAMED: usize = 16;
+
+impl Signatures {
+    /// Reads `signature_file`, to check with the certificates of `keys` at time `now`.
+    pub fn new(signature_file: &[u8], keys: Vec<SignedPublicKey>, now: DateTime<Utc>) -> Self {
+        let read = match read_signatures(signature_file) {
+            Ok(s) if s.is_empty() => Err("no signature in the file".into()),
+            Ok(s) if s.len() > MAX_STREAMED => Err(format!(
+                "the file holds {} signatures, more than the {MAX_STREAMED} tofu checks",
+                s.len()
+            )),
+            other => other,
+        };
+        Signatures { read, keys, now }
+    }
+
+    /// Checks every signature against the bytes `data` opens (a fresh reader for each).
+    pub fn check(&self, data: &mut dyn FnMut() -> io::Result<Box<dyn Read>>) -> Vec<Check> {
+        match &self.read {
+            Ok(signatures) => signatures
+                .iter()
+                .map(|s| check(s, &self.keys, data, self.now))
+                .collect(),
+            Err(why) => vec![Check::failed(Outcome::Unreadable, why.clone())],
+        }
+    }
+
+    /// How many signatures there are to check (none when the file could not be read).
+    fn count(&self) -> usize {
+        self.read.as_ref().map_or(0, Vec::len)
+    }
+}
+
 /// Checks every signature in `signature_file` against the bytes `data` opens (a fresh
 /// reader for each signature), with the certificates of `keys`, at time `now`. A file of no
 /// signature gives one unreadable check.
@@ -70,20 +113,112 @@ pub fn verify_detached(
     data: &mut dyn FnMut() -> io::Result<Box<dyn Read>>,
     now: DateTime<Utc>,
 ) -> Vec<Check> {
-    let signatures = match read_signatures(signature_file) {
-        Ok(s) if !s.is_empty() => s,
-        Ok(_) => {
-            return vec![Check::failed(
-                Outcome::Unreadable,
-                "no signature in the file".into(),
-            )];
+    Signatures::new(signature_file, keys.to_vec(), now).check(data)
+}
+
+/// Checks signatures over a body while it downloads: each signature on a thread of its own,
+/// reading the pieces the download hands over (shared, not copied).
+pub(crate) struct Streamed {
+    signatures: std::sync::Arc<Signatures>,
+    readers: Vec<(super::stream::Feeder, std::thread::JoinHandle<Check>)>,
+}
+
+impl Streamed {
+    /// Starts a reading thread per signature. A signature whose thread cannot start is
+    /// checked as unreadable.
+    pub(crate) fn start(signatures: std::sync::Arc<Signatures>) -> Streamed {
+        let mut readers = Vec::new();
+        for index in 0..signatures.count() {
+            let (feeder, pieces) = super::stream::channel();
+            let mine = std::sync::Arc::clone(&signatures);
+            let thread = std::thread::Builder::new()
+                .name("tofu-signature".to_owned())
+                .spawn(move || {
+                    let Ok(all) = &mine.read else {
+                        unreachable!("only a file that was read has signatures to count")
+                    };
+                    let mut pieces = Some(pieces);
+                    let mut data = || -> io::Result<Box<dyn Read>> {
+                        pieces.take().map(|p| Box::new(p) as Box<dyn Read>).ok_or_else(|| {
+                            io::Error::other("the body streams once")
+                        })
+                    };
+                    check(&all[index], &mine.keys, &mut data, mine.now)
+                });
+            match thread {
+                Ok(thread) => readers.push((feeder, thread)),
+                Err(e) => {
+                    feeder.stop();
+                    for (started, _) in &readers {
+                        started.stop();
+                    }
+                    return Streamed::failed(signatures, format!("no thread to check on: {e}"));
+                }
+            }
         }
-        Err(e) => return vec![Check::failed(Outcome::Unreadable, e)],
-    };
-    signatures
-        .iter()
-        .map(|s| check(s, keys, data, now))
-        .collect()
+        Streamed {
+            signatures,
+            readers,
+        }
+    }
+
+    fn failed(signatures: std::sync::Arc<Signatures>, why: String) -> Streamed {
+        Streamed {
+            signatures: std::sync::Arc::new(Signatures {
+                read: Err(why),
+                keys: Vec::new(),
+                now: signatures.now,
+            }),
+            readers: Vec::new(),
+        }
+    }
+
+    /// Hands the next piece of the body to every signature's thread.
+    pub(crate) fn feed(&mut self, piece: &bytes::Bytes) {
+        for (feeder, _) in &mut self.readers {
+            feeder.send(piece.clone());
+        }
+    }
+
+    /// The checks, once the whole body was fed.
+    pub(crate) fn finish(self) -> Vec<Check> {
+        let mut this = self;
+        let readers = std::mem::take(&mut this.readers);
+        if readers.is_empty() {
+            return this.signatures.check(&mut || Err(io::Error::other("no body")));
+        }
+        readers
+            .into_iter()
+            .map(|(feeder, thread)| {
+                drop(feeder);
+                thread.join().unwrap_or_else(|_| {
+                    Check::failed(
+                        Outcome::Unreadable,
+                        "the OpenPGP reader failed on this signature".into(),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+impl Drop for Streamed {
+    fn drop(&mut self) {
+        // A body thrown away (the download restarted, or failed): each thread stops at its
+        // next read.
+        for (feeder, _) in &self.readers {
+            feeder.stop();
+        }
+    }
+}
+
+/// A certificate read for checking signatures.
+pub use pgp::composed::SignedPublicKey as Certificate;
+
+/// The primary key fingerprint of a certificate, uppercase hex (as the keyring record and
+/// [`Check::signer`] spell it).
+pub fn fingerprint(certificate: &Certificate) -> String {
+    format!("{:X}", certificate.primary_key.fingerprint())
 }
 
 /// The certificates in the key file `key_file` that rPGP reads, for [`verify_detached`];
@@ -159,17 +294,19 @@ fn check(
     }
     let Some((cert, key)) = find_key(signature, keys) else {
         result.outcome = Outcome::NoKey;
-        let issuers: Vec<String> = signature
+        // The issuer's fingerprint when the signature names it, else its key id.
+        let mut issuers: Vec<String> = signature
             .issuer_fingerprint()
             .iter()
             .map(|f| format!("{f:X}"))
-            .chain(
-                signature
-                    .issuer_key_id()
-                    .iter()
-                    .map(|k| hex::encode_upper(k.as_ref())),
-            )
             .collect();
+        if issuers.is_empty() {
+            issuers = signature
+                .issuer_key_id()
+                .iter()
+                .map(|k| hex::encode_upper(k.as_ref()))
+                .collect();
+        }
         result.detail = Some(format!(
             "made by {}, none of the keys given",
             issuers.join(", ")
@@ -190,8 +327,12 @@ fn check(
         SigningKey::Sub(k) => signature.verify(*k, reader),
     };
     if let Err(e) = verified {
+        // rPGP's message ends with what failed ("invalid signed hash value"); what comes
+        // before it is its own assertion's detail.
+        let why = e.to_string();
+        let why = why.rsplit(": ").next().unwrap_or(&why).trim().to_owned();
         result.outcome = Outcome::Bad;
-        result.detail = Some(format!("the signature does not verify: {e}"));
+        result.detail = Some(format!("it does not verify over these bytes ({why})"));
         return result;
     }
     (result.outcome, result.detail) = match usable(cert, &key, signature, created_at, now) {

@@ -108,6 +108,8 @@ fn command_digest(args: &FetchArgs, plan: Option<&PlanRef>) -> String {
 /// Everything a run needs, checked before anything is asked of the network.
 struct Resolved {
     targets: Vec<Target>,
+    /// How the plan's artifacts vouch for each other (nothing without a plan).
+    vouches: crate::vouch::Vouches,
     plan: Option<PlanRef>,
     claimed_country: Option<Country>,
     whoami: Vec<Url>,
@@ -143,7 +145,7 @@ fn resolve(
     config: &Config,
     progress: Option<tofu_fetch::ProgressSink>,
 ) -> Result<Resolved, Failure> {
-    let (targets, plan) = targets(args)?;
+    let (targets, plan, vouches) = targets(args)?;
     warn_plain_http(&targets);
     // The same ISO 3166-1 check as tor:CC and the exit probes: a made-up code (XX, EU) is
     // refused, not recorded.
@@ -189,6 +191,7 @@ fn resolve(
     let command = command_digest(args, plan.as_ref());
     Ok(Resolved {
         targets,
+        vouches,
         plan,
         claimed_country,
         whoami,
@@ -208,18 +211,22 @@ fn resolve(
     })
 }
 
-/// The targets: the plan's, or the command line's; with the plan's name and digest.
-fn targets(args: &FetchArgs) -> Result<(Vec<Target>, Option<PlanRef>), Failure> {
+/// The targets: the plan's, or the command line's; with the plan's name and digest, and
+/// how its artifacts vouch for each other.
+fn targets(
+    args: &FetchArgs,
+) -> Result<(Vec<Target>, Option<PlanRef>, crate::vouch::Vouches), Failure> {
     let Some(path) = &args.plan else {
         let platforms = Platforms::parse(&args.platforms)?;
-        return Ok((parse_targets(&args.targets, &platforms)?, None));
+        let targets = parse_targets(&args.targets, &platforms)?;
+        return Ok((targets, None, crate::vouch::Vouches::default()));
     };
     let plan = crate::plan::load(path).hint("configs/ holds working plans to start from")?;
     let plan_ref = PlanRef {
         name: plan.name,
         sha256: plan.sha256,
     };
-    Ok((plan.artifacts, Some(plan_ref)))
+    Ok((plan.artifacts, Some(plan_ref), plan.vouches))
 }
 
 /// Says which URLs are plain http: anyone on the path can alter them.
@@ -372,6 +379,7 @@ async fn fetch_targets(
     journal: &Arc<Journal>,
 ) -> Result<Vec<Artifact>, Failure> {
     let state = journal.state();
+    let mut checker = crate::vouch::Checker::new(&resolved.vouches, journal.held());
     let mut artifacts = Vec::with_capacity(resolved.targets.len());
     for (index, target) in resolved.targets.iter().enumerate() {
         if let Some(done) = state.done.get(index) {
@@ -394,18 +402,18 @@ async fn fetch_targets(
             ));
             options.resume_from = Some(partial.clone());
         }
+        let (watch, pending) = checker.watch(&target.id);
+        options.watch = watch;
         output::note(&format!("fetching {} via {}", target.id, client.via()));
         // Each target's streams are isolated from every other's (over Tor: their own
         // circuits, and so their own exits in the transcript).
-        let fetched = client
+        let mut fetched = client
             .isolated(&format!("artifact-{index}"))?
             .fetch(target, &options)
             .await;
+        let held = checker.record(&mut fetched, pending);
         report_artifact(&fetched);
-        journal.update(|s| {
-            s.done.push(fetched.artifact.clone());
-            s.partial = None;
-        });
+        journal.done(fetched.artifact.clone(), held);
         artifacts.push(fetched.artifact);
     }
     Ok(artifacts)
@@ -440,6 +448,12 @@ fn report_artifact(fetched: &Fetched) {
         )),
         (_, Some(e)) => output::failure_note(&format!("  FAILED ({}): {}", e.code, e.message)),
         (None, None) => {}
+    }
+    for line in crate::vouch::describe(artifact) {
+        match line {
+            Ok(line) => output::note(&format!("  {line}")),
+            Err(line) => output::failure_note(&format!("  {line}")),
+        }
     }
 }
 
@@ -512,15 +526,24 @@ fn write(
         .iter()
         .filter(|a| a.error.is_some())
         .count();
+    let not_vouched = transcript
+        .artifacts
+        .iter()
+        .filter(|a| crate::vouch::describe(a).iter().any(Result::is_err))
+        .count();
     output::note(&format!(
-        "wrote {} and {} (signed by key {}); {} of {} target(s) fetched",
+        "wrote {} and {} (signed by key {}); {} of {} target(s) fetched{}",
         args.output.display(),
         sign::signature_path(&args.output).display(),
         signing_key.key_id(),
         transcript.artifacts.len() - failed,
-        transcript.artifacts.len()
+        transcript.artifacts.len(),
+        match not_vouched {
+            0 => String::new(),
+            n => format!("; {n} not vouched for as the plan says"),
+        }
     ));
-    Ok(if failed == 0 {
+    Ok(if failed == 0 && not_vouched == 0 {
         ExitCode::Success
     } else {
         ExitCode::Failure

@@ -45,26 +45,26 @@ fn restamp(w: &World, home: &Path, name: &str, change: impl FnOnce(&mut tofu_rec
 /// leaving from that address; the test's own home trusts each home's key as `PREFIX-I`, as an
 /// operator trusts a second machine's once. Returns the run file names.
 pub(crate) fn campaign(w: &World, prefix: &str, vantages: &[(&str, i64)]) -> Vec<String> {
-    let url = w.nginx.https_url("file.bin");
+    campaign_of(w, prefix, vantages, &[&w.nginx.https_url("file.bin")])
+}
+
+/// [`campaign`] of `targets` (URLs, or `--plan FILE`).
+pub(crate) fn campaign_of(
+    w: &World,
+    prefix: &str,
+    vantages: &[(&str, i64)],
+    targets: &[&str],
+) -> Vec<String> {
     let ca = w.ca.root_pem.to_str().unwrap().to_owned();
     let mut names = Vec::new();
     for (i, (source, days)) in vantages.iter().enumerate() {
         let proxy = Microsocks::start(Some(source.parse::<IpAddr>().unwrap()), None);
         let home = w.path(&format!("home-{prefix}-{i}"));
         let name = format!("{prefix}{}.json", i + 1);
-        let out = w.tofu_in(
-            &home,
-            &[
-                "fetch",
-                "--ca-cert",
-                &ca,
-                "--via",
-                &proxy.url(),
-                "-o",
-                &name,
-                &url,
-            ],
-        );
+        let via = proxy.url();
+        let mut args = vec!["fetch", "--ca-cert", &ca, "--via", &via, "-o", &name];
+        args.extend_from_slice(targets);
+        let out = w.tofu_in(&home, &args);
         assert_exit(&out, 0);
         if *days != 0 {
             shift_days(w, &home, &name, *days);

@@ -23,3 +23,4 @@ mod resume;
 mod support;
 mod tor;
 mod trust;
+mod vouch;

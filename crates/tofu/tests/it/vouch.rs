@@ -1,0 +1,334 @@
+//! Signatures and checksum lists beside the verdict, on a Debian-netinst-shaped release
+//! served by nginx: an image, `SHA256SUMS` written by `sha256sum`, `SHA256SUMS.sign` made by
+//! gpg, and the signing key, all in one plan. Every verdict tofu reaches is set against
+//! `gpg --verify` and `sha256sum -c` on the same files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use tofu_testkit::Gpg;
+
+use crate::campaign::campaign_of;
+use crate::support::*;
+
+/// A release under `www/NAME/`: the image (the payload), another image, `SHA256SUMS` of both
+/// as `sha256sum` writes it, its detached signature by `signer`, and the signer's key.
+struct Release {
+    dir: PathBuf,
+    plan: PathBuf,
+}
+
+const ISO: &str = "debian-13.2.0-amd64-netinst.iso";
+
+fn release(w: &World, name: &str, signer: &Gpg, fpr: &str) -> Release {
+    let dir = w.path("www").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("debian-13.2.0-arm64-netinst.iso"), b"another image").unwrap();
+    std::fs::write(dir.join(ISO), payload()).unwrap();
+    let sums = tofu_testkit::output::run_ok(
+        Command::new("sha256sum")
+            .current_dir(&dir)
+            .args(["debian-13.2.0-arm64-netinst.iso", ISO]),
+    );
+    std::fs::write(dir.join("SHA256SUMS"), sums.stdout).unwrap();
+    signer.sign(fpr, &dir.join("SHA256SUMS"), &dir.join("SHA256SUMS.sign"), &[]);
+    std::fs::write(
+        dir.join("cd-key.asc"),
+        signer.run(&["--armor", "--export", fpr]),
+    )
+    .unwrap();
+    let url = |file: &str| w.nginx.https_url(&format!("{name}/{file}"));
+    let plan = w.path(&format!("{name}.toml"));
+    std::fs::write(
+        &plan,
+        format!(
+            r#"name = "debian-netinst"
+
+[[artifact]]
+id = "netinst"
+urls = ["{iso}"]
+checksums = "SHA256SUMS"
+
+[[artifact]]
+id = "SHA256SUMS"
+urls = ["{sums}"]
+signature = "SHA256SUMS.sign"
+signed-by = "cd-key"
+
+[[artifact]]
+id = "SHA256SUMS.sign"
+urls = ["{sign}"]
+
+[[artifact]]
+id = "cd-key"
+urls = ["{key}"]
+"#,
+            iso = url(ISO),
+            sums = url("SHA256SUMS"),
+            sign = url("SHA256SUMS.sign"),
+            key = url("cd-key.asc"),
+        ),
+    )
+    .unwrap();
+    Release { dir, plan }
+}
+
+impl Release {
+    /// What `gpg --verify` says of the served signature, with only the served key.
+    fn gpg_status(&self, scratch: &Path) -> String {
+        let verifier = Gpg::new(scratch, "verifier");
+        verifier.run(&["--import", self.dir.join("cd-key.asc").to_str().unwrap()]);
+        verifier.status(&self.dir.join("SHA256SUMS.sign"), &self.dir.join("SHA256SUMS"))
+    }
+
+    /// Whether `sha256sum -c --ignore-missing` passes on the image as served, and its output.
+    fn sha256sum_check(&self) -> (bool, String) {
+        let listed = std::fs::read_to_string(self.dir.join("SHA256SUMS")).unwrap();
+        let line: String = listed
+            .lines()
+            .filter(|l| l.ends_with(ISO))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let list = self.dir.join("only-the-image.sums");
+        std::fs::write(&list, line).unwrap();
+        let out = Command::new("sha256sum")
+            .current_dir(&self.dir)
+            .args(["-c", "--strict", list.to_str().unwrap()])
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+fn artifact_by_id<'a>(t: &'a Value, id: &str) -> &'a Value {
+    t["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap_or_else(|| panic!("no artifact {id}"))
+}
+
+/// Done means: a Debian-netinst-shaped plan over three vantage points gives a verdict that
+/// names the signature and checksum facts, each cross-checked with gpg and sha256sum.
+#[test]
+fn a_netinst_plan_over_three_vantage_points_names_its_signature_and_checksums() {
+    let w = World::new();
+    let signer = Gpg::new(&w.path("gpg"), "debian-cd");
+    let fpr = signer.generate("Debian CD signing key <debian-cd@lists.debian.org>", "5y", &[]);
+    let release = release(&w, "cd", &signer, &fpr);
+    assert_eq!(release.gpg_status(&w.path("gpg")), "GOODSIG");
+    let (ok, said) = release.sha256sum_check();
+    assert!(ok, "{said}");
+
+    let plan = release.plan.to_str().unwrap().to_owned();
+    let runs = campaign_of(
+        &w,
+        "run",
+        &[("127.0.1.1", 0), ("127.0.2.1", 1), ("127.0.3.1", 2)],
+        &["--plan", &plan],
+    );
+    let t = w.read_json(&runs[0]);
+    // Whatever vouches is fetched first: the signature and key before the list, the list
+    // before the image.
+    let order: Vec<&str> = t["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["SHA256SUMS.sign", "cd-key", "SHA256SUMS", "netinst"]);
+
+    let sums = artifact_by_id(&t, "SHA256SUMS");
+    let signature = &sums["signature"];
+    assert_eq!(signature["signed_by"]["artifact"], "cd-key");
+    assert_eq!(signature["checks"][0]["outcome"], "valid");
+    assert_eq!(signature["checks"][0]["signer"], fpr.as_str());
+    assert_eq!(
+        signature["signature_sha256"],
+        tool_digest("sha256sum", &release.dir.join("SHA256SUMS.sign"))
+    );
+    let iso = artifact_by_id(&t, "netinst");
+    let listing = &iso["checksums"]["listing"];
+    assert_eq!(iso["checksums"]["name"], ISO);
+    assert_eq!(listing["outcome"], "listed");
+    // sha256sum listed the image second.
+    assert_eq!(listing["line"], 2);
+    assert_eq!(
+        listing["digest"],
+        tool_digest("sha256sum", &release.dir.join(ISO))
+    );
+
+    let mut args = vec!["compare"];
+    args.extend(runs.iter().map(String::as_str));
+    let out = w.tofu(&args);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains("verdict: AGREE"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "signed (SHA256SUMS.sign) by {fpr} (keys from cd-key, itself identical in 3 runs)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "listed in SHA256SUMS (line 2), itself identical in 3 runs, which is signed by {fpr}"
+        )),
+        "{text}"
+    );
+
+    let json = w.tofu(&[&args[..], &["--json"]].concat());
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let netinst = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "netinst")
+        .unwrap();
+    assert_eq!(netinst["vouches"][0]["kind"], "checksums");
+    assert_eq!(netinst["vouches"][0]["status"], "holds");
+}
+
+/// One way a publisher's word can fail the bytes: what to serve, what gpg or sha256sum says
+/// of it, and what tofu must conclude.
+struct Case {
+    name: &'static str,
+    /// Changes the release as served.
+    tamper: fn(&Release, &Gpg, &str, &Path),
+    /// `gpg --verify`'s status on the served files, or None when gpg is not the judge.
+    gpg: Option<&'static str>,
+    /// Whether `sha256sum -c` passes on the image.
+    sha256sum_passes: bool,
+    /// compare's exit code and a phrase of its reasons.
+    exit: i32,
+    reason: &'static str,
+}
+
+/// A signature over other bytes, by a stranger, past its own expiry; a checksum list that
+/// lists another digest or not the image: each keeps two identical runs from agreeing,
+/// as gpg and sha256sum disagree with the files. A key that expired after it signed still
+/// vouches, as gpg says.
+#[test]
+fn what_the_publisher_does_not_vouch_for_is_never_agreement() {
+    let cases = [
+        Case {
+            name: "other-bytes",
+            tamper: |r, signer, fpr, _| {
+                let other = r.dir.join("other");
+                std::fs::write(&other, b"0000  something else\n").unwrap();
+                signer.sign(fpr, &other, &r.dir.join("SHA256SUMS.sign"), &[]);
+            },
+            gpg: Some("BADSIG"),
+            sha256sum_passes: true,
+            exit: 1,
+            reason: "signature 1 is bad",
+        },
+        Case {
+            name: "stranger",
+            tamper: |r, _, _, scratch| {
+                let stranger = Gpg::new(scratch, "stranger");
+                let theirs = stranger.generate("Mallory <m@example.invalid>", "1y", &[]);
+                stranger.sign(
+                    &theirs,
+                    &r.dir.join("SHA256SUMS"),
+                    &r.dir.join("SHA256SUMS.sign"),
+                    &[],
+                );
+            },
+            gpg: Some("ERRSIG"),
+            sha256sum_passes: true,
+            exit: 1,
+            reason: "no valid signature by the keys named",
+        },
+        Case {
+            name: "signature-expired",
+            tamper: |r, signer, fpr, _| {
+                signer.sign(
+                    fpr,
+                    &r.dir.join("SHA256SUMS"),
+                    &r.dir.join("SHA256SUMS.sign"),
+                    &["--faked-system-time", "20240601T000000", "--default-sig-expire", "1d"],
+                );
+            },
+            gpg: Some("EXPSIG"),
+            sha256sum_passes: true,
+            exit: 1,
+            reason: "signature 1 is expired",
+        },
+        Case {
+            name: "other-digest",
+            tamper: |r, signer, fpr, _| {
+                let sums = std::fs::read_to_string(r.dir.join("SHA256SUMS")).unwrap();
+                let digest = tool_digest("sha256sum", &r.dir.join(ISO));
+                let forged = sums.replace(&digest, &"0".repeat(64));
+                std::fs::write(r.dir.join("SHA256SUMS"), forged).unwrap();
+                signer.sign(fpr, &r.dir.join("SHA256SUMS"), &r.dir.join("SHA256SUMS.sign"), &[]);
+            },
+            gpg: Some("GOODSIG"),
+            sha256sum_passes: false,
+            exit: 1,
+            reason: "with another sha256 digest on line 2",
+        },
+        Case {
+            name: "not-listed",
+            tamper: |r, signer, fpr, _| {
+                let sums = std::fs::read_to_string(r.dir.join("SHA256SUMS")).unwrap();
+                let kept: String = sums
+                    .lines()
+                    .filter(|l| !l.ends_with(ISO))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                std::fs::write(r.dir.join("SHA256SUMS"), kept).unwrap();
+                signer.sign(fpr, &r.dir.join("SHA256SUMS"), &r.dir.join("SHA256SUMS.sign"), &[]);
+            },
+            gpg: Some("GOODSIG"),
+            sha256sum_passes: false,
+            exit: 1,
+            reason: &"does not list \"debian-13.2.0-amd64-netinst.iso\"",
+        },
+        Case {
+            name: "no-signature",
+            tamper: |r, _, _, _| std::fs::remove_file(r.dir.join("SHA256SUMS.sign")).unwrap(),
+            gpg: None,
+            sha256sum_passes: true,
+            exit: 3,
+            reason: "the signature \"SHA256SUMS.sign\" was not fetched completely",
+        },
+    ];
+    let w = World::new();
+    let scratch = w.path("gpg");
+    let signer = Gpg::new(&scratch, "debian-cd");
+    // Made in 2024, valid for ten years: the expired-signature case signs in the past.
+    let fpr = signer.generate(
+        "Debian CD signing key <debian-cd@lists.debian.org>",
+        "10y",
+        &["--faked-system-time", "20240101T000000"],
+    );
+    for case in &cases {
+        let release = release(&w, case.name, &signer, &fpr);
+        let case_scratch = scratch.join(case.name);
+        std::fs::create_dir_all(&case_scratch).unwrap();
+        (case.tamper)(&release, &signer, &fpr, &case_scratch);
+        if let Some(status) = case.gpg {
+            assert_eq!(release.gpg_status(&case_scratch), status, "{}", case.name);
+        }
+        assert_eq!(release.sha256sum_check().0, case.sha256sum_passes, "{}", case.name);
+
+        let plan = release.plan.to_str().unwrap().to_owned();
+        let ca = w.ca.root_pem.to_str().unwrap().to_owned();
+        let mut names = Vec::new();
+        for run in 1..=2 {
+            let name = format!("{}-{run}.json", case.name);
+            let out = w.tofu(&["fetch", "--ca-cert", &ca, "-o", &name, "--plan", &plan]);
+            // The run is recorded, and says it is not vouched for.
+            assert_exit(&out, 1);
+            names.push(name);
+        }
+        let out = w.compare_bytes_only(&["--min-runs", "2", &names[0], &names[1]]);
+        assert_exit(&out, case.exit);
+        let text = stdout(&out);
+        assert!(text.contains(case.reason), "{}: {text}", case.name);
+    }
+}
