@@ -443,6 +443,76 @@ mod tests {
 }
 
 #[cfg(test)]
+mod vouching {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Plan, PlanError> {
+        parse(Path::new("p.toml"), text, text.as_bytes())
+    }
+
+    const FILES: &str = "name = \"x\"
+[[artifact]]
+id = \"iso\"
+urls = [\"https://a.example/d/x.iso\", \"https://b.example/e/x.iso\"]
+checksums = \"sums\"
+[[artifact]]
+id = \"sums\"
+urls = [\"https://a.example/d/SHA256SUMS\"]
+signature = \"sums.sig\"
+signed-by = \"key\"
+[[artifact]]
+id = \"sums.sig\"
+urls = [\"https://a.example/d/SHA256SUMS.sign\"]
+[[artifact]]
+id = \"key\"
+urls = [\"https://a.example/key.asc\"]
+";
+
+    #[test]
+    fn what_vouches_is_fetched_first_and_the_listed_name_is_the_urls_file_name() {
+        let plan = parse_str(FILES).unwrap();
+        let order: Vec<&str> = plan.artifacts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(order, ["sums.sig", "key", "sums", "iso"]);
+        let iso = &plan.vouches.of["iso"];
+        assert_eq!(iso.checksums.as_ref().unwrap().name, "x.iso");
+        let sums = plan.vouches.of["sums"].signature.as_ref().unwrap();
+        assert_eq!(sums.by, Signer::Artifact("key".to_owned()));
+    }
+
+    #[test]
+    fn every_wrong_reference_is_named_at_its_line() {
+        let cases = [
+            ("signed-by = \"key\"\n", "", "p.toml:9: artifact \"sums\" has a signature but no signed-by"),
+            ("signature = \"sums.sig\"\n", "", "p.toml:9: artifact \"sums\" has signed-by but no signature"),
+            ("signature = \"sums.sig\"", "signature = \"nope\"", "p.toml:9: artifact \"sums\": signature \"nope\" is no artifact of this plan"),
+            ("signature = \"sums.sig\"", "signature = \"sums\"", "p.toml:9: artifact \"sums\" names itself as its signature"),
+            ("signed-by = \"key\"", "signed-by = \"the key\"", "p.toml:10: artifact \"sums\": signed-by \"the key\" is neither an artifact"),
+            ("signed-by = \"key\"", "signed-by = \"DF9B9C49EAA9298432589D76DA87E80D6294BE9B\"", "p.toml:10: artifact \"sums\": no key file of the plan's keyrings holds certificate DF9B9C49EAA9298432589D76DA87E80D6294BE9B"),
+            ("https://b.example/e/x.iso", "https://b.example/e/y.iso", "p.toml:5: artifact \"iso\": its URLs end in different file names"),
+            ("https://b.example/e/x.iso", "https://b.example/e/", "p.toml:5: artifact \"iso\": its URLs end in different file names"),
+            ("urls = [\"https://a.example/key.asc\"]", "oci = \"debian\"", "p.toml:10: the signing key \"key\" must be a file (urls)"),
+            ("urls = [\"https://a.example/d/SHA256SUMS.sign\"]", "urls = [\"https://a.example/d/SHA256SUMS.sign\"]\nchecksums = \"sums\"", "the artifacts vouch for each other in a circle (sums → sums.sig → sums)"),
+        ];
+        for (old, new, want) in cases {
+            assert!(FILES.contains(old), "{old}");
+            let text = FILES.replacen(old, new, 1);
+            let err = parse_str(&text).unwrap_err().to_string();
+            assert!(err.contains(want), "{new:?}: {err}");
+        }
+        let oci = FILES.replacen(
+            "urls = [\"https://a.example/d/x.iso\", \"https://b.example/e/x.iso\"]\nchecksums = \"sums\"",
+            "oci = \"debian\"\nsignature = \"sums.sig\"\nsigned-by = \"key\"",
+            1,
+        );
+        let err = parse_str(&oci).unwrap_err().to_string();
+        assert!(
+            err.contains("p.toml:3: artifact \"iso\": signature and checksums apply to files (urls) only"),
+            "{err}"
+        );
+    }
+}
+
+#[cfg(test)]
 mod configs {
     use super::*;
 
@@ -490,6 +560,9 @@ mod properties {
             Just("[\"linux/amd64\"]".to_owned()),
             Just("[\"linux\"]".to_owned()),
             Just("[\"arm64_sonoma\"]".to_owned()),
+            Just("\"a\"".to_owned()),
+            Just("\"b\"".to_owned()),
+            Just("\"DF9B9C49EAA9298432589D76DA87E80D6294BE9B\"".to_owned()),
             "-?[0-9]{1,4}",
             Just("true".to_owned()),
             Just("{ a = 1 }".to_owned()),
@@ -508,6 +581,9 @@ mod properties {
             Just("homebrew"),
             Just("bottle_tags"),
             Just("url"),
+            Just("signature"),
+            Just("signed-by"),
+            Just("checksums"),
         ];
         let artifact = proptest::collection::vec((key, value()), 0..5).prop_map(|pairs| {
             let mut out = String::from("[[artifact]]\n");

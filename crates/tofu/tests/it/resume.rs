@@ -234,11 +234,16 @@ fn retries_are_bounded_and_a_failure_keeps_nothing() {
 }
 
 /// A 6 MiB file served at 1 MiB/s: long enough to kill a run in the middle.
-const SLOW: &str = "/slow/1048576";
+pub(crate) const SLOW: &str = "/slow/1048576";
 
 /// Starts `tofu fetch --keep keep -o run.json SLOW`, waits until its journal vouches for at
 /// least 1 MiB of the file, and kills it (SIGKILL). Returns the offset of that checkpoint.
 fn kill_mid_download(w: &World, server: &Flaky) -> u64 {
+    kill_mid_download_of(w, &[&server.url(SLOW)])
+}
+
+/// [`kill_mid_download`] of `targets` (a URL, or `--plan FILE`).
+pub(crate) fn kill_mid_download_of(w: &World, targets: &[&str]) -> u64 {
     w.configure(&w.home(), "");
     let keep = w.path("keep");
     std::fs::create_dir_all(&keep).unwrap();
@@ -254,7 +259,7 @@ fn kill_mid_download(w: &World, server: &Flaky) -> u64 {
             "--keep",
             "keep",
         ])
-        .arg(server.url(SLOW))
+        .args(targets)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -286,7 +291,7 @@ fn checkpoint(w: &World) -> Option<u64> {
     state["partial"][1]["offset"].as_u64()
 }
 
-fn journal_state(w: &World) -> Option<Value> {
+pub(crate) fn journal_state(w: &World) -> Option<Value> {
     let bytes = std::fs::read(w.path("run.json.resume")).ok()?;
     let signed: Value = serde_json::from_slice(&bytes).ok()?;
     serde_json::from_str(signed["state"].as_str()?).ok()

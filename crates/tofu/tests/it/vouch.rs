@@ -332,3 +332,158 @@ fn what_the_publisher_does_not_vouch_for_is_never_agreement() {
         assert!(text.contains(case.reason), "{}: {text}", case.name);
     }
 }
+
+/// A Tails-shaped plan: an image signed directly (its armored `.sig`), checked while the
+/// 3 MiB body streams, by a certificate the plan pins from a key file the user holds. A
+/// second certificate in that key file may not sign in its place.
+#[test]
+fn an_image_signed_by_a_pinned_certificate_is_checked_as_it_streams() {
+    let w = World::new();
+    let scratch = w.path("gpg");
+    let tails = Gpg::new(&scratch, "tails");
+    let fpr = tails.generate("Tails developers <tails@example.invalid>", "5y", &[]);
+    let other = tails.generate("Someone else <else@example.invalid>", "5y", &[]);
+    let dir = w.path("www/tails");
+    std::fs::create_dir_all(&dir).unwrap();
+    let image = dir.join("tails-amd64-7.2.img");
+    std::fs::write(&image, payload()).unwrap();
+    // The user's key file holds both certificates; the plan pins one.
+    std::fs::write(
+        w.path("tails-keys.asc"),
+        tails.run(&["--armor", "--export", &fpr, &other]),
+    )
+    .unwrap();
+    let plan = |name: &str, pinned: &str| {
+        let path = w.path(&format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                r#"name = "tails"
+keyrings = ["tails-keys.asc"]
+
+[[artifact]]
+id = "tails.img"
+urls = ["{img}"]
+signature = "tails.img.sig"
+signed-by = "{pinned}"
+
+[[artifact]]
+id = "tails.img.sig"
+urls = ["{sig}"]
+"#,
+                img = w.nginx.https_url("tails/tails-amd64-7.2.img"),
+                sig = w.nginx.https_url("tails/tails-amd64-7.2.img.sig"),
+            ),
+        )
+        .unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let ca = w.ca.root_pem.to_str().unwrap().to_owned();
+    let sig = dir.join("tails-amd64-7.2.img.sig");
+    let verifier = Gpg::new(&scratch, "verifier");
+    verifier.run(&["--import", w.path("tails-keys.asc").to_str().unwrap()]);
+
+    // Signed by the pinned certificate: valid, as gpg says.
+    tails.sign(&fpr, &image, &sig, &["--armor"]);
+    assert_eq!(verifier.status(&sig, &image), "GOODSIG");
+    let spaced = format!("0x{} {}", &fpr[..20].to_lowercase(), &fpr[20..]);
+    let out = w.tofu(&["fetch", "--ca-cert", &ca, "-o", "good.json", "--plan", &plan("good", &spaced)]);
+    assert_exit(&out, 0);
+    let t = w.read_json("good.json");
+    let record = &artifact_by_id(&t, "tails.img")["signature"];
+    assert_eq!(record["signed_by"]["fingerprint"], fpr.as_str());
+    assert_eq!(
+        record["signed_by"]["key_file_sha256"],
+        tool_digest("sha256sum", &w.path("tails-keys.asc"))
+    );
+    assert_eq!(record["checks"][0]["outcome"], "valid");
+    assert_eq!(record["checks"][0]["signer"], fpr.as_str());
+    assert!(stderr(&out).contains(&format!("signature tails.img.sig: valid, by {fpr}")));
+
+    // Signed by the other certificate of the same key file: gpg, which trusts the whole
+    // file, says good; the plan pins one certificate, so tofu does not.
+    tails.sign(&other, &image, &sig, &["--armor"]);
+    assert_eq!(verifier.status(&sig, &image), "GOODSIG");
+    let out = w.tofu(&["fetch", "--ca-cert", &ca, "-o", "other.json", "--plan", &plan("other", &fpr)]);
+    assert_exit(&out, 1);
+    let t = w.read_json("other.json");
+    let record = &artifact_by_id(&t, "tails.img")["signature"];
+    assert_eq!(record["checks"][0]["outcome"], "no-key");
+    assert!(stderr(&out).contains("DOES NOT VOUCH"), "{}", stderr(&out));
+
+    // A fingerprint no key file of the plan holds is refused before anything is fetched.
+    let stranger = "0123456789ABCDEF0123456789ABCDEF01234567";
+    let out = w.tofu(&["fetch", "--ca-cert", &ca, "-o", "none.json", "--plan", &plan("none", stranger)]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains(&format!("no key file of the plan's keyrings holds certificate {stranger}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!w.path("none.json").exists());
+}
+
+/// A run killed while the signed image downloads keeps the signature and key it had
+/// fetched (beside its journal, checked against the digests the signed journal names); the
+/// resumed run checks the whole image, the bytes before the kill read back from disk.
+#[test]
+fn a_resumed_run_checks_the_signature_with_what_it_held_before_the_kill() {
+    use crate::resume::{SLOW, journal_state, kill_mid_download_of};
+    let w = World::new();
+    let server = tofu_testkit::Flaky::start(tofu_testkit::Flaky::pattern(6 << 20));
+    let scratch = w.path("gpg");
+    let signer = Gpg::new(&scratch, "signer");
+    let fpr = signer.generate("Release <release@example.invalid>", "5y", &[]);
+    let dir = w.path("www/rel");
+    std::fs::create_dir_all(&dir).unwrap();
+    let image = dir.join("image");
+    std::fs::write(&image, &server.first().bytes).unwrap();
+    signer.sign(&fpr, &image, &dir.join("image.sig"), &[]);
+    std::fs::write(dir.join("key.asc"), signer.run(&["--armor", "--export", &fpr])).unwrap();
+    let plan = w.path("slow.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            r#"name = "slow"
+
+[[artifact]]
+id = "image"
+urls = ["{image}"]
+signature = "image.sig"
+signed-by = "key"
+
+[[artifact]]
+id = "image.sig"
+urls = ["{sig}"]
+
+[[artifact]]
+id = "key"
+urls = ["{key}"]
+"#,
+            image = server.url(SLOW),
+            sig = w.nginx.https_url("rel/image.sig"),
+            key = w.nginx.https_url("rel/key.asc"),
+        ),
+    )
+    .unwrap();
+    let plan = plan.to_str().unwrap().to_owned();
+    let ca = w.ca.root_pem.to_str().unwrap().to_owned();
+    kill_mid_download_of(&w, &["--ca-cert", &ca, "--plan", &plan]);
+    let state = journal_state(&w).unwrap();
+    assert_eq!(state["done"].as_array().unwrap().len(), 2, "{state}");
+    let held = w.path("run.json.resume.held");
+    assert_eq!(std::fs::read_dir(&held).unwrap().count(), 2);
+
+    let out = w.tofu(&[
+        "fetch", "--ca-cert", &ca, "-o", "run.json", "--keep", "keep", "--resume", "--plan",
+        &plan,
+    ]);
+    assert_exit(&out, 0);
+    let t = w.read_json("run.json");
+    assert_eq!(t["run"]["interruptions"].as_array().unwrap().len(), 1);
+    let record = &artifact_by_id(&t, "image")["signature"];
+    assert_eq!(record["checks"][0]["outcome"], "valid", "{record}");
+    assert_eq!(record["checks"][0]["signer"], fpr.as_str());
+    assert_eq!(signer.status(&dir.join("image.sig"), &image), "GOODSIG");
+    assert!(!held.exists(), "the held bodies go with the journal");
+}
