@@ -288,7 +288,9 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
     }
     let verdict = if artifacts.iter().any(|a| {
         a.verdict == ArtifactVerdict::Mismatch
-            || a.vouches.iter().any(|v| v.status == VouchStatus::Contradicted)
+            || a.vouches
+                .iter()
+                .any(|v| v.status == VouchStatus::Contradicted)
     }) {
         Verdict::Disagree
     } else if reasons.is_empty() {

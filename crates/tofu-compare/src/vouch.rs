@@ -93,7 +93,10 @@ pub(crate) fn judge(
             by: first.by().to_owned(),
             key_artifact: first.key_artifact(),
             pinned: first.pinned(),
-            cells: records.iter().map(|r| r.as_ref().map(Record::cell)).collect(),
+            cells: records
+                .iter()
+                .map(|r| r.as_ref().map(Record::cell))
+                .collect(),
             signers: Vec::new(),
             lines: Vec::new(),
             status: VouchStatus::Holds,
@@ -276,15 +279,13 @@ fn sentence(v: &VouchReport, artifacts: &[ArtifactReport]) -> String {
             let keys = match (&v.key_artifact, &v.pinned) {
                 (Some(key), _) => format!("keys from {key}, {}", standing(key, artifacts)),
                 (None, Some(pinned)) => {
-                    format!("certificate {pinned}, pinned in the plan from a key file the user holds")
+                    format!(
+                        "certificate {pinned}, pinned in the plan from a key file the user holds"
+                    )
                 }
                 (None, None) => "keys not recorded".to_owned(),
             };
-            format!(
-                "signed ({}) by {} ({keys})",
-                v.by,
-                v.signers.join(", ")
-            )
+            format!("signed ({}) by {} ({keys})", v.by, v.signers.join(", "))
         }
         (VouchStatus::Holds, VouchKind::Checksums) => {
             let lines: Vec<String> = v.lines.iter().map(u64::to_string).collect();

@@ -177,7 +177,10 @@ mod tests {
             name("https://a.example/cd/debian-13.2.0-amd64-netinst.iso?sig=x").as_deref(),
             Some("debian-13.2.0-amd64-netinst.iso")
         );
-        assert_eq!(name("https://a.example/a%20b.iso").as_deref(), Some("a b.iso"));
+        assert_eq!(
+            name("https://a.example/a%20b.iso").as_deref(),
+            Some("a b.iso")
+        );
         assert_eq!(name("https://a.example/dir/"), None);
         assert_eq!(name("https://a.example/a%2Fb"), None);
         assert_eq!(name("https://a.example/%FF"), None);

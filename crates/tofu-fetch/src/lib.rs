@@ -25,7 +25,9 @@ mod vantage;
 
 pub use error::{FetchError, TransportError};
 pub use homebrew::BrewTarget;
-pub use http::{DEFAULT_RETRIES, FetchOptions, HOLD_LIMIT, MAX_REDIRECTS, TooLarge, Watch, Watched};
+pub use http::{
+    DEFAULT_RETRIES, FetchOptions, HOLD_LIMIT, MAX_REDIRECTS, TooLarge, Watch, Watched,
+};
 pub use progress::{CheckpointSink, Checkpoints, Partial, Progress, ProgressSink};
 pub use target::{Fetched, Source, Target, TargetError, http_url};
 pub use transport::{Client, ClientOptions, Route, SpeedLimit, Via};

@@ -184,7 +184,11 @@ impl Received {
             // The expected length chooses the size of the chunk digests' chunks.
             digests: StreamDigests::new(expected),
             watched: Watching {
-                scanner: if first { Scanner::new() } else { Scanner::off() },
+                scanner: if first {
+                    Scanner::new()
+                } else {
+                    Scanner::off()
+                },
                 held: (first && watch.hold).then(|| Held::Bytes(Vec::new())),
                 signatures: watch
                     .signatures

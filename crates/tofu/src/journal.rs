@@ -232,10 +232,7 @@ impl Journal {
         if let Err(e) = std::fs::remove_dir_all(self.held_dir())
             && e.kind() != std::io::ErrorKind::NotFound
         {
-            output::warn(&format!(
-                "cannot remove {}: {e}",
-                self.held_dir().display()
-            ));
+            output::warn(&format!("cannot remove {}: {e}", self.held_dir().display()));
         }
         if let Err(e) = std::fs::remove_file(&self.path)
             && e.kind() != std::io::ErrorKind::NotFound

@@ -212,7 +212,9 @@ fn vouches(
             (Some(sig), None) => {
                 return Err(at(
                     sig.span(),
-                    format!("artifact {id:?} has a signature but no signed-by: name the key artifact or its fingerprint"),
+                    format!(
+                        "artifact {id:?} has a signature but no signed-by: name the key artifact or its fingerprint"
+                    ),
                 ));
             }
             (None, Some(by)) => {
@@ -354,7 +356,11 @@ fn source(id: &str, entry: &RawArtifact, at: &At<'_>) -> Result<Source, PlanErro
     }
 }
 
-fn parse_urls(id: &str, urls: &Spanned<Vec<Spanned<String>>>, at: &At<'_>) -> Result<Vec<Url>, PlanError> {
+fn parse_urls(
+    id: &str,
+    urls: &Spanned<Vec<Spanned<String>>>,
+    at: &At<'_>,
+) -> Result<Vec<Url>, PlanError> {
     if urls.get_ref().is_empty() {
         return Err(at(
             urls.span(),
@@ -482,16 +488,56 @@ urls = [\"https://a.example/key.asc\"]
     #[test]
     fn every_wrong_reference_is_named_at_its_line() {
         let cases = [
-            ("signed-by = \"key\"\n", "", "p.toml:9: artifact \"sums\" has a signature but no signed-by"),
-            ("signature = \"sums.sig\"\n", "", "p.toml:9: artifact \"sums\" has signed-by but no signature"),
-            ("signature = \"sums.sig\"", "signature = \"nope\"", "p.toml:9: artifact \"sums\": signature \"nope\" is no artifact of this plan"),
-            ("signature = \"sums.sig\"", "signature = \"sums\"", "p.toml:9: artifact \"sums\" names itself as its signature"),
-            ("signed-by = \"key\"", "signed-by = \"the key\"", "p.toml:10: artifact \"sums\": signed-by \"the key\" is neither an artifact"),
-            ("signed-by = \"key\"", "signed-by = \"DF9B9C49EAA9298432589D76DA87E80D6294BE9B\"", "p.toml:10: artifact \"sums\": no key file of the plan's keyrings holds certificate DF9B9C49EAA9298432589D76DA87E80D6294BE9B"),
-            ("https://b.example/e/x.iso", "https://b.example/e/y.iso", "p.toml:5: artifact \"iso\": its URLs end in different file names"),
-            ("https://b.example/e/x.iso", "https://b.example/e/", "p.toml:5: artifact \"iso\": its URLs end in different file names"),
-            ("urls = [\"https://a.example/key.asc\"]", "oci = \"debian\"", "p.toml:10: the signing key \"key\" must be a file (urls)"),
-            ("urls = [\"https://a.example/d/SHA256SUMS.sign\"]", "urls = [\"https://a.example/d/SHA256SUMS.sign\"]\nchecksums = \"sums\"", "the artifacts vouch for each other in a circle (sums → sums.sig → sums)"),
+            (
+                "signed-by = \"key\"\n",
+                "",
+                "p.toml:9: artifact \"sums\" has a signature but no signed-by",
+            ),
+            (
+                "signature = \"sums.sig\"\n",
+                "",
+                "p.toml:9: artifact \"sums\" has signed-by but no signature",
+            ),
+            (
+                "signature = \"sums.sig\"",
+                "signature = \"nope\"",
+                "p.toml:9: artifact \"sums\": signature \"nope\" is no artifact of this plan",
+            ),
+            (
+                "signature = \"sums.sig\"",
+                "signature = \"sums\"",
+                "p.toml:9: artifact \"sums\" names itself as its signature",
+            ),
+            (
+                "signed-by = \"key\"",
+                "signed-by = \"the key\"",
+                "p.toml:10: artifact \"sums\": signed-by \"the key\" is neither an artifact",
+            ),
+            (
+                "signed-by = \"key\"",
+                "signed-by = \"DF9B9C49EAA9298432589D76DA87E80D6294BE9B\"",
+                "p.toml:10: artifact \"sums\": no key file of the plan's keyrings holds certificate DF9B9C49EAA9298432589D76DA87E80D6294BE9B",
+            ),
+            (
+                "https://b.example/e/x.iso",
+                "https://b.example/e/y.iso",
+                "p.toml:5: artifact \"iso\": its URLs end in different file names",
+            ),
+            (
+                "https://b.example/e/x.iso",
+                "https://b.example/e/",
+                "p.toml:5: artifact \"iso\": its URLs end in different file names",
+            ),
+            (
+                "urls = [\"https://a.example/key.asc\"]",
+                "oci = \"debian\"",
+                "p.toml:10: the signing key \"key\" must be a file (urls)",
+            ),
+            (
+                "urls = [\"https://a.example/d/SHA256SUMS.sign\"]",
+                "urls = [\"https://a.example/d/SHA256SUMS.sign\"]\nchecksums = \"sums\"",
+                "the artifacts vouch for each other in a circle (sums → sums.sig → sums)",
+            ),
         ];
         for (old, new, want) in cases {
             assert!(FILES.contains(old), "{old}");
@@ -506,7 +552,9 @@ urls = [\"https://a.example/key.asc\"]
         );
         let err = parse_str(&oci).unwrap_err().to_string();
         assert!(
-            err.contains("p.toml:3: artifact \"iso\": signature and checksums apply to files (urls) only"),
+            err.contains(
+                "p.toml:3: artifact \"iso\": signature and checksums apply to files (urls) only"
+            ),
             "{err}"
         );
     }

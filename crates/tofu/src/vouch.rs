@@ -449,7 +449,10 @@ mod tests {
 
     #[test]
     fn vouchers_come_first_and_cycles_are_named() {
-        let v = vouches(&[("iso", &["sig", "key", "sums"]), ("sums", &["sums.sig", "key"])]);
+        let v = vouches(&[
+            ("iso", &["sig", "key", "sums"]),
+            ("sums", &["sums.sig", "key"]),
+        ]);
         let order = fetch_order(&ids(&["iso", "sums", "sig", "sums.sig", "key"]), &v).unwrap();
         assert_eq!(order, ids(&["sig", "key", "sums.sig", "sums", "iso"]));
 

@@ -117,7 +117,8 @@ fn write_table(out: &mut String, report: &Report) -> std::fmt::Result {
 /// `signatures and checksums`: for each artifact something vouches for, how it fared
 /// across the runs and what vouches for it, when any does.
 fn write_vouches(out: &mut String, artifacts: &[ArtifactReport]) -> std::fmt::Result {
-    let vouched: Vec<&ArtifactReport> = artifacts.iter().filter(|a| !a.vouches.is_empty()).collect();
+    let vouched: Vec<&ArtifactReport> =
+        artifacts.iter().filter(|a| !a.vouches.is_empty()).collect();
     if vouched.is_empty() {
         return Ok(());
     }

@@ -139,9 +139,10 @@ impl Streamed {
                     };
                     let mut pieces = Some(pieces);
                     let mut data = || -> io::Result<Box<dyn Read>> {
-                        pieces.take().map(|p| Box::new(p) as Box<dyn Read>).ok_or_else(|| {
-                            io::Error::other("the body streams once")
-                        })
+                        pieces
+                            .take()
+                            .map(|p| Box::new(p) as Box<dyn Read>)
+                            .ok_or_else(|| io::Error::other("the body streams once"))
                     };
                     check(&all[index], &mine.keys, &mut data, mine.now)
                 });
@@ -185,7 +186,9 @@ impl Streamed {
         let mut this = self;
         let readers = std::mem::take(&mut this.readers);
         if readers.is_empty() {
-            return this.signatures.check(&mut || Err(io::Error::other("no body")));
+            return this
+                .signatures
+                .check(&mut || Err(io::Error::other("no body")));
         }
         readers
             .into_iter()

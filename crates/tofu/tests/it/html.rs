@@ -66,7 +66,7 @@ fn disagreement(w: &World, liar: &LyingProxy) -> Vec<String> {
 /// Debian's Chromium, headless, on `page` with `args`, bounded by a timeout. Console messages
 /// are logged to stderr (`--enable-logging=stderr`), where [`assert_no_console_message`]
 /// reads them.
-fn chromium(dir: &Path, page: &Path, args: &[&str]) -> Output {
+pub(crate) fn chromium(dir: &Path, page: &Path, args: &[&str]) -> Output {
     let chromium = tofu_testkit::require_program("chromium", "chromium");
     let profile = tempfile::tempdir_in(dir).unwrap();
     let out = Command::new("timeout")
@@ -102,7 +102,7 @@ fn chromium(dir: &Path, page: &Path, args: &[&str]) -> Output {
 /// The page said nothing on the console: no error, no refused load (a Content-Security-Policy
 /// violation is a console message), no uncaught exception.
 #[track_caller]
-fn assert_no_console_message(out: &Output) {
+pub(crate) fn assert_no_console_message(out: &Output) {
     let log = stderr(out);
     let console: Vec<&str> = log
         .lines()

@@ -24,7 +24,11 @@ const ISO: &str = "debian-13.2.0-amd64-netinst.iso";
 fn release(w: &World, name: &str, signer: &Gpg, fpr: &str) -> Release {
     let dir = w.path("www").join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("debian-13.2.0-arm64-netinst.iso"), b"another image").unwrap();
+    std::fs::write(
+        dir.join("debian-13.2.0-arm64-netinst.iso"),
+        b"another image",
+    )
+    .unwrap();
     std::fs::write(dir.join(ISO), payload()).unwrap();
     let sums = tofu_testkit::output::run_ok(
         Command::new("sha256sum")
@@ -32,7 +36,12 @@ fn release(w: &World, name: &str, signer: &Gpg, fpr: &str) -> Release {
             .args(["debian-13.2.0-arm64-netinst.iso", ISO]),
     );
     std::fs::write(dir.join("SHA256SUMS"), sums.stdout).unwrap();
-    signer.sign(fpr, &dir.join("SHA256SUMS"), &dir.join("SHA256SUMS.sign"), &[]);
+    signer.sign(
+        fpr,
+        &dir.join("SHA256SUMS"),
+        &dir.join("SHA256SUMS.sign"),
+        &[],
+    );
     std::fs::write(
         dir.join("cd-key.asc"),
         signer.run(&["--armor", "--export", fpr]),
@@ -79,7 +88,10 @@ impl Release {
     fn gpg_status(&self, scratch: &Path) -> String {
         let verifier = Gpg::new(scratch, "verifier");
         verifier.run(&["--import", self.dir.join("cd-key.asc").to_str().unwrap()]);
-        verifier.status(&self.dir.join("SHA256SUMS.sign"), &self.dir.join("SHA256SUMS"))
+        verifier.status(
+            &self.dir.join("SHA256SUMS.sign"),
+            &self.dir.join("SHA256SUMS"),
+        )
     }
 
     /// Whether `sha256sum -c --ignore-missing` passes on the image as served, and its output.
@@ -97,7 +109,10 @@ impl Release {
             .args(["-c", "--strict", list.to_str().unwrap()])
             .output()
             .unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     }
 }
 
@@ -116,7 +131,11 @@ fn artifact_by_id<'a>(t: &'a Value, id: &str) -> &'a Value {
 fn a_netinst_plan_over_three_vantage_points_names_its_signature_and_checksums() {
     let w = World::new();
     let signer = Gpg::new(&w.path("gpg"), "debian-cd");
-    let fpr = signer.generate("Debian CD signing key <debian-cd@lists.debian.org>", "5y", &[]);
+    let fpr = signer.generate(
+        "Debian CD signing key <debian-cd@lists.debian.org>",
+        "5y",
+        &[],
+    );
     let release = release(&w, "cd", &signer, &fpr);
     assert_eq!(release.gpg_status(&w.path("gpg")), "GOODSIG");
     let (ok, said) = release.sha256sum_check();
@@ -138,7 +157,10 @@ fn a_netinst_plan_over_three_vantage_points_names_its_signature_and_checksums() 
         .iter()
         .map(|a| a["id"].as_str().unwrap())
         .collect();
-    assert_eq!(order, ["SHA256SUMS.sign", "cd-key", "SHA256SUMS", "netinst"]);
+    assert_eq!(
+        order,
+        ["SHA256SUMS.sign", "cd-key", "SHA256SUMS", "netinst"]
+    );
 
     let sums = artifact_by_id(&t, "SHA256SUMS");
     let signature = &sums["signature"];
@@ -189,6 +211,21 @@ fn a_netinst_plan_over_three_vantage_points_names_its_signature_and_checksums() 
         .unwrap();
     assert_eq!(netinst["vouches"][0]["kind"], "checksums");
     assert_eq!(netinst["vouches"][0]["status"], "holds");
+
+    // The page shows the same facts, as Chromium reads them.
+    let page = w.path("report.html");
+    let html = w.tofu(&[&args[..], &["--html", page.to_str().unwrap()]].concat());
+    assert_exit(&html, 0);
+    let dom = crate::html::chromium(w.dir.path(), &page, &["--dump-dom"]);
+    crate::html::assert_no_console_message(&dom);
+    let dom = stdout(&dom);
+    assert!(dom.contains("Signatures and checksums"), "{dom}");
+    assert!(
+        dom.contains(&format!(
+            "listed in SHA256SUMS (line 2), itself identical in 3 runs, which is signed by {fpr}"
+        )),
+        "{dom}"
+    );
 }
 
 /// One way a publisher's word can fail the bytes: what to serve, what gpg or sha256sum says
@@ -249,7 +286,12 @@ fn what_the_publisher_does_not_vouch_for_is_never_agreement() {
                     fpr,
                     &r.dir.join("SHA256SUMS"),
                     &r.dir.join("SHA256SUMS.sign"),
-                    &["--faked-system-time", "20240601T000000", "--default-sig-expire", "1d"],
+                    &[
+                        "--faked-system-time",
+                        "20240601T000000",
+                        "--default-sig-expire",
+                        "1d",
+                    ],
                 );
             },
             gpg: Some("EXPSIG"),
@@ -264,7 +306,12 @@ fn what_the_publisher_does_not_vouch_for_is_never_agreement() {
                 let digest = tool_digest("sha256sum", &r.dir.join(ISO));
                 let forged = sums.replace(&digest, &"0".repeat(64));
                 std::fs::write(r.dir.join("SHA256SUMS"), forged).unwrap();
-                signer.sign(fpr, &r.dir.join("SHA256SUMS"), &r.dir.join("SHA256SUMS.sign"), &[]);
+                signer.sign(
+                    fpr,
+                    &r.dir.join("SHA256SUMS"),
+                    &r.dir.join("SHA256SUMS.sign"),
+                    &[],
+                );
             },
             gpg: Some("GOODSIG"),
             sha256sum_passes: false,
@@ -281,7 +328,12 @@ fn what_the_publisher_does_not_vouch_for_is_never_agreement() {
                     .map(|l| format!("{l}\n"))
                     .collect();
                 std::fs::write(r.dir.join("SHA256SUMS"), kept).unwrap();
-                signer.sign(fpr, &r.dir.join("SHA256SUMS"), &r.dir.join("SHA256SUMS.sign"), &[]);
+                signer.sign(
+                    fpr,
+                    &r.dir.join("SHA256SUMS"),
+                    &r.dir.join("SHA256SUMS.sign"),
+                    &[],
+                );
             },
             gpg: Some("GOODSIG"),
             sha256sum_passes: false,
@@ -314,7 +366,12 @@ fn what_the_publisher_does_not_vouch_for_is_never_agreement() {
         if let Some(status) = case.gpg {
             assert_eq!(release.gpg_status(&case_scratch), status, "{}", case.name);
         }
-        assert_eq!(release.sha256sum_check().0, case.sha256sum_passes, "{}", case.name);
+        assert_eq!(
+            release.sha256sum_check().0,
+            case.sha256sum_passes,
+            "{}",
+            case.name
+        );
 
         let plan = release.plan.to_str().unwrap().to_owned();
         let ca = w.ca.root_pem.to_str().unwrap().to_owned();
@@ -387,7 +444,15 @@ urls = ["{sig}"]
     tails.sign(&fpr, &image, &sig, &["--armor"]);
     assert_eq!(verifier.status(&sig, &image), "GOODSIG");
     let spaced = format!("0x{} {}", &fpr[..20].to_lowercase(), &fpr[20..]);
-    let out = w.tofu(&["fetch", "--ca-cert", &ca, "-o", "good.json", "--plan", &plan("good", &spaced)]);
+    let out = w.tofu(&[
+        "fetch",
+        "--ca-cert",
+        &ca,
+        "-o",
+        "good.json",
+        "--plan",
+        &plan("good", &spaced),
+    ]);
     assert_exit(&out, 0);
     let t = w.read_json("good.json");
     let record = &artifact_by_id(&t, "tails.img")["signature"];
@@ -404,7 +469,15 @@ urls = ["{sig}"]
     // file, says good; the plan pins one certificate, so tofu does not.
     tails.sign(&other, &image, &sig, &["--armor"]);
     assert_eq!(verifier.status(&sig, &image), "GOODSIG");
-    let out = w.tofu(&["fetch", "--ca-cert", &ca, "-o", "other.json", "--plan", &plan("other", &fpr)]);
+    let out = w.tofu(&[
+        "fetch",
+        "--ca-cert",
+        &ca,
+        "-o",
+        "other.json",
+        "--plan",
+        &plan("other", &fpr),
+    ]);
     assert_exit(&out, 1);
     let t = w.read_json("other.json");
     let record = &artifact_by_id(&t, "tails.img")["signature"];
@@ -413,10 +486,20 @@ urls = ["{sig}"]
 
     // A fingerprint no key file of the plan holds is refused before anything is fetched.
     let stranger = "0123456789ABCDEF0123456789ABCDEF01234567";
-    let out = w.tofu(&["fetch", "--ca-cert", &ca, "-o", "none.json", "--plan", &plan("none", stranger)]);
+    let out = w.tofu(&[
+        "fetch",
+        "--ca-cert",
+        &ca,
+        "-o",
+        "none.json",
+        "--plan",
+        &plan("none", stranger),
+    ]);
     assert_exit(&out, 2);
     assert!(
-        stderr(&out).contains(&format!("no key file of the plan's keyrings holds certificate {stranger}")),
+        stderr(&out).contains(&format!(
+            "no key file of the plan's keyrings holds certificate {stranger}"
+        )),
         "{}",
         stderr(&out)
     );
@@ -439,7 +522,11 @@ fn a_resumed_run_checks_the_signature_with_what_it_held_before_the_kill() {
     let image = dir.join("image");
     std::fs::write(&image, &server.first().bytes).unwrap();
     signer.sign(&fpr, &image, &dir.join("image.sig"), &[]);
-    std::fs::write(dir.join("key.asc"), signer.run(&["--armor", "--export", &fpr])).unwrap();
+    std::fs::write(
+        dir.join("key.asc"),
+        signer.run(&["--armor", "--export", &fpr]),
+    )
+    .unwrap();
     let plan = w.path("slow.toml");
     std::fs::write(
         &plan,
@@ -475,7 +562,15 @@ urls = ["{key}"]
     assert_eq!(std::fs::read_dir(&held).unwrap().count(), 2);
 
     let out = w.tofu(&[
-        "fetch", "--ca-cert", &ca, "-o", "run.json", "--keep", "keep", "--resume", "--plan",
+        "fetch",
+        "--ca-cert",
+        &ca,
+        "-o",
+        "run.json",
+        "--keep",
+        "keep",
+        "--resume",
+        "--plan",
         &plan,
     ]);
     assert_exit(&out, 0);
