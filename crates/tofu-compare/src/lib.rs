@@ -1091,6 +1091,118 @@ mod tests {
         assert_eq!(report(&same, &[]).verdict, Verdict::Inconclusive);
     }
 
+    /// Three identical runs of a list `sums` signed by `sums.sig`, whose signature record in
+    /// each run is made by `signature` (run number → record, None for no record).
+    fn signed_runs(signature: impl Fn(u8) -> Option<serde_json::Value>) -> Vec<Transcript> {
+        (1..=3)
+            .map(|n| {
+                let mut t = run(
+                    n,
+                    19 + u32::from(n),
+                    &format!("h{n}"),
+                    &[("sums", Some(1)), ("sums.sig", Some(2))],
+                );
+                t.artifacts[0].signature = signature(n).map(|v| serde_json::from_value(v).unwrap());
+                t
+            })
+            .collect()
+    }
+
+    fn signature_record(outcome: &str, signer: &str) -> serde_json::Value {
+        serde_json::json!({
+            "signature": "sums.sig", "signature_sha256": "00".repeat(32),
+            "signed_by": {"artifact": "key", "fingerprint": null, "key_file_sha256": null},
+            "checks": [{"outcome": outcome, "signer": signer, "key": signer,
+                        "created_at": null, "hash": "SHA256", "detail": "why"}],
+            "unchecked": null,
+        })
+    }
+
+    #[test]
+    fn a_signature_stands_beside_the_verdict_and_can_only_take_agreement_away() {
+        let valid = signed_runs(|_| Some(signature_record("valid", "AA")));
+        let r = report(&valid, &[]);
+        assert_eq!(r.verdict, Verdict::Agree, "{:?}", r.reasons);
+        let v = &r.artifacts[0].vouches[0];
+        assert_eq!(
+            (v.status, &v.signers[..]),
+            (VouchStatus::Holds, &["AA".to_owned()][..])
+        );
+        assert!(
+            v.summary
+                .starts_with("signed (sums.sig) by AA (keys from key"),
+            "{}",
+            v.summary
+        );
+
+        // One run's signature is bad: the same bytes everywhere, and still no agreement.
+        let bad =
+            signed_runs(|n| Some(signature_record(if n == 2 { "bad" } else { "valid" }, "AA")));
+        let r = report(&bad, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree);
+        assert!(
+            r.reasons
+                .iter()
+                .any(|x| x.contains("run #2: signature 1 is bad")),
+            "{:?}",
+            r.reasons
+        );
+
+        // The runs' valid signatures are by different certificates.
+        let two =
+            signed_runs(|n| Some(signature_record("valid", if n == 3 { "BB" } else { "AA" })));
+        let r = report(&two, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree);
+        assert!(
+            r.reasons
+                .iter()
+                .any(|x| x.contains("by different certificates: AA, BB")),
+            "{:?}",
+            r.reasons
+        );
+
+        // A run that did not check it (an older tofu, another plan) leaves it open.
+        let unchecked = signed_runs(|n| (n != 1).then(|| signature_record("valid", "AA")));
+        let r = report(&unchecked, &[]);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert!(
+            r.reasons
+                .iter()
+                .any(|x| x.contains("run #1: did not check it")),
+            "{:?}",
+            r.reasons
+        );
+
+        // A signature by no key given, alone, does not vouch.
+        let stranger = signed_runs(|_| Some(signature_record("no-key", "")));
+        assert_eq!(report(&stranger, &[]).verdict, Verdict::Disagree);
+
+        // A run not counted (untrusted signer) takes no part.
+        let mut shown =
+            signed_runs(|n| Some(signature_record(if n == 3 { "bad" } else { "valid" }, "AA")));
+        shown.push(shown[2].clone());
+        shown[2] = signed_runs(|_| Some(signature_record("valid", "AA"))).remove(2);
+        let mut inputs = trusted_inputs(&shown);
+        inputs[3].signature = Signature::Untrusted { key_id: "X".into() };
+        let r = compare(
+            &inputs,
+            &Options {
+                min_runs: 3,
+                require: BTreeSet::new(),
+                min_gap_hours: None,
+            },
+        );
+        // Inconclusive for the untrusted run alone, never disagree for what it says.
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{:?}", r.reasons);
+        assert!(
+            !r.reasons.iter().any(|x| x.contains("is bad")),
+            "{:?}",
+            r.reasons
+        );
+        let cells = &r.artifacts[0].vouches[0].cells;
+        assert_eq!(cells[3].as_ref().unwrap().status, VouchStatus::Contradicted);
+    }
+
     #[test]
     fn a_skewed_clock_is_noted_not_judged() {
         let mut runs = [

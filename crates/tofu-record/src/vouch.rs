@@ -94,8 +94,7 @@ impl SignatureOutcome {
 /// tell.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Vouches {
-    /// It vouches: the signers of valid signatures (primary fingerprints), or the checksum
-    /// list's line number.
+    /// It vouches.
     Yes,
     /// It contradicts the artifact (a bad signature, a list that names another digest or
     /// not the file): why.
@@ -231,5 +230,70 @@ impl ChecksumRecord {
                 )),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(outcome: SignatureOutcome, signer: &str) -> SignatureCheck {
+        SignatureCheck {
+            outcome,
+            signer: Some(signer.to_owned()),
+            key: Some(signer.to_owned()),
+            created_at: None,
+            hash: None,
+            detail: Some("why".to_owned()),
+        }
+    }
+
+    fn record(pinned: Option<&str>, checks: Vec<SignatureCheck>) -> SignatureRecord {
+        SignatureRecord {
+            signature: "sig".to_owned(),
+            signature_sha256: None,
+            signed_by: SignedBy {
+                artifact: None,
+                fingerprint: pinned.map(str::to_owned),
+                key_file_sha256: None,
+            },
+            checks,
+            unchecked: None,
+        }
+    }
+
+    #[test]
+    fn a_signature_vouches_only_when_nothing_in_it_speaks_against() {
+        use SignatureOutcome::*;
+        let holds = |pinned, checks| record(pinned, checks).holds();
+        assert_eq!(holds(None, vec![check(Valid, "A")]), Vouches::Yes);
+        // Another party's signature beside a valid one: a file several signed.
+        assert_eq!(
+            holds(None, vec![check(NoKey, "B"), check(Valid, "A")]),
+            Vouches::Yes
+        );
+        assert!(matches!(
+            holds(None, vec![check(NoKey, "B")]),
+            Vouches::Contradicts(_)
+        ));
+        assert!(matches!(holds(None, vec![]), Vouches::Contradicts(_)));
+        for bad in [Bad, UnusableKey, Expired, Unreadable] {
+            let v = holds(None, vec![check(Valid, "A"), check(bad, "A")]);
+            assert!(
+                matches!(v, Vouches::Contradicts(ref why) if why.contains(bad.as_str())),
+                "{v:?}"
+            );
+        }
+        assert_eq!(holds(Some("A"), vec![check(Valid, "A")]), Vouches::Yes);
+        assert!(matches!(
+            holds(Some("A"), vec![check(Valid, "B")]),
+            Vouches::Contradicts(_)
+        ));
+        let mut unchecked = record(None, vec![check(Valid, "A")]);
+        unchecked.unchecked = Some("not fetched".to_owned());
+        assert_eq!(
+            unchecked.holds(),
+            Vouches::Unchecked("not fetched".to_owned())
+        );
     }
 }
