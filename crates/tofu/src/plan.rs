@@ -185,24 +185,7 @@ fn vouches(
     };
     for (entry, target) in raw.iter().map(Spanned::get_ref).zip(targets) {
         let id = &target.id;
-        let file = |field: &Spanned<String>, what: &str| -> Result<String, PlanError> {
-            let named = field.get_ref().trim();
-            match targets.iter().find(|t| t.id == named) {
-                Some(t) if t.id == *id => Err(at(
-                    field.span(),
-                    format!("artifact {id:?} names itself as its {what}"),
-                )),
-                Some(t) if matches!(t.source, Source::Urls(_)) => Ok(t.id.clone()),
-                Some(_) => Err(at(
-                    field.span(),
-                    format!("the {what} {named:?} must be a file (urls), not an image or formula"),
-                )),
-                None => Err(at(
-                    field.span(),
-                    format!("artifact {id:?}: {what} {named:?} is no artifact of this plan"),
-                )),
-            }
-        };
+        let file = |field: &Spanned<String>, what: &str| referenced(id, field, what, targets, at);
         let signature = match (&entry.signature, &entry.signed_by) {
             (None, None) => None,
             (Some(sig), Some(by)) => Some(Signed {
@@ -213,7 +196,8 @@ fn vouches(
                 return Err(at(
                     sig.span(),
                     format!(
-                        "artifact {id:?} has a signature but no signed-by: name the key artifact or its fingerprint"
+                        "artifact {id:?} has a signature but no signed-by: name the key \
+                         artifact or its fingerprint"
                     ),
                 ));
             }
@@ -240,15 +224,31 @@ fn vouches(
                 format!("artifact {id:?}: signature and checksums apply to files (urls) only"),
             ));
         }
-        vouches.of.insert(
-            id.clone(),
-            Vouching {
-                signature,
-                checksums,
-            },
-        );
+        let vouching = Vouching {
+            signature,
+            checksums,
+        };
+        vouches.of.insert(id.clone(), vouching);
     }
     Ok(vouches)
+}
+
+/// The artifact `field` names as artifact `id`'s `what`: another file artifact of the plan.
+fn referenced(
+    id: &str,
+    field: &Spanned<String>,
+    what: &str,
+    targets: &[Target],
+    at: &At<'_>,
+) -> Result<String, PlanError> {
+    let named = field.get_ref().trim();
+    let message = match targets.iter().find(|t| t.id == named) {
+        Some(t) if t.id == id => format!("artifact {id:?} names itself as its {what}"),
+        Some(t) if matches!(t.source, Source::Urls(_)) => return Ok(t.id.clone()),
+        Some(_) => format!("the {what} {named:?} must be a file (urls), not an image or formula"),
+        None => format!("artifact {id:?}: {what} {named:?} is no artifact of this plan"),
+    };
+    Err(at(field.span(), message))
 }
 
 /// `signed-by`: a key artifact of the plan, or the fingerprint of a certificate in the
