@@ -13,6 +13,7 @@
 
 mod anchors;
 mod artifact;
+mod attempts;
 mod chunks;
 mod load;
 mod notes;
@@ -26,6 +27,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use tofu_record::{Content, Transcript, Transport};
 
+pub use attempts::{Exclusion, HostAttempts, HostLog, MissingAttempt};
 pub use chunks::ChunkDiff;
 pub use load::{
     LoadError, LoadedRun, LoadedRuns, Signature, TRUST_ADVICE, Trust, Warning, load_run, load_runs,
@@ -57,6 +59,11 @@ pub struct Options {
     /// With `distinct-days`: the fewest hours between the starts of any two runs; None
     /// for calendar dates only.
     pub min_gap_hours: Option<f64>,
+    /// Campaign logs to set the runs against (this machine's, when compare runs on one
+    /// that made runs).
+    pub logs: Vec<HostLog>,
+    /// Attempts the user leaves out on purpose, with why.
+    pub exclusions: Vec<Exclusion>,
 }
 
 /// Fewest runs for an agreement unless the user asks for more: 3TOFU's three.
@@ -74,6 +81,8 @@ impl Default for Options {
             min_runs: MIN_RUNS,
             require: Rule::ALL.into_iter().collect(),
             min_gap_hours: Some(MIN_GAP_HOURS),
+            logs: Vec::new(),
+            exclusions: Vec::new(),
         }
     }
 }
@@ -250,6 +259,8 @@ pub struct Report {
     /// How many unsigned runs were counted because unsigned runs were allowed: the verdict
     /// rests on their word too.
     pub unsigned_counted: usize,
+    /// Per host, the attempts its campaign log names, and those not among the runs given.
+    pub attempts: Vec<HostAttempts>,
 }
 
 /// Compares the runs. Callers must refuse duplicate runs before this (the same run given
@@ -286,19 +297,18 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
             reasons.push(format!("{} is unmet: {}", rule.rule, rule.message));
         }
     }
-    let verdict = if artifacts.iter().any(|a| {
-        a.verdict == ArtifactVerdict::Mismatch
-            || a.vouches
-                .iter()
-                .any(|v| v.status == VouchStatus::Contradicted)
-    }) {
-        Verdict::Disagree
-    } else if reasons.is_empty() {
-        Verdict::Agree
-    } else {
-        Verdict::Inconclusive
-    };
-    let notes = notes::collect(inputs, &artifacts);
+    let logged = attempts::judge(
+        &counted,
+        inputs,
+        &artifacts,
+        &options.logs,
+        &options.exclusions,
+    );
+    reasons.extend(logged.disagreeing.iter().cloned());
+    reasons.extend(logged.broken.iter().cloned());
+    let verdict = verdict_of(&artifacts, &logged, &reasons);
+    let mut notes = notes::collect(inputs, &artifacts);
+    notes.extend(logged.notes);
     let unsigned_counted = inputs
         .iter()
         .filter(|i| matches!(i.signature, Signature::Unsigned { .. }))
@@ -312,6 +322,7 @@ pub fn compare(inputs: &[Input<'_>], options: &Options) -> Report {
         notes,
         min_runs: options.min_runs,
         unsigned_counted,
+        attempts: logged.hosts,
     }
 }
 
@@ -427,6 +438,28 @@ fn artifact_reasons(artifacts: &[ArtifactReport], runs: &[RunSummary]) -> Vec<St
         }
     }
     reasons
+}
+
+/// Disagree when runs saw different bytes, what vouches for an artifact contradicts it, or
+/// an attempt left out saw other bytes; else agree when nothing stands in the way.
+fn verdict_of(
+    artifacts: &[ArtifactReport],
+    logged: &attempts::Judged,
+    reasons: &[String],
+) -> Verdict {
+    let contradicted = |a: &ArtifactReport| {
+        a.verdict == ArtifactVerdict::Mismatch
+            || a.vouches
+                .iter()
+                .any(|v| v.status == VouchStatus::Contradicted)
+    };
+    if !logged.disagreeing.is_empty() || artifacts.iter().any(contradicted) {
+        Verdict::Disagree
+    } else if reasons.is_empty() {
+        Verdict::Agree
+    } else {
+        Verdict::Inconclusive
+    }
 }
 
 /// The runs in which the artifact is absent or failed.
@@ -601,6 +634,7 @@ mod tests {
                 min_runs: 3,
                 require: require.iter().copied().collect(),
                 min_gap_hours: None,
+                ..Options::default()
             },
         )
     }
@@ -1190,6 +1224,7 @@ mod tests {
                 min_runs: 3,
                 require: BTreeSet::new(),
                 min_gap_hours: None,
+                ..Options::default()
             },
         );
         // Inconclusive for the untrusted run alone, never disagree for what it says.

@@ -55,6 +55,14 @@ impl Trust {
         Ok(())
     }
 
+    /// The trusted key with minisign key id `key_id`, if there is one.
+    pub fn key_by_id(&self, key_id: &str) -> Option<PublicKey> {
+        self.keys
+            .iter()
+            .find(|(_, k)| key::key_id(k) == key_id)
+            .map(|(_, k)| k.clone())
+    }
+
     /// The name `key` is trusted under, if it is.
     pub fn name_of(&self, key: &PublicKey) -> Option<&str> {
         self.keys

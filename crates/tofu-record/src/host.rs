@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use crate::io::write_atomic;
 use crate::key::create_private_dir;
 
-const SALT_FILE: &str = "host-salt";
+/// The salt file's name in the config directory.
+pub const SALT_FILE: &str = "host-salt";
 
 /// The host fingerprint cannot be made.
 #[derive(Debug, thiserror::Error)]

@@ -2,6 +2,7 @@
 //! signed off with minisign. This crate never touches the network and depends on no other
 //! tofu crate.
 
+pub mod campaign;
 mod code;
 pub mod digest;
 mod error;

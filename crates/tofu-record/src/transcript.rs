@@ -35,6 +35,11 @@ pub struct Transcript {
     pub signer: Signer,
     /// One entry per thing fetched, in the order they were fetched.
     pub artifacts: Vec<Artifact>,
+    /// Where the host's campaign log stood when the run ended, and the host's earlier
+    /// attempts at the same plan or targets. Absent in transcripts written before tofu kept
+    /// the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<crate::campaign::CampaignRecord>,
 }
 
 /// The plan a run followed.

@@ -52,6 +52,26 @@ pub enum Command {
     /// key) is trusted without this step. The keys live in
     /// ${XDG_CONFIG_HOME:-~/.config}/tofu/trusted-keys, one `NAME KEY` line each.
     Trust(TrustArgs),
+    /// List this machine's campaign log: every attempt `tofu fetch` made, by campaign, with
+    /// its outcome and digests — those that failed, were interrupted or were left out of a
+    /// comparison too.
+    ///
+    /// Every entry's signature and its place in the hash chain are checked; an entry removed
+    /// or changed is named. Exit status: 0 when the log holds, 2 when it does not (or cannot
+    /// be read).
+    Log(LogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Read this log instead of this machine's (another machine's campaign.log, copied; its
+    /// entries must be signed by keys you trust).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Print the log as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -257,6 +277,18 @@ pub struct JudgeArgs {
     /// Line up runs of different plans (or of no plan) anyway.
     #[arg(long)]
     pub allow_mixed_plans: bool,
+
+    /// Leave out, on purpose, an attempt that a campaign log names but that is not given:
+    /// RUN=WHY, RUN being its run id or its first 8 or more digits (repeatable). An attempt
+    /// left out that saw other bytes otherwise makes the verdict disagree.
+    #[arg(long = "exclude", value_name = "RUN=WHY")]
+    pub exclude: Vec<String>,
+
+    /// Set the runs against this campaign log too: another machine's campaign.log, copied
+    /// from its data directory (repeatable; its entries must be signed by keys you trust).
+    /// This machine's own log is always read.
+    #[arg(long = "log", value_name = "FILE")]
+    pub logs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The `tofu` command line: argv → arguments → capabilities (key, transport) → the library
 //! crates. Glue only: no protocol logic lives here.
 
+mod campaign_log;
 mod cli;
 mod commands;
 mod config;

@@ -190,7 +190,7 @@ fn vouches(
             (None, None) => None,
             (Some(sig), Some(by)) => Some(Signed {
                 signature: file(sig, "signature")?,
-                by: signer(id, by, targets, &vouches.keyrings, &file, at)?,
+                by: signer(id, by, targets, &vouches.keyrings, at)?,
             }),
             (Some(sig), None) => {
                 return Err(at(
@@ -258,11 +258,10 @@ fn signer(
     by: &Spanned<String>,
     targets: &[Target],
     keyrings: &[LocalKeyring],
-    file: &dyn Fn(&Spanned<String>, &str) -> Result<String, PlanError>,
     at: &At<'_>,
 ) -> Result<Signer, PlanError> {
     if targets.iter().any(|t| t.id == by.get_ref().trim()) {
-        return file(by, "signing key").map(Signer::Artifact);
+        return referenced(id, by, "signing key", targets, at).map(Signer::Artifact);
     }
     let Some(fingerprint) = vouch::parse_fingerprint(by.get_ref()) else {
         return Err(at(

@@ -250,10 +250,9 @@ impl<'a> Checker<'a> {
                 }
             }
         };
-        let signature = self.body(&signed.signature, "signature").map(|bytes| {
-            record.signature_sha256 = Some(sha256(bytes));
-            bytes
-        });
+        let signature = self
+            .body(&signed.signature, "signature")
+            .inspect(|bytes| record.signature_sha256 = Some(sha256(bytes)));
         match (signature, keys) {
             (Ok(signature), Ok(keys)) => {
                 let checks = Signatures::new(signature, keys, chrono::Utc::now());

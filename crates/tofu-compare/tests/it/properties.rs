@@ -316,6 +316,7 @@ fn options() -> impl Strategy<Value = Options> {
             min_runs,
             require: require.into_iter().collect(),
             min_gap_hours,
+            ..Options::default()
         })
 }
 

@@ -38,13 +38,148 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<ExitCode, Fail
     let config = crate::config::load(config_path)?;
     let resolved = resolve(&args, &config, progress)?;
     let journal = open_journal(&args, &resolved)?;
+    let log = Logged::begin(&args, &resolved, &journal.state().run_id)?;
     let observed = observe(&resolved, &journal);
     // Whatever happened, no live line stays on the screen under what follows.
     progress::finish();
-    let transcript = assemble(&args, &resolved, observed?, &journal.state())?;
+    let observed = match observed {
+        Ok(observed) => observed,
+        Err(e) => {
+            log.ended_early();
+            return Err(e);
+        }
+    };
+    let mut transcript = assemble(&args, &resolved, observed, &journal.state())?;
+    transcript.campaign = Some(log.finish(&transcript)?);
     let code = write(&args, &resolved.signing_key, &transcript)?;
     journal.remove();
     Ok(code)
+}
+
+/// The run's place in this host's campaign log: begun (or resumed) before anything is
+/// fetched, ended with its outcome and digests before its transcript is written.
+struct Logged<'a> {
+    log: crate::campaign_log::CampaignLog,
+    resolved: &'a Resolved,
+    run_id: String,
+    via: String,
+    name: String,
+}
+
+impl<'a> Logged<'a> {
+    /// Appends the run's `started` (or `resumed`) entry; a run that cannot be logged does
+    /// not start.
+    fn begin(args: &FetchArgs, resolved: &'a Resolved, run_id: &str) -> Result<Self, Failure> {
+        let name = match &resolved.plan {
+            Some(plan) => plan.name.clone(),
+            None => match resolved.targets.as_slice() {
+                [one] => one.id.clone(),
+                [first, rest @ ..] => format!("{} and {} more", first.id, rest.len()),
+                [] => String::new(),
+            },
+        };
+        let logged = Logged {
+            log: crate::campaign_log::CampaignLog::at(
+                crate::campaign_log::CampaignLog::default_path()?,
+            ),
+            resolved,
+            run_id: run_id.to_owned(),
+            via: redact_text(&args.via),
+            name,
+        };
+        let event = if args.resume {
+            tofu_record::campaign::LogEvent::Resumed
+        } else {
+            tofu_record::campaign::LogEvent::Started
+        };
+        logged
+            .append(event, None, Vec::new())
+            .hint("tofu logs every attempt; check that its data directory is writable")?;
+        Ok(logged)
+    }
+
+    fn append(
+        &self,
+        event: tofu_record::campaign::LogEvent,
+        outcome: Option<tofu_record::campaign::AttemptOutcome>,
+        artifacts: Vec<tofu_record::campaign::AttemptArtifact>,
+    ) -> anyhow::Result<(u64, String)> {
+        self.log.append(
+            &self.resolved.signing_key,
+            crate::campaign_log::Event {
+                run_id: &self.run_id,
+                host: &self.resolved.fingerprint,
+                campaign: &self.resolved.campaign,
+                name: &self.name,
+                via: &self.via,
+                event,
+                outcome,
+                artifacts,
+            },
+        )
+    }
+
+    /// The run stopped before its transcript: said in the log (best effort: the error that
+    /// stopped it is what the user must see).
+    fn ended_early(&self) {
+        use tofu_record::campaign::{AttemptOutcome, LogEvent};
+        if let Err(e) = self.append(LogEvent::Finished, Some(AttemptOutcome::Error), Vec::new()) {
+            output::warn(&format!("cannot log the end of this run: {e:#}"));
+        }
+    }
+
+    /// Appends the run's `finished` entry and returns what the transcript records: the
+    /// log's head, and the host's earlier attempts at the same campaign.
+    fn finish(
+        &self,
+        transcript: &Transcript,
+    ) -> Result<tofu_record::campaign::CampaignRecord, Failure> {
+        use tofu_record::campaign::{AttemptArtifact, AttemptOutcome, LogEvent};
+        let artifacts: Vec<AttemptArtifact> = transcript
+            .artifacts
+            .iter()
+            .map(|a| AttemptArtifact {
+                id: a.id.clone(),
+                sha256: a.ok_content().map(|c| c.sha256.clone()),
+                error: a.error.as_ref().map(|e| e.code.as_str().to_owned()),
+            })
+            .collect();
+        let outcome = if transcript.artifacts.iter().any(|a| a.error.is_some()) {
+            AttemptOutcome::Failed
+        } else if transcript
+            .artifacts
+            .iter()
+            .any(|a| crate::vouch::describe(a).iter().any(Result::is_err))
+        {
+            AttemptOutcome::NotVouched
+        } else {
+            AttemptOutcome::Complete
+        };
+        let hint = "tofu logs every attempt; check that its data directory is writable, then \
+                    run the same command with --resume";
+        let (log_seq, log_head) = self
+            .append(LogEvent::Finished, Some(outcome), artifacts)
+            .hint(hint)?;
+        let keys = crate::campaign_log::key_lookup(Some(self.resolved.signing_key.public()))?;
+        let read = self.log.read(&keys).hint(hint)?;
+        for problem in &read.problems {
+            output::warn(&format!(
+                "campaign log {}: {problem}",
+                self.log.path().display()
+            ));
+        }
+        Ok(tofu_record::campaign::CampaignRecord {
+            campaign: self.resolved.campaign.clone(),
+            log_seq,
+            log_head,
+            attempts: crate::campaign_log::earlier(
+                &read,
+                &self.resolved.campaign,
+                &self.resolved.fingerprint,
+                &self.run_id,
+            ),
+        })
+    }
 }
 
 /// The run's journal: the interrupted run's, checked, with `--resume`; else a new one. A
@@ -120,6 +255,9 @@ struct Resolved {
     fingerprint: String,
     /// What a journal of this command is made by ([`command_digest`]).
     command: String,
+    /// What the run fetches, as the campaign log groups attempts: `plan:<sha256>` or
+    /// `targets:<sha256 of the target ids>`.
+    campaign: String,
 }
 
 /// How the run's client is built: `--via`, with `[tor]` for the embedded Tor client.
@@ -189,7 +327,9 @@ fn resolve(
             .with_context(|| format!("cannot create --keep directory {}", dir.display()))?;
     }
     let command = command_digest(args, plan.as_ref());
+    let campaign = campaign_key(&targets, plan.as_ref());
     Ok(Resolved {
+        campaign,
         targets,
         vouches,
         plan,
@@ -209,6 +349,19 @@ fn resolve(
         fingerprint,
         command,
     })
+}
+
+/// What the run fetches, as the campaign log groups attempts: `plan:<sha256 of the plan>`,
+/// or `targets:<sha256 of the target ids, one per line>`.
+fn campaign_key(targets: &[Target], plan: Option<&PlanRef>) -> String {
+    match plan {
+        Some(plan) => format!("plan:{}", plan.sha256),
+        None => {
+            let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
+            let digest = tofu_record::digest::sha256_hex(ids.join("\n").as_bytes());
+            format!("targets:{digest}")
+        }
+    }
 }
 
 /// The targets: the plan's, or the command line's; with the plan's name and digest, and
@@ -504,6 +657,7 @@ fn assemble(
             key_id: resolved.signing_key.key_id(),
         },
         artifacts: observed.artifacts,
+        campaign: None,
     };
     transcript
         .check()

@@ -6,6 +6,7 @@
 mod compare;
 pub(crate) mod fetch;
 mod keygen;
+mod log;
 mod status;
 mod trust;
 mod verify;
@@ -17,6 +18,7 @@ use anyhow::anyhow;
 use tofu_compare::{LoadedRuns, Rule};
 
 use crate::cli::{Cli, Command, JudgeArgs};
+use crate::failure::Hint;
 use crate::{ExitCode, Failure, output};
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
@@ -27,7 +29,14 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Status(args) => status::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Trust(args) => trust::run(args),
+        Command::Log(args) => log::run(args),
     }
+}
+
+/// The keys a campaign log's entries are checked with: this machine's and those the user
+/// trusts.
+pub(crate) fn trust_for_log() -> Result<tofu_compare::Trust, Failure> {
+    trust::judgement_trust(&[], false)
 }
 
 /// The largest `--min-gap`: ten years, in hours.
@@ -50,7 +59,68 @@ pub fn judge_options(judge: &JudgeArgs) -> Result<tofu_compare::Options, Failure
         require,
         // 0 asks for nothing beyond distinct dates.
         min_gap_hours: (gap > 0.0).then_some(gap),
+        exclusions: exclusions(&judge.exclude)?,
+        logs: campaign_logs(&judge.logs)?,
     })
+}
+
+/// `--exclude RUN=WHY`, each with a run id (or 8+ of its first digits) and a reason.
+fn exclusions(raw: &[String]) -> Result<Vec<tofu_compare::Exclusion>, Failure> {
+    raw.iter()
+        .map(|given| {
+            let (run, reason) = given.split_once('=').unwrap_or((given, ""));
+            let run = run.trim().to_ascii_lowercase();
+            if run.len() < 8 || run.len() > 32 || !run.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(anyhow!(
+                    "--exclude {given:?}: {run:?} is not a run id or its first 8 or more digits"
+                ))
+                .hint("copy the run id from compare's note on the attempts not given");
+            }
+            if reason.trim().is_empty() {
+                return Err(anyhow!("--exclude {given:?} gives no reason"))
+                    .hint("say why the attempt is left out: --exclude RUN=WHY");
+            }
+            Ok(tofu_compare::Exclusion {
+                run,
+                reason: reason.trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// This machine's campaign log, and the `--log` files, read and checked with the keys the
+/// judgement trusts.
+fn campaign_logs(files: &[PathBuf]) -> Result<Vec<tofu_compare::HostLog>, Failure> {
+    let keys = crate::campaign_log::key_lookup(None)?;
+    let mut logs = Vec::new();
+    let local = crate::campaign_log::CampaignLog::default_path().ok();
+    let this_host = crate::paths::config_dir().ok().and_then(|dir| {
+        dir.join(tofu_record::host::SALT_FILE)
+            .exists()
+            .then(|| tofu_record::host::fingerprint(&dir).ok())
+            .flatten()
+    });
+    for (path, own) in local
+        .iter()
+        .map(|p| (p, true))
+        .chain(files.iter().map(|p| (p, false)))
+    {
+        if !own && !path.is_file() {
+            return Err(anyhow!("--log {}: no such file", path.display()).into());
+        }
+        let log = crate::campaign_log::CampaignLog::at(path.clone()).read(&keys)?;
+        let mut hosts: BTreeSet<String> =
+            log.entries.iter().map(|l| l.entry.host.clone()).collect();
+        if own {
+            hosts.extend(this_host.clone());
+        }
+        logs.push(tofu_compare::HostLog {
+            hosts,
+            source: path.display().to_string(),
+            log,
+        });
+    }
+    Ok(logs)
 }
 
 /// Loads the runs of a compare or status under the trust the user chose, and shows the

@@ -15,6 +15,7 @@ mod hostile;
 mod html;
 mod keyring;
 mod lie;
+mod log;
 mod oci;
 mod openpgp;
 mod plans;

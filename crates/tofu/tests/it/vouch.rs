@@ -338,7 +338,7 @@ fn what_the_publisher_does_not_vouch_for_is_never_agreement() {
             gpg: Some("GOODSIG"),
             sha256sum_passes: false,
             exit: 1,
-            reason: &"does not list \"debian-13.2.0-amd64-netinst.iso\"",
+            reason: "does not list \"debian-13.2.0-amd64-netinst.iso\"",
         },
         Case {
             name: "no-signature",
