@@ -11,11 +11,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use tofu_fetch::openpgp::verify::{self, Certificate, Check, Outcome, Signatures};
+use tofu_fetch::openpgp::verify::{self, Certificate, Check, Signatures};
 use tofu_fetch::{Fetched, TooLarge, Watch};
 use tofu_record::{
-    ChecksumListing, ChecksumRecord, ListingOutcome, SignatureCheck, SignatureOutcome,
-    SignatureRecord, SignedBy,
+    ChecksumListing, ChecksumRecord, ListingOutcome, SignatureCheck, SignatureRecord, SignedBy,
 };
 
 /// What vouches for one artifact.
@@ -393,23 +392,10 @@ fn sha256(bytes: &[u8]) -> String {
     tofu_record::digest::sha256_hex(bytes)
 }
 
-/// A check as the transcript records it (every string it holds bounded).
-fn signature_check(check: Check) -> SignatureCheck {
-    SignatureCheck {
-        outcome: match check.outcome {
-            Outcome::Valid => SignatureOutcome::Valid,
-            Outcome::Bad => SignatureOutcome::Bad,
-            Outcome::NoKey => SignatureOutcome::NoKey,
-            Outcome::UnusableKey => SignatureOutcome::UnusableKey,
-            Outcome::Expired => SignatureOutcome::Expired,
-            Outcome::Unreadable => SignatureOutcome::Unreadable,
-        },
-        signer: check.signer,
-        key: check.key,
-        created_at: check.created_at,
-        hash: check.hash,
-        detail: check.detail.map(|d| bounded(&d)),
-    }
+/// A check as the transcript records it: the library's message bounded.
+fn signature_check(mut check: Check) -> SignatureCheck {
+    check.detail = check.detail.map(|d| bounded(&d));
+    check
 }
 
 /// A message from a library, cut to 1,024 characters.

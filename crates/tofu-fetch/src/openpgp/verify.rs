@@ -15,49 +15,18 @@ use super::Start;
 use super::cert;
 use super::split::Kind;
 
-/// How one signature fared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Made over these bytes by a key that could sign at the time.
-    Valid,
-    /// Not over these bytes (or its mathematics do not hold).
-    Bad,
-    /// Made by none of the keys given.
-    NoKey,
-    /// Made by a key given that could not sign at the time: revoked, expired before the
-    /// signature, created after it, or a subkey not bound for signing.
-    UnusableKey,
-    /// The signature's own expiry has passed.
-    Expired,
-    /// Not a signature of data that can be read (or of another type than binary or text).
-    Unreadable,
-}
+/// How one signature fared, and one signature checked: as the transcript records them.
+pub use tofu_record::{SignatureCheck as Check, SignatureOutcome as Outcome};
 
-/// One signature of a signature file, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
-    pub outcome: Outcome,
-    /// The primary key fingerprint of the certificate whose key made it.
-    pub signer: Option<String>,
-    /// The fingerprint of the key that made it (the primary or a subkey).
-    pub key: Option<String>,
-    pub created_at: Option<DateTime<Utc>>,
-    /// The hash algorithm, e.g. `SHA256`.
-    pub hash: Option<String>,
-    /// Why, for anything but valid.
-    pub detail: Option<String>,
-}
-
-impl Check {
-    fn failed(outcome: Outcome, detail: String) -> Check {
-        Check {
-            outcome,
-            signer: None,
-            key: None,
-            created_at: None,
-            hash: None,
-            detail: Some(detail),
-        }
+/// A check that failed before it could name a signer.
+fn failed(outcome: Outcome, detail: String) -> Check {
+    Check {
+        outcome,
+        signer: None,
+        key: None,
+        created_at: None,
+        hash: None,
+        detail: Some(detail),
     }
 }
 
@@ -94,7 +63,7 @@ impl Signatures {
                 .iter()
                 .map(|s| check(s, &self.keys, data, self.now))
                 .collect(),
-            Err(why) => vec![Check::failed(Outcome::Unreadable, why.clone())],
+            Err(why) => vec![failed(Outcome::Unreadable, why.clone())],
         }
     }
 
@@ -195,7 +164,7 @@ impl Streamed {
             .map(|(feeder, thread)| {
                 drop(feeder);
                 thread.join().unwrap_or_else(|_| {
-                    Check::failed(
+                    failed(
                         Outcome::Unreadable,
                         "the OpenPGP reader failed on this signature".into(),
                     )

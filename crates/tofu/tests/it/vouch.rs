@@ -16,7 +16,7 @@ use crate::support::*;
 /// as `sha256sum` writes it, its detached signature by `signer`, and the signer's key.
 struct Release {
     dir: PathBuf,
-    plan: PathBuf,
+    plan: String,
 }
 
 const ISO: &str = "debian-13.2.0-amd64-netinst.iso";
@@ -48,38 +48,21 @@ fn release(w: &World, name: &str, signer: &Gpg, fpr: &str) -> Release {
     )
     .unwrap();
     let url = |file: &str| w.nginx.https_url(&format!("{name}/{file}"));
-    let plan = w.path(&format!("{name}.toml"));
-    std::fs::write(
-        &plan,
-        format!(
-            r#"name = "debian-netinst"
-
-[[artifact]]
-id = "netinst"
-urls = ["{iso}"]
-checksums = "SHA256SUMS"
-
-[[artifact]]
-id = "SHA256SUMS"
-urls = ["{sums}"]
-signature = "SHA256SUMS.sign"
-signed-by = "cd-key"
-
-[[artifact]]
-id = "SHA256SUMS.sign"
-urls = ["{sign}"]
-
-[[artifact]]
-id = "cd-key"
-urls = ["{key}"]
-"#,
-            iso = url(ISO),
-            sums = url("SHA256SUMS"),
-            sign = url("SHA256SUMS.sign"),
-            key = url("cd-key.asc"),
-        ),
-    )
-    .unwrap();
+    let plan = write_plan(
+        w,
+        name,
+        "",
+        &[
+            ("netinst", url(ISO), &[("checksums", "SHA256SUMS")]),
+            (
+                "SHA256SUMS",
+                url("SHA256SUMS"),
+                &[("signature", "SHA256SUMS.sign"), ("signed-by", "cd-key")],
+            ),
+            ("SHA256SUMS.sign", url("SHA256SUMS.sign"), &[]),
+            ("cd-key", url("cd-key.asc"), &[]),
+        ],
+    );
     Release { dir, plan }
 }
 
@@ -116,6 +99,27 @@ impl Release {
     }
 }
 
+/// One artifact of a test plan: its id, its URL, and what vouches for it (`key = "value"`
+/// pairs).
+type PlanArtifact<'a> = (&'a str, String, &'a [(&'a str, &'a str)]);
+
+/// Writes plan `file` named `name`, with `head` lines first (e.g. `keyrings`); returns its
+/// path.
+fn write_plan(w: &World, file: &str, head: &str, artifacts: &[PlanArtifact<'_>]) -> String {
+    let mut text = format!("name = \"{file}\"\n{head}\n");
+    for (id, url, fields) in artifacts {
+        text.push_str(&format!(
+            "\n[[artifact]]\nid = \"{id}\"\nurls = [\"{url}\"]\n"
+        ));
+        for (key, value) in *fields {
+            text.push_str(&format!("{key} = \"{value}\"\n"));
+        }
+    }
+    let path = w.path(&format!("{file}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
 fn artifact_by_id<'a>(t: &'a Value, id: &str) -> &'a Value {
     t["artifacts"]
         .as_array()
@@ -141,7 +145,7 @@ fn a_netinst_plan_over_three_vantage_points_names_its_signature_and_checksums() 
     let (ok, said) = release.sha256sum_check();
     assert!(ok, "{said}");
 
-    let plan = release.plan.to_str().unwrap().to_owned();
+    let plan = release.plan.clone();
     let runs = campaign_of(
         &w,
         "run",
@@ -373,7 +377,7 @@ fn what_the_publisher_does_not_vouch_for_is_never_agreement() {
             case.name
         );
 
-        let plan = release.plan.to_str().unwrap().to_owned();
+        let plan = release.plan.clone();
         let ca = w.ca.root_pem.to_str().unwrap().to_owned();
         let mut names = Vec::new();
         for run in 1..=2 {
@@ -410,30 +414,16 @@ fn an_image_signed_by_a_pinned_certificate_is_checked_as_it_streams() {
         tails.run(&["--armor", "--export", &fpr, &other]),
     )
     .unwrap();
-    let plan = |name: &str, pinned: &str| {
-        let path = w.path(&format!("{name}.toml"));
-        std::fs::write(
-            &path,
-            format!(
-                r#"name = "tails"
-keyrings = ["tails-keys.asc"]
-
-[[artifact]]
-id = "tails.img"
-urls = ["{img}"]
-signature = "tails.img.sig"
-signed-by = "{pinned}"
-
-[[artifact]]
-id = "tails.img.sig"
-urls = ["{sig}"]
-"#,
-                img = w.nginx.https_url("tails/tails-amd64-7.2.img"),
-                sig = w.nginx.https_url("tails/tails-amd64-7.2.img.sig"),
-            ),
+    let plan = |file: &str, pinned: &str| {
+        let img = w.nginx.https_url("tails/tails-amd64-7.2.img");
+        let sig = w.nginx.https_url("tails/tails-amd64-7.2.img.sig");
+        let signed = [("signature", "tails.img.sig"), ("signed-by", pinned)];
+        write_plan(
+            &w,
+            file,
+            "keyrings = [\"tails-keys.asc\"]",
+            &[("tails.img", img, &signed), ("tails.img.sig", sig, &[])],
         )
-        .unwrap();
-        path.to_str().unwrap().to_owned()
     };
     let ca = w.ca.root_pem.to_str().unwrap().to_owned();
     let sig = dir.join("tails-amd64-7.2.img.sig");
@@ -527,33 +517,20 @@ fn a_resumed_run_checks_the_signature_with_what_it_held_before_the_kill() {
         signer.run(&["--armor", "--export", &fpr]),
     )
     .unwrap();
-    let plan = w.path("slow.toml");
-    std::fs::write(
-        &plan,
-        format!(
-            r#"name = "slow"
-
-[[artifact]]
-id = "image"
-urls = ["{image}"]
-signature = "image.sig"
-signed-by = "key"
-
-[[artifact]]
-id = "image.sig"
-urls = ["{sig}"]
-
-[[artifact]]
-id = "key"
-urls = ["{key}"]
-"#,
-            image = server.url(SLOW),
-            sig = w.nginx.https_url("rel/image.sig"),
-            key = w.nginx.https_url("rel/key.asc"),
-        ),
-    )
-    .unwrap();
-    let plan = plan.to_str().unwrap().to_owned();
+    let plan = write_plan(
+        &w,
+        "slow",
+        "",
+        &[
+            (
+                "image",
+                server.url(SLOW),
+                &[("signature", "image.sig"), ("signed-by", "key")],
+            ),
+            ("image.sig", w.nginx.https_url("rel/image.sig"), &[]),
+            ("key", w.nginx.https_url("rel/key.asc"), &[]),
+        ],
+    );
     let ca = w.ca.root_pem.to_str().unwrap().to_owned();
     kill_mid_download_of(&w, &["--ca-cert", &ca, "--plan", &plan]);
     let state = journal_state(&w).unwrap();
