@@ -67,6 +67,14 @@ fn release(w: &World, name: &str, signer: &Gpg, fpr: &str) -> Release {
 }
 
 impl Release {
+    /// Publishes another `SHA256SUMS`, `edit` of the one served, signed by `fpr`.
+    fn republish_sums(&self, signer: &Gpg, fpr: &str, edit: impl Fn(&str) -> String) {
+        let sums = self.dir.join("SHA256SUMS");
+        let text = std::fs::read_to_string(&sums).unwrap();
+        std::fs::write(&sums, edit(&text)).unwrap();
+        signer.sign(fpr, &sums, &self.dir.join("SHA256SUMS.sign"), &[]);
+    }
+
     /// What `gpg --verify` says of the served signature, with only the served key.
     fn gpg_status(&self, scratch: &Path) -> String {
         let verifier = Gpg::new(scratch, "verifier");
@@ -306,16 +314,8 @@ fn what_the_publisher_does_not_vouch_for_is_never_agreement() {
         Case {
             name: "other-digest",
             tamper: |r, signer, fpr, _| {
-                let sums = std::fs::read_to_string(r.dir.join("SHA256SUMS")).unwrap();
                 let digest = tool_digest("sha256sum", &r.dir.join(ISO));
-                let forged = sums.replace(&digest, &"0".repeat(64));
-                std::fs::write(r.dir.join("SHA256SUMS"), forged).unwrap();
-                signer.sign(
-                    fpr,
-                    &r.dir.join("SHA256SUMS"),
-                    &r.dir.join("SHA256SUMS.sign"),
-                    &[],
-                );
+                r.republish_sums(signer, fpr, |sums| sums.replace(&digest, &"0".repeat(64)));
             },
             gpg: Some("GOODSIG"),
             sha256sum_passes: false,
@@ -325,19 +325,12 @@ fn what_the_publisher_does_not_vouch_for_is_never_agreement() {
         Case {
             name: "not-listed",
             tamper: |r, signer, fpr, _| {
-                let sums = std::fs::read_to_string(r.dir.join("SHA256SUMS")).unwrap();
-                let kept: String = sums
-                    .lines()
-                    .filter(|l| !l.ends_with(ISO))
-                    .map(|l| format!("{l}\n"))
-                    .collect();
-                std::fs::write(r.dir.join("SHA256SUMS"), kept).unwrap();
-                signer.sign(
-                    fpr,
-                    &r.dir.join("SHA256SUMS"),
-                    &r.dir.join("SHA256SUMS.sign"),
-                    &[],
-                );
+                r.republish_sums(signer, fpr, |sums| {
+                    sums.lines()
+                        .filter(|l| !l.ends_with(ISO))
+                        .map(|l| format!("{l}\n"))
+                        .collect()
+                });
             },
             gpg: Some("GOODSIG"),
             sha256sum_passes: false,
