@@ -6,13 +6,19 @@
 
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use chrono::Utc;
+use tofu_record::Transcript;
 use tofu_record::campaign::{
     Attempt, GENESIS, LOG_FORMAT, LogEntry, LogEvent, LogLine, MAX_LOG, ReadLog, trusted_comment,
 };
-use tofu_record::key::SigningKey;
+use tofu_record::campaign::{AttemptArtifact, AttemptOutcome, CampaignRecord};
+use tofu_record::key::{PublicKey, SigningKey};
+
+use crate::Failure;
+use crate::failure::Hint;
 
 /// The log's file name in the data directory.
 pub const FILE: &str = "campaign.log";
@@ -97,10 +103,7 @@ impl CampaignLog {
 
     /// Reads and checks the log, each entry's signature with the key `key` finds by key id;
     /// an empty log when there is none yet.
-    pub fn read(
-        &self,
-        key: &dyn Fn(&str) -> Option<tofu_record::key::PublicKey>,
-    ) -> anyhow::Result<ReadLog> {
+    pub fn read(&self, key: &KeyLookup) -> anyhow::Result<ReadLog> {
         let bytes = match std::fs::metadata(&self.path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ReadLog::default()),
             Ok(m) if m.len() > MAX_LOG => {
@@ -150,8 +153,8 @@ fn last_line(file: &mut std::fs::File, path: &Path) -> anyhow::Result<(u64, Stri
 /// The keys a log's entries may be signed with: this machine's, those the user trusts,
 /// and `extra` (the run's own `--key`).
 pub fn key_lookup(
-    extra: Option<&tofu_record::key::PublicKey>,
-) -> Result<impl Fn(&str) -> Option<tofu_record::key::PublicKey> + use<>, crate::Failure> {
+    extra: Option<&PublicKey>,
+) -> Result<impl Fn(&str) -> Option<PublicKey> + use<>, Failure> {
     let trust = crate::commands::trust_for_log()?;
     let extra = extra.cloned();
     Ok(move |id: &str| {
@@ -169,4 +172,119 @@ pub fn earlier(log: &ReadLog, campaign: &str, host: &str, run_id: &str) -> Vec<A
         .into_iter()
         .filter(|a| a.run_id != run_id)
         .collect()
+}
+
+/// Finds the public key of a key id, for checking the log's entries.
+type KeyLookup = dyn Fn(&str) -> Option<PublicKey>;
+
+/// What a run's entries say of it beyond their event.
+pub struct Run {
+    pub run_id: String,
+    pub host: String,
+    pub campaign: String,
+    pub name: String,
+    pub via: String,
+}
+
+/// One run's entries in this host's log: begun (or resumed) before anything is fetched,
+/// finished with its outcome and digests before its transcript is written.
+pub struct RunLog {
+    log: CampaignLog,
+    key: Arc<SigningKey>,
+    /// The keys the log's entries are checked with, found before the run fetches anything.
+    keys: Box<KeyLookup>,
+    run: Run,
+}
+
+/// What to do when the log cannot be written.
+const HINT: &str = "tofu logs every attempt; check that its data directory is writable";
+
+impl RunLog {
+    /// Appends the run's `started` (or, continued, `resumed`) entry; a run that cannot be
+    /// logged does not start.
+    pub fn begin(key: Arc<SigningKey>, run: Run, resumed: bool) -> Result<RunLog, Failure> {
+        let keys = Box::new(key_lookup(Some(key.public()))?);
+        let log = RunLog {
+            log: CampaignLog::at(CampaignLog::default_path()?),
+            key,
+            keys,
+            run,
+        };
+        let event = if resumed {
+            LogEvent::Resumed
+        } else {
+            LogEvent::Started
+        };
+        log.append(event, None, Vec::new()).hint(HINT)?;
+        Ok(log)
+    }
+
+    fn append(
+        &self,
+        event: LogEvent,
+        outcome: Option<AttemptOutcome>,
+        artifacts: Vec<AttemptArtifact>,
+    ) -> anyhow::Result<(u64, String)> {
+        let run = &self.run;
+        let event = Event {
+            run_id: &run.run_id,
+            host: &run.host,
+            campaign: &run.campaign,
+            name: &run.name,
+            via: &run.via,
+            event,
+            outcome,
+            artifacts,
+        };
+        self.log.append(&self.key, event)
+    }
+
+    /// The run stopped before its transcript: said in the log (best effort: the error that
+    /// stopped it is what the user must see).
+    pub fn ended_early(&self) {
+        if let Err(e) = self.append(LogEvent::Finished, Some(AttemptOutcome::Error), Vec::new()) {
+            crate::output::warn(&format!("cannot log the end of this run: {e:#}"));
+        }
+    }
+
+    /// Appends the run's `finished` entry and returns what the transcript records: the
+    /// log's head, and the host's earlier attempts at the same campaign.
+    pub fn finish(&self, transcript: &Transcript) -> Result<CampaignRecord, Failure> {
+        let artifacts: Vec<AttemptArtifact> = transcript
+            .artifacts
+            .iter()
+            .map(|a| AttemptArtifact {
+                id: a.id.clone(),
+                sha256: a.ok_content().map(|c| c.sha256.clone()),
+                error: a.error.as_ref().map(|e| e.code.as_str().to_owned()),
+            })
+            .collect();
+        let not_vouched =
+            |a: &tofu_record::Artifact| crate::vouch::describe(a).iter().any(Result::is_err);
+        let outcome = if transcript.artifacts.iter().any(|a| a.error.is_some()) {
+            AttemptOutcome::Failed
+        } else if transcript.artifacts.iter().any(not_vouched) {
+            AttemptOutcome::NotVouched
+        } else {
+            AttemptOutcome::Complete
+        };
+        let hint = format!("{HINT}, then run the same command with --resume");
+        let (log_seq, log_head) = self
+            .append(LogEvent::Finished, Some(outcome), artifacts)
+            .hint(hint.clone())?;
+        let read = self.log.read(&self.keys).hint(hint)?;
+        for problem in &read.problems {
+            crate::output::warn(&format!(
+                "campaign log {}: {problem}",
+                self.log.path().display()
+            ));
+        }
+        let run = &self.run;
+        Ok(CampaignRecord {
+            campaign: run.campaign.clone(),
+            log_seq,
+            log_head,
+            attempts: earlier(&read, &run.campaign, &run.host, &run.run_id),
+        })
+    }
 }

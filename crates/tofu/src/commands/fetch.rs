@@ -21,6 +21,7 @@ use tofu_record::{
 };
 use url::Url;
 
+use crate::campaign_log::RunLog;
 use crate::cli::FetchArgs;
 use crate::config::Config;
 use crate::failure::Hint;
@@ -38,7 +39,7 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<ExitCode, Fail
     let config = crate::config::load(config_path)?;
     let resolved = resolve(&args, &config, progress)?;
     let journal = open_journal(&args, &resolved)?;
-    let log = Logged::begin(&args, &resolved, &journal.state().run_id)?;
+    let log = begin_log(&args, &resolved, &journal.state().run_id)?;
     let observed = observe(&resolved, &journal);
     // Whatever happened, no live line stays on the screen under what follows.
     progress::finish();
@@ -56,130 +57,25 @@ pub fn run(args: FetchArgs, config_path: Option<&Path>) -> Result<ExitCode, Fail
     Ok(code)
 }
 
-/// The run's place in this host's campaign log: begun (or resumed) before anything is
-/// fetched, ended with its outcome and digests before its transcript is written.
-struct Logged<'a> {
-    log: crate::campaign_log::CampaignLog,
-    resolved: &'a Resolved,
-    run_id: String,
-    via: String,
-    name: String,
-}
-
-impl<'a> Logged<'a> {
-    /// Appends the run's `started` (or `resumed`) entry; a run that cannot be logged does
-    /// not start.
-    fn begin(args: &FetchArgs, resolved: &'a Resolved, run_id: &str) -> Result<Self, Failure> {
-        let name = match &resolved.plan {
-            Some(plan) => plan.name.clone(),
-            None => match resolved.targets.as_slice() {
-                [one] => one.id.clone(),
-                [first, rest @ ..] => format!("{} and {} more", first.id, rest.len()),
-                [] => String::new(),
-            },
-        };
-        let logged = Logged {
-            log: crate::campaign_log::CampaignLog::at(
-                crate::campaign_log::CampaignLog::default_path()?,
-            ),
-            resolved,
-            run_id: run_id.to_owned(),
-            via: redact_text(&args.via),
-            name,
-        };
-        let event = if args.resume {
-            tofu_record::campaign::LogEvent::Resumed
-        } else {
-            tofu_record::campaign::LogEvent::Started
-        };
-        logged
-            .append(event, None, Vec::new())
-            .hint("tofu logs every attempt; check that its data directory is writable")?;
-        Ok(logged)
-    }
-
-    fn append(
-        &self,
-        event: tofu_record::campaign::LogEvent,
-        outcome: Option<tofu_record::campaign::AttemptOutcome>,
-        artifacts: Vec<tofu_record::campaign::AttemptArtifact>,
-    ) -> anyhow::Result<(u64, String)> {
-        self.log.append(
-            &self.resolved.signing_key,
-            crate::campaign_log::Event {
-                run_id: &self.run_id,
-                host: &self.resolved.fingerprint,
-                campaign: &self.resolved.campaign,
-                name: &self.name,
-                via: &self.via,
-                event,
-                outcome,
-                artifacts,
-            },
-        )
-    }
-
-    /// The run stopped before its transcript: said in the log (best effort: the error that
-    /// stopped it is what the user must see).
-    fn ended_early(&self) {
-        use tofu_record::campaign::{AttemptOutcome, LogEvent};
-        if let Err(e) = self.append(LogEvent::Finished, Some(AttemptOutcome::Error), Vec::new()) {
-            output::warn(&format!("cannot log the end of this run: {e:#}"));
-        }
-    }
-
-    /// Appends the run's `finished` entry and returns what the transcript records: the
-    /// log's head, and the host's earlier attempts at the same campaign.
-    fn finish(
-        &self,
-        transcript: &Transcript,
-    ) -> Result<tofu_record::campaign::CampaignRecord, Failure> {
-        use tofu_record::campaign::{AttemptArtifact, AttemptOutcome, LogEvent};
-        let artifacts: Vec<AttemptArtifact> = transcript
-            .artifacts
-            .iter()
-            .map(|a| AttemptArtifact {
-                id: a.id.clone(),
-                sha256: a.ok_content().map(|c| c.sha256.clone()),
-                error: a.error.as_ref().map(|e| e.code.as_str().to_owned()),
-            })
-            .collect();
-        let outcome = if transcript.artifacts.iter().any(|a| a.error.is_some()) {
-            AttemptOutcome::Failed
-        } else if transcript
-            .artifacts
-            .iter()
-            .any(|a| crate::vouch::describe(a).iter().any(Result::is_err))
-        {
-            AttemptOutcome::NotVouched
-        } else {
-            AttemptOutcome::Complete
-        };
-        let hint = "tofu logs every attempt; check that its data directory is writable, then \
-                    run the same command with --resume";
-        let (log_seq, log_head) = self
-            .append(LogEvent::Finished, Some(outcome), artifacts)
-            .hint(hint)?;
-        let keys = crate::campaign_log::key_lookup(Some(self.resolved.signing_key.public()))?;
-        let read = self.log.read(&keys).hint(hint)?;
-        for problem in &read.problems {
-            output::warn(&format!(
-                "campaign log {}: {problem}",
-                self.log.path().display()
-            ));
-        }
-        Ok(tofu_record::campaign::CampaignRecord {
-            campaign: self.resolved.campaign.clone(),
-            log_seq,
-            log_head,
-            attempts: crate::campaign_log::earlier(
-                &read,
-                &self.resolved.campaign,
-                &self.resolved.fingerprint,
-                &self.run_id,
-            ),
-        })
-    }
+/// The run's entry in this host's campaign log: what it fetches, from where, and its name
+/// for people (the plan's, or its first target's).
+fn begin_log(args: &FetchArgs, resolved: &Resolved, run_id: &str) -> Result<RunLog, Failure> {
+    let name = match &resolved.plan {
+        Some(plan) => plan.name.clone(),
+        None => match resolved.targets.as_slice() {
+            [one] => one.id.clone(),
+            [first, rest @ ..] => format!("{} and {} more", first.id, rest.len()),
+            [] => String::new(),
+        },
+    };
+    let run = crate::campaign_log::Run {
+        run_id: run_id.to_owned(),
+        host: resolved.fingerprint.clone(),
+        campaign: resolved.campaign.clone(),
+        name,
+        via: redact_text(&args.via),
+    };
+    RunLog::begin(Arc::clone(&resolved.signing_key), run, args.resume)
 }
 
 /// The run's journal: the interrupted run's, checked, with `--resume`; else a new one. A
