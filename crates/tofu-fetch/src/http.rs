@@ -219,10 +219,7 @@ impl Client {
             kept,
             keyring: watched.scanner.finish(),
             watched: Watched {
-                held: watched.held.map(|held| match held {
-                    crate::resume::Held::Bytes(bytes) => Ok(bytes),
-                    crate::resume::Held::TooLarge => Err(TooLarge),
-                }),
+                held: watched.held,
                 signatures: watched.signatures.map(|s| s.finish()),
             },
         })

@@ -163,15 +163,9 @@ pub(crate) struct Watching {
     /// Reads the body as an OpenPGP key file, when it begins like one.
     pub(crate) scanner: Scanner,
     /// The body itself, while it is within [`crate::HOLD_LIMIT`], when asked to hold it.
-    pub(crate) held: Option<Held>,
+    pub(crate) held: Option<Result<Vec<u8>, crate::TooLarge>>,
     /// Signatures checked over the body, when asked.
     pub(crate) signatures: Option<crate::openpgp::verify::Streamed>,
-}
-
-/// A body held in memory: its bytes, or that it grew past the limit.
-pub(crate) enum Held {
-    Bytes(Vec<u8>),
-    TooLarge,
 }
 
 impl Received {
@@ -189,7 +183,7 @@ impl Received {
                 } else {
                     Scanner::off()
                 },
-                held: (first && watch.hold).then(|| Held::Bytes(Vec::new())),
+                held: (first && watch.hold).then(|| Ok(Vec::new())),
                 signatures: watch
                     .signatures
                     .as_ref()
@@ -222,9 +216,9 @@ impl Received {
 impl Watching {
     fn feed(&mut self, chunk: &bytes::Bytes) {
         self.scanner.feed(chunk);
-        if let Some(Held::Bytes(bytes)) = &mut self.held {
+        if let Some(Ok(bytes)) = &mut self.held {
             if bytes.len() + chunk.len() > crate::HOLD_LIMIT {
-                self.held = Some(Held::TooLarge);
+                self.held = Some(Err(crate::TooLarge));
             } else {
                 bytes.extend_from_slice(chunk);
             }
