@@ -23,8 +23,9 @@ pub struct Cli {
 pub enum Command {
     /// Fetch targets over one transport and write a signed transcript of what was seen.
     ///
-    /// Exit status: 0 when every target was fetched, 1 when any failed (the failure is
-    /// recorded in the transcript, which is still written and signed), 2 for usage errors.
+    /// Exit status: 0 when every target was fetched (and vouched for, as the plan says), 1
+    /// when any failed or what should vouch for one did not (recorded in the transcript,
+    /// which is still written and signed), 2 for usage errors.
     Fetch(Box<FetchArgs>),
     /// Check the format and signature of transcripts, and say who signed each.
     ///
@@ -34,9 +35,11 @@ pub enum Command {
     /// Compare transcripts of the same artifacts from different runs.
     ///
     /// Exit status: 0 agree (enough runs, every artifact identical, every required diversity
-    /// rule met), 1 disagree (some run saw different bytes), 3 inconclusive (nothing differs
-    /// but something is missing, failed, too few runs, a rule is unmet, or a run is signed by
-    /// a key you do not trust), 2 unusable input.
+    /// rule met), 1 disagree (some run saw different bytes, a publisher's signature or
+    /// checksum list contradicts an artifact, or an attempt left out saw other bytes), 3
+    /// inconclusive (nothing differs but something is missing, failed, too few runs, a rule is
+    /// unmet, a check could not be made, a campaign log does not hold, or a run is signed by a
+    /// key you do not trust), 2 unusable input.
     Compare(CompareArgs),
     /// Show where a campaign stands: what agrees so far, which rules are unmet, and what the
     /// next run must differ in.
