@@ -12,7 +12,9 @@
 //!   the failing case in the crate's `proptest-regressions/` (commit it).
 //! - `lint`: source checks clippy does not make (`lint.rs`): no function body over 70 lines
 //!   unless the comment above it says why, with `Long because: …`.
-//! - `codegen [--check]`: write (or check) generated files: docs/transcript.schema.json.
+//! - `codegen [--check]`: write (or check) generated files: docs/transcript.schema.json,
+//!   the hostile catalogue in docs/threat-model.md, the man pages in docs/man/ and the shell
+//!   completions in completions/ (from the clap declaration).
 //! - `deps`: only install the test services.
 //! - `testnet start DIR` / `testnet stop DIR`: a private Tor network of tor daemons on
 //!   loopback (3 authorities, 2 relays, a client with a SocksPort); `start` writes
@@ -51,8 +53,10 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("wget", "wget"),
     ("time", "time"),
     ("update-ca-certificates", "ca-certificates"),
-    // A real terminal for the progress tests: they read its screen.
+    // A real terminal for the progress and completion tests: they read its screen.
     ("tmux", "tmux"),
+    // The man pages are rendered in a test.
+    ("man", "man-db"),
     // Real keyrings with many certificates (files, not programs).
     (
         "/usr/share/keyrings/debian-archive-keyring.gpg",
@@ -349,6 +353,7 @@ fn install_missing() -> Result<()> {
 }
 
 fn codegen(root: &Path, check: bool) -> Result<()> {
+    man_and_completions(root, check)?;
     generated(
         root,
         check,
@@ -370,6 +375,43 @@ fn codegen(root: &Path, check: bool) -> Result<()> {
     )
 }
 
+/// The man pages (`docs/man/tofu.1`, and `tofu-COMMAND.1` for each subcommand) and the
+/// completion scripts (`completions/`: bash, zsh, fish), from the clap declaration.
+fn man_and_completions(root: &Path, check: bool) -> Result<()> {
+    let mut cmd = tofu::command();
+    cmd.build();
+    let mut pages = vec![("tofu".to_owned(), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        // clap takes a name that lives as long as the program (this one runs once).
+        let name: &'static str = Box::leak(format!("tofu-{}", sub.get_name()).into_boxed_str());
+        pages.push((name.to_owned(), sub.clone().name(name)));
+    }
+    for (name, page) in pages {
+        let mut roff = Vec::new();
+        clap_mangen::Man::new(page).render(&mut roff)?;
+        let text = String::from_utf8(roff)?;
+        generated(
+            root,
+            check,
+            &format!("docs/man/{name}.1"),
+            &text,
+            "the command line",
+        )?;
+    }
+    use clap_complete::Shell;
+    for (shell, file) in [
+        (Shell::Bash, "completions/tofu.bash"),
+        (Shell::Zsh, "completions/_tofu"),
+        (Shell::Fish, "completions/tofu.fish"),
+    ] {
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut tofu::command(), "tofu", &mut script);
+        let text = String::from_utf8(script)?;
+        generated(root, check, file, &text, "the command line")?;
+    }
+    Ok(())
+}
+
 /// Writes `want` to `file`, or with `check` fails when the file differs.
 fn generated(root: &Path, check: bool, file: &str, want: &str, source: &str) -> Result<()> {
     let path = root.join(file);
@@ -382,6 +424,9 @@ fn generated(root: &Path, check: bool, file: &str, want: &str, source: &str) -> 
             );
         }
     } else {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         std::fs::write(&path, want).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }

@@ -2,7 +2,31 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+
+/// `--via`: any string (tofu_fetch parses it, with its own messages), completed from the
+/// forms it takes.
+#[derive(Clone)]
+struct ViaForms;
+
+impl TypedValueParser for ViaForms {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        let forms = ["direct", "tor", "tor:", "socks5h://", "socks5://", "iface:"];
+        Some(Box::new(forms.into_iter().map(PossibleValue::new)))
+    }
+}
 
 /// Triple trust on first use: fetch the same artifact from several vantage points on several
 /// days, sign each run's transcript, and trust the artifact only if every run agrees.
@@ -63,6 +87,16 @@ pub enum Command {
     /// or changed is named. Exit status: 0 when the log holds, 2 when it does not (or cannot
     /// be read).
     Log(LogArgs),
+    /// Print a completion script for SHELL on stdout.
+    ///
+    /// bash: `tofu completions bash > ~/.local/share/bash-completion/completions/tofu`;
+    /// zsh: into a directory of your $fpath as `_tofu`; fish: into
+    /// ~/.config/fish/completions/tofu.fish. The Debian package installs them.
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -120,7 +154,7 @@ pub struct FetchArgs {
     /// names), socks5://… (names resolved locally: leaks DNS), iface:NAME (bind to a network
     /// interface such as a VPN tunnel; names are resolved over it too, see --dns), tor (the Tor client built into tofu), or tor:CC (an
     /// exit in country CC). Proxy environment variables are ignored.
-    #[arg(long, value_name = "VIA", default_value = "direct")]
+    #[arg(long, value_name = "VIA", default_value = "direct", value_parser = ViaForms)]
     pub via: String,
 
     /// With --via iface:NAME: ask this DNS resolver, IP or IP:PORT, over the interface

@@ -20,6 +20,12 @@ use clap::Parser;
 pub use exit::ExitCode;
 pub use failure::Failure;
 
+/// The command line as clap declares it: for the man pages and shell completions
+/// `cargo xtask codegen` writes, and `tofu completions`.
+pub fn command() -> clap::Command {
+    <cli::Cli as clap::CommandFactory>::command()
+}
+
 /// Runs `tofu` with the process's arguments and returns its exit code.
 pub fn run() -> std::process::ExitCode {
     let cli = match cli::Cli::try_parse() {

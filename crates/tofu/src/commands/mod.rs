@@ -30,6 +30,12 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Keygen(args) => keygen::run(args),
         Command::Trust(args) => trust::run(args),
         Command::Log(args) => log::run(args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut crate::command(), "tofu", &mut script);
+            output::data(&String::from_utf8_lossy(&script));
+            Ok(ExitCode::Success)
+        }
     }
 }
 

@@ -21,6 +21,7 @@ mod openpgp;
 mod plans;
 mod progress;
 mod resume;
+mod shell;
 mod support;
 mod tor;
 mod trust;

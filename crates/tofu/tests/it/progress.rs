@@ -3,7 +3,7 @@
 //! control codes. nginx serves the file at 100 KiB/s, so the live line is on screen for
 //! seconds.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,7 @@ fn slow_world() -> (World, String) {
 
 /// A tmux server of its own (its socket in the test's directory) running one shell script
 /// in a 200×30 pane; killed when dropped.
-struct Tmux {
+pub(crate) struct Tmux {
     program: PathBuf,
     socket: PathBuf,
 }
@@ -52,6 +52,11 @@ impl Tmux {
             ),
         )
         .unwrap();
+        Tmux::start(w, &script)
+    }
+
+    /// Starts `sh script` in a pane of a tmux server of its own.
+    pub(crate) fn start(w: &World, script: &Path) -> Tmux {
         let tmux = Tmux {
             program: tofu_testkit::require_program("tmux", "tmux"),
             socket: w.path("tmux.sock"),
@@ -59,11 +64,23 @@ impl Tmux {
         let out = tmux
             .command()
             .args(["new-session", "-d", "-x", "200", "-y", "30", "sh"])
-            .arg(&script)
+            .arg(script)
             .output()
             .unwrap();
         assert_exit(&out, 0);
         tmux
+    }
+
+    /// Types `keys` into the pane (tmux key names: `Tab`, `Enter`, `C-u`; anything else is
+    /// typed as it is).
+    pub(crate) fn send(&self, keys: &[&str]) {
+        let out = self
+            .command()
+            .args(["send-keys", "-t", "0"])
+            .args(keys)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0);
     }
 
     fn command(&self) -> Command {
@@ -91,7 +108,12 @@ impl Tmux {
     }
 
     /// Captures the pane until `done` holds of it, for at most 60 s.
-    fn wait_for(&self, escapes: bool, what: &str, done: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(
+        &self,
+        escapes: bool,
+        what: &str,
+        done: impl Fn(&str) -> bool,
+    ) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let pane = self.capture(escapes);
