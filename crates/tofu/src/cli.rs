@@ -237,7 +237,8 @@ pub struct FetchArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Transcripts to check; each needs RUN.json.minisig beside it.
+    /// Transcripts to check, or directories of them (each stands for its *.json files); each
+    /// needs RUN.json.minisig beside it.
     #[arg(value_name = "RUN.json", required = true)]
     pub runs: Vec<PathBuf>,
 
@@ -249,8 +250,9 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// Transcripts of the runs, two or more.
-    #[arg(value_name = "RUN.json", num_args = 2.., required = true)]
+    /// Transcripts of the runs, two or more: files, directories (each stands for its *.json
+    /// files, as a campaign collects them), or quoted patterns such as 'runs/*.json'.
+    #[arg(value_name = "RUN.json", required = true)]
     pub runs: Vec<PathBuf>,
 
     #[command(flatten)]
@@ -269,7 +271,7 @@ pub struct CompareArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Transcripts of the campaign's runs so far (one or more).
+    /// Transcripts of the campaign's runs so far (one or more), or directories of them.
     #[arg(value_name = "RUN.json", required = true)]
     pub runs: Vec<PathBuf>,
 

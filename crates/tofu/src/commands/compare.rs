@@ -12,10 +12,18 @@ use crate::{ExitCode, Failure, output};
 
 pub fn run(args: CompareArgs) -> Result<ExitCode, Failure> {
     let options = judge_options(&args.judge)?;
-    if let Some(html) = &args.html {
-        refuse_to_overwrite_a_run(html, &args.runs)?;
+    let runs = crate::commands::expand_runs(&args.runs)?;
+    if runs.len() < 2 {
+        return Err(anyhow!(
+            "compare needs two or more runs; {} given",
+            runs.len()
+        ))
+        .hint("give each run's transcript, or the directory that holds them");
     }
-    let loaded = load_for_judgement(&args.runs, &args.judge)?;
+    if let Some(html) = &args.html {
+        refuse_to_overwrite_a_run(html, &runs)?;
+    }
+    let loaded = load_for_judgement(&runs, &args.judge)?;
     let report = tofu_compare::compare(&loaded.inputs(), &options);
     // The page first: when it cannot be written, the command fails before printing a report
     // that would look like the whole answer.

@@ -129,11 +129,53 @@ fn campaign_logs(files: &[PathBuf]) -> Result<Vec<tofu_compare::HostLog>, Failur
     Ok(logs)
 }
 
+/// The transcripts the user named: a directory stands for its `*.json` files (as a campaign
+/// collects them), a pattern that names no file (`'runs/*.json'`, quoted so the shell left it)
+/// for the files it matches, each list in name order; anything else as given. A directory or
+/// pattern that yields nothing is refused, never taken as no runs.
+pub fn expand_runs(given: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    let mut runs = Vec::new();
+    for path in given {
+        let text = path.to_string_lossy();
+        let found: Vec<PathBuf> = if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            files.sort();
+            files
+        } else if !path.exists() && text.contains(['*', '?', '[']) {
+            let matches =
+                glob::glob(&text).map_err(|e| anyhow!("{text:?} is not a usable pattern: {e}"))?;
+            let mut files: Vec<PathBuf> = matches
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .collect();
+            files.sort();
+            files
+        } else {
+            runs.push(path.clone());
+            continue;
+        };
+        if found.is_empty() {
+            return Err(anyhow!(
+                "{} holds or matches no *.json transcript",
+                path.display()
+            ))
+            .hint("give the transcripts' directory, or the files themselves");
+        }
+        runs.extend(found);
+    }
+    Ok(runs)
+}
+
 /// Loads the runs of a compare or status under the trust the user chose, and shows the
 /// warnings about the runs that were let in.
 pub fn load_for_judgement(paths: &[PathBuf], judge: &JudgeArgs) -> Result<LoadedRuns, Failure> {
     let trust = trust::judgement_trust(&judge.trusted_keys, judge.allow_unsigned)?;
-    let loaded = tofu_compare::load_runs(paths, &trust, judge.allow_mixed_plans)?;
+    let paths = expand_runs(paths)?;
+    let loaded = tofu_compare::load_runs(&paths, &trust, judge.allow_mixed_plans)?;
     for warning in &loaded.warnings {
         output::warn(&warning.to_string());
     }

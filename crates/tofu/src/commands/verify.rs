@@ -10,7 +10,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
     // verify never lets an unsigned run pass.
     let trust = judgement_trust(&args.trusted_keys, false)?;
     let mut exit = ExitCode::Success;
-    for path in &args.runs {
+    for path in &crate::commands::expand_runs(&args.runs)? {
         match tofu_compare::load_run(path, &trust).and_then(|run| run.trusted()) {
             Ok(run) => {
                 let t = &run.transcript;

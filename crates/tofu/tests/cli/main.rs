@@ -177,7 +177,10 @@ fn usage_errors_exit_2_and_write_nothing() {
             vec!["compare", "--require", "distinct-moons", "a.json", "b.json"],
             "distinct-moons",
         ),
-        (vec!["compare", "only-one.json"], "RUN.json"),
+        (
+            vec!["compare", "only-one.json"],
+            "compare needs two or more runs; 1 given",
+        ),
         (
             vec!["compare", "--min-gap", "NaN", "a.json", "b.json"],
             "--min-gap",

@@ -116,6 +116,54 @@ fn three_days_countries_networks_and_hosts_agree() {
         assert!(text.contains(&format!("{rule:<19} met")), "{rule}: {text}");
     }
 
+    // A directory of the runs (as a campaign collects them, signatures beside) compares as
+    // the list of its *.json files; so does a quoted pattern.
+    let dir = w.path("collected");
+    std::fs::create_dir_all(&dir).unwrap();
+    for run in &runs {
+        for file in [run.clone(), format!("{run}.minisig")] {
+            std::fs::copy(w.path(&file), dir.join(&file)).unwrap();
+        }
+    }
+    let listed = stdout(&out);
+    let pattern = format!("{}/*.json", dir.display());
+    for given in [dir.to_str().unwrap(), pattern.as_str()] {
+        let out = w.tofu(&["compare", given]);
+        assert_exit(&out, 0);
+        let text = stdout(&out);
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.contains("verdict"))
+                .collect::<Vec<_>>(),
+            listed
+                .lines()
+                .filter(|l| l.contains("verdict"))
+                .collect::<Vec<_>>()
+        );
+        // In name order.
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("  #3 ") && l.contains("run3.json")),
+            "{text}"
+        );
+    }
+    let empty = w.path("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = w.tofu(&["compare", empty.to_str().unwrap(), &runs[0]]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("holds or matches no *.json transcript"),
+        "{}",
+        stderr(&out)
+    );
+    let out = w.tofu(&["compare", &runs[0]]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("compare needs two or more runs; 1 given"),
+        "{}",
+        stderr(&out)
+    );
+
     // Status after two runs says exactly what the third must differ in.
     let out = w.tofu(&["status", &runs[0], &runs[1]]);
     assert_exit(&out, 3);
