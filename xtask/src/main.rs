@@ -15,6 +15,9 @@
 //! - `codegen [--check]`: write (or check) generated files: docs/transcript.schema.json,
 //!   the hostile catalogue in docs/threat-model.md, the man pages in docs/man/ and the shell
 //!   completions in completions/ (from the clap declaration).
+//! - `dist [--check-install]`: the Debian package, `target/dist/tofu_VERSION_ARCH.deb`
+//!   (`dist.rs`); with `--check-install`, install it with dpkg, use it, remove it. The full
+//!   `test` tier does both.
 //! - `deps`: only install the test services.
 //! - `testnet start DIR` / `testnet stop DIR`: a private Tor network of tor daemons on
 //!   loopback (3 authorities, 2 relays, a client with a SocksPort); `start` writes
@@ -33,6 +36,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 mod bench;
+mod dist;
 mod lint;
 mod transcripts;
 
@@ -57,6 +61,9 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("tmux", "tmux"),
     // The man pages are rendered in a test.
     ("man", "man-db"),
+    // The Debian package is built with Debian's tools (`cargo xtask dist`).
+    ("dpkg-shlibdeps", "dpkg-dev"),
+    ("strip", "binutils"),
     // Real keyrings with many certificates (files, not programs).
     (
         "/usr/share/keyrings/debian-archive-keyring.gpg",
@@ -77,6 +84,14 @@ fn main() -> Result<()> {
         Some("deps") => install_missing(),
         Some("lint") => lint::run(&root),
         Some("codegen") => codegen(&root, args.iter().any(|a| a == "--check")),
+        Some("dist") => {
+            install_missing()?;
+            let deb = dist::build(&root)?;
+            if args.iter().any(|a| a == "--check-install") {
+                dist::check_install(&deb)?;
+            }
+            Ok(())
+        }
         Some("testnet") => {
             install_missing()?;
             testnet(
@@ -91,7 +106,8 @@ fn main() -> Result<()> {
         _ => {
             eprintln!(
                 "usage: cargo xtask <test [--fast] | fuzz --minutes N [--cases C] | deps | \
-                 lint | codegen [--check] | bench [--quick] | testnet start|stop DIR>"
+                 lint | codegen [--check] | dist [--check-install] | bench [--quick] | \
+                 testnet start|stop DIR>"
             );
             std::process::exit(2);
         }
@@ -156,6 +172,8 @@ fn test(root: &Path, fast: bool) -> Result<()> {
         // Benchmarks are not timed tests: this only keeps the harness working.
         bench::run(root, true)
             .context("the benchmark smoke run (cargo xtask bench --quick) failed")?;
+        let deb = dist::build(root).context("cargo xtask dist failed")?;
+        dist::check_install(&deb).context("the Debian package failed its install check")?;
         (passed, failed)
     };
     println!("xtask test: all checks passed");
