@@ -111,6 +111,7 @@ RunAsDaemon 0
 SocksPort 127.0.0.1:{port} IsolateSOCKSAuth
 ControlPort 0
 Log notice file {d}/notice.log
+Log info file {d}/info.log
 SafeLogging 0
 ShutdownWaitLength 0
 Sandbox 0
@@ -320,7 +321,8 @@ ConfluxEnabled 0
 }
 
 impl Drop for TorNet {
-    /// A test that failed keeps the network's directory (every node's `notice.log`), so its
+    /// A test that failed keeps the network's directory (every node's `notice.log`, and the
+    /// client's `info.log`, which says how each circuit was built and why one failed), so its
     /// failure can be explained afterwards; `TOFU_TESTKIT_KEEP=1` keeps it always.
     fn drop(&mut self) {
         self.guards.clear();
