@@ -259,11 +259,9 @@ impl RunLog {
                 error: a.error.as_ref().map(|e| e.code.as_str().to_owned()),
             })
             .collect();
-        let not_vouched =
-            |a: &tofu_record::Artifact| crate::vouch::describe(a).iter().any(Result::is_err);
         let outcome = if transcript.artifacts.iter().any(|a| a.error.is_some()) {
             AttemptOutcome::Failed
-        } else if transcript.artifacts.iter().any(not_vouched) {
+        } else if transcript.artifacts.iter().any(crate::vouch::not_vouched) {
             AttemptOutcome::NotVouched
         } else {
             AttemptOutcome::Complete

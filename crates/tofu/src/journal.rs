@@ -174,9 +174,9 @@ impl Journal {
 
     /// Marks the artifact done, with the body held for others (if any), which goes in a
     /// file of its own beside the journal.
-    pub fn done(&self, artifact: Artifact, held: Option<Result<Vec<u8>, TooLarge>>) {
+    pub fn done(&self, artifact: Artifact, held: Option<Result<&[u8], TooLarge>>) {
         let held = held.map(|held| match held {
-            Ok(bytes) => self.keep_held(&bytes),
+            Ok(bytes) => self.keep_held(bytes),
             Err(TooLarge) => None,
         });
         self.update(|s| {

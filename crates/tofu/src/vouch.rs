@@ -282,7 +282,7 @@ impl<'a> Checker<'a> {
         &mut self,
         fetched: &mut Fetched,
         pending: Option<Pending>,
-    ) -> Option<Result<Vec<u8>, TooLarge>> {
+    ) -> Option<Result<&[u8], TooLarge>> {
         let artifact = &mut fetched.artifact;
         if let Some(Pending { mut record }) = pending {
             match fetched.watched.signatures.take() {
@@ -306,8 +306,8 @@ impl<'a> Checker<'a> {
             artifact.checksums = Some(self.listing(listed, artifact.ok_content()));
         }
         let held = fetched.watched.held.take()?;
-        self.held.insert(artifact.id.clone(), held.clone());
-        Some(held)
+        let kept = self.held.entry(artifact.id.clone()).insert_entry(held);
+        Some(kept.into_mut().as_deref().map_err(|e| *e))
     }
 
     /// What the list says of the artifact whose content is `content`.
@@ -358,6 +358,12 @@ impl<'a> Checker<'a> {
         });
         record
     }
+}
+
+/// Whether something the plan names as vouching for `artifact` does not (it contradicts
+/// it, or could not be checked).
+pub fn not_vouched(artifact: &tofu_record::Artifact) -> bool {
+    describe(artifact).iter().any(Result::is_err)
 }
 
 /// What vouches for `artifact`, a line each, for the run's report on stderr: `Ok` when it

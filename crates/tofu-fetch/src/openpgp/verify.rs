@@ -73,18 +73,6 @@ impl Signatures {
     }
 }
 
-/// Checks every signature in `signature_file` against the bytes `data` opens (a fresh
-/// reader for each signature), with the certificates of `keys`, at time `now`. A file of no
-/// signature gives one unreadable check.
-pub fn verify_detached(
-    signature_file: &[u8],
-    keys: &[SignedPublicKey],
-    data: &mut dyn FnMut() -> io::Result<Box<dyn Read>>,
-    now: DateTime<Utc>,
-) -> Vec<Check> {
-    Signatures::new(signature_file, keys.to_vec(), now).check(data)
-}
-
 /// Checks signatures over a body while it downloads: each signature on a thread of its own,
 /// reading the pieces the download hands over (shared, not copied).
 pub(crate) struct Streamed {
@@ -193,7 +181,7 @@ pub fn fingerprint(certificate: &Certificate) -> String {
     format!("{:X}", certificate.primary_key.fingerprint())
 }
 
-/// The certificates in the key file `key_file` that rPGP reads, for [`verify_detached`];
+/// The certificates in the key file `key_file` that rPGP reads, for [`Signatures`];
 /// parts that are not one are left out (the keyring record names them).
 pub fn certificates(key_file: &[u8]) -> Vec<SignedPublicKey> {
     let mut keys = Vec::new();
@@ -448,7 +436,7 @@ mod tests {
         let path = data.to_owned();
         let mut open =
             || -> io::Result<Box<dyn Read>> { Ok(Box::new(std::fs::File::open(&path)?)) };
-        let mut checks = verify_detached(&sig, &keys, &mut open, Utc::now());
+        let mut checks = Signatures::new(&sig, keys, Utc::now()).check(&mut open);
         assert_eq!(checks.len(), 1, "{checks:?}");
         checks.remove(0)
     }
@@ -541,7 +529,7 @@ mod tests {
     fn what_is_not_a_data_signature_is_unreadable() {
         let none = |bytes: &[u8]| {
             let mut open = || -> io::Result<Box<dyn Read>> { Ok(Box::new(io::empty())) };
-            verify_detached(bytes, &[], &mut open, Utc::now())
+            Signatures::new(bytes, Vec::new(), Utc::now()).check(&mut open)
         };
         assert_eq!(none(b"")[0].outcome, Outcome::Unreadable);
         assert_eq!(none(b"hello")[0].outcome, Outcome::Unreadable);

@@ -579,7 +579,7 @@ fn write(
     let not_vouched = transcript
         .artifacts
         .iter()
-        .filter(|a| crate::vouch::describe(a).iter().any(Result::is_err))
+        .filter(|a| crate::vouch::not_vouched(a))
         .count();
     output::note(&format!(
         "wrote {} and {} (signed by key {}); {} of {} target(s) fetched{}",

@@ -170,12 +170,11 @@ pub fn expand_runs(given: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
     Ok(runs)
 }
 
-/// Loads the runs of a compare or status under the trust the user chose, and shows the
-/// warnings about the runs that were let in.
+/// Loads the runs of a compare or status (as [`expand_runs`] gave them) under the trust the
+/// user chose, and shows the warnings about the runs that were let in.
 pub fn load_for_judgement(paths: &[PathBuf], judge: &JudgeArgs) -> Result<LoadedRuns, Failure> {
     let trust = trust::judgement_trust(&judge.trusted_keys, judge.allow_unsigned)?;
-    let paths = expand_runs(paths)?;
-    let loaded = tofu_compare::load_runs(&paths, &trust, judge.allow_mixed_plans)?;
+    let loaded = tofu_compare::load_runs(paths, &trust, judge.allow_mixed_plans)?;
     for warning in &loaded.warnings {
         output::warn(&warning.to_string());
     }

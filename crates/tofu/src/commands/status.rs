@@ -6,7 +6,8 @@ use crate::{ExitCode, Failure, output};
 
 pub fn run(args: StatusArgs) -> Result<ExitCode, Failure> {
     let options = judge_options(&args.judge)?;
-    let loaded = load_for_judgement(&args.runs, &args.judge)?;
+    let runs = crate::commands::expand_runs(&args.runs)?;
+    let loaded = load_for_judgement(&runs, &args.judge)?;
     let status = tofu_compare::status(&loaded.inputs(), &options);
     if args.json {
         output::json(&tofu_compare::render_status_json(&status));
