@@ -192,7 +192,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__fetch)
-            opts="-o -q -h -V --plan --output --force --resume --quiet --via --dns --platform --label --country --whoami --no-whoami --keep --ca-cert --max-size --connect-timeout --read-timeout --speed-limit --speed-time --retries --key --config --help --version"
+            opts="-o -q -h -V --plan --output --force --resume --quiet --via --dns --platform --label --country --whoami --no-whoami --keep --ca-cert --max-size --connect-timeout --read-timeout --speed-limit --speed-time --retries --key --json --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -464,7 +464,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__keygen)
-            opts="-h -V --key --force --config --help --version"
+            opts="-h -V --key --force --json --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -692,7 +692,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__verify)
-            opts="-h -V --trusted-key --config --help --version"
+            opts="-h -V --trusted-key --json --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

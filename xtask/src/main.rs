@@ -13,6 +13,7 @@
 //! - `lint`: source checks clippy does not make (`lint.rs`): no function body over 70 lines
 //!   unless the comment above it says why, with `Long because: …`.
 //! - `codegen [--check]`: write (or check) generated files: docs/transcript.schema.json,
+//!   the schemas of the commands' `--json` documents in docs/json/,
 //!   the hostile catalogue in docs/threat-model.md, the man pages in docs/man/ and the shell
 //!   completions in completions/ (from the clap declaration).
 //! - `dist [--check-install]`: the Debian package, `target/dist/tofu_VERSION_ARCH.deb`
@@ -372,6 +373,7 @@ fn install_missing() -> Result<()> {
 
 fn codegen(root: &Path, check: bool) -> Result<()> {
     man_and_completions(root, check)?;
+    command_schemas(root, check)?;
     generated(
         root,
         check,
@@ -426,6 +428,32 @@ fn man_and_completions(root: &Path, check: bool) -> Result<()> {
         clap_complete::generate(shell, &mut tofu::command(), "tofu", &mut script);
         let text = String::from_utf8(script)?;
         generated(root, check, file, &text, "the command line")?;
+    }
+    Ok(())
+}
+
+/// The schema of every command's `--json` document, in docs/json/; with `check`, a schema
+/// there that no command prints any more fails too.
+fn command_schemas(root: &Path, check: bool) -> Result<()> {
+    let schemas = tofu::json_schemas();
+    for (name, schema) in &schemas {
+        generated(
+            root,
+            check,
+            &format!("docs/json/{name}"),
+            schema,
+            "the commands' JSON documents",
+        )?;
+    }
+    let dir = root.join("docs/json");
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".schema.json") && !schemas.iter().any(|(n, _)| *n == name) {
+            bail!(
+                "docs/json/{name} is no command's document any more\nhint: delete it, and say \
+                 so in docs/json.md"
+            );
+        }
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use tofu_record::campaign::{Attempt, AttemptOutcome, ReadLog};
 
@@ -36,7 +37,7 @@ pub struct Exclusion {
 }
 
 /// One host's attempts at the campaign the runs are of.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct HostAttempts {
     /// The host fingerprint.
     pub host: String,
@@ -49,7 +50,7 @@ pub struct HostAttempts {
 }
 
 /// An attempt not among the runs compared.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct MissingAttempt {
     pub run_id: String,
     /// When it began (RFC 3339).

@@ -3,6 +3,7 @@
 //! targeted injection; every chunk at another version. Shown beside the verdict, never part
 //! of it: the lists are someone else's word, believed only once they fit the content.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use tofu_record::{Artifact, Chunks, Content, Fetch};
 
@@ -10,7 +11,7 @@ use crate::Group;
 use crate::artifact::{ById, artifact_of};
 
 /// Where one odd run's copy parts from the reference run's, chunk by chunk.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ChunkDiff {
     /// The odd run (1-based).
     pub run: usize,

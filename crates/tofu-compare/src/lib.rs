@@ -24,6 +24,7 @@ mod vouch;
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use tofu_record::{Content, Transcript, Transport};
 
@@ -88,7 +89,7 @@ impl Default for Options {
 }
 
 /// The overall verdict. Its exit code is part of the CLI contract.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Enough runs, every artifact identical in every run, every required rule met.
@@ -101,7 +102,7 @@ pub enum Verdict {
 }
 
 /// The verdict on one artifact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ArtifactVerdict {
     /// Every run fetched it and all agree.
@@ -113,7 +114,7 @@ pub enum ArtifactVerdict {
 }
 
 /// One run as the report shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct RunSummary {
     /// 1-based position on the command line: `#1`, `#2`, ….
     pub index: usize,
@@ -145,7 +146,7 @@ pub struct RunSummary {
 }
 
 /// What one run saw of one artifact.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum Cell {
     /// Fetched completely.
@@ -176,7 +177,7 @@ pub enum Cell {
 }
 
 /// Runs that saw the same content, and runs that failed after verifying the same facts.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Group {
     /// Run indexes (1-based) that fetched it completely.
     pub runs: Vec<usize>,
@@ -206,7 +207,7 @@ impl Group {
 }
 
 /// The comparison of one artifact across runs.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct ArtifactReport {
     /// The artifact id.
     pub id: String,
@@ -239,7 +240,7 @@ pub struct ArtifactReport {
 }
 
 /// The whole comparison.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Report {
     /// The overall verdict.
     pub verdict: Verdict,

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use tofu_record::key::{self, PublicKey};
 use tofu_record::{KeyError, PlanRef, ReadError, Transcript, VerifyError, io, sign};
@@ -73,7 +74,7 @@ impl Trust {
 }
 
 /// Who signed a run, as far as the user can tell.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "trust", rename_all = "kebab-case")]
 pub enum Signature {
     /// Verified with a key the user trusts: the file is unchanged since that operator

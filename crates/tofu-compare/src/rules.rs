@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use tofu_record::evidence::network_prefix;
@@ -181,7 +182,7 @@ fn exits_gap(exits: &mut RunExits, why: String) {
 }
 
 /// A diversity rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
     /// Every run started on a different UTC date.
@@ -237,7 +238,7 @@ impl std::str::FromStr for Rule {
 }
 
 /// Whether a rule holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RuleStatus {
     /// The evidence shows it holds.
@@ -249,7 +250,7 @@ pub enum RuleStatus {
 }
 
 /// The judgement of one rule.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct RuleReport {
     /// The rule.
     pub rule: Rule,

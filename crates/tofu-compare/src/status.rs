@@ -5,10 +5,11 @@ use std::collections::BTreeSet;
 
 use crate::rules::run_exits;
 use crate::{ArtifactVerdict, Input, Options, Report, Rule, RuleStatus, Verdict};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// What the next run must be like for the campaign to move towards agreement.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct NextRun {
     /// Runs still needed to reach `--min-runs`.
     pub runs_needed: usize,
@@ -27,7 +28,7 @@ pub struct NextRun {
 }
 
 /// The campaign's status.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Status {
     /// The comparison of the runs so far.
     pub report: Report,

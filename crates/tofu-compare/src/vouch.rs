@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use tofu_record::{Artifact, Vouches};
 
@@ -13,7 +14,7 @@ use crate::artifact::{ById, artifact_of};
 use crate::{ArtifactReport, ArtifactVerdict, Cell, RunSummary};
 
 /// What vouches for one artifact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum VouchKind {
     /// A detached OpenPGP signature over it.
@@ -23,7 +24,7 @@ pub enum VouchKind {
 }
 
 /// How a voucher fared, in one run or over all counted runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum VouchStatus {
     /// It vouches.
@@ -36,7 +37,7 @@ pub enum VouchStatus {
 }
 
 /// One run's word on a voucher.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct VouchCell {
     /// How it fared in this run.
     pub status: VouchStatus,
@@ -45,7 +46,7 @@ pub struct VouchCell {
 }
 
 /// A voucher of one artifact across the runs.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct VouchReport {
     /// A signature or a checksum list.
     pub kind: VouchKind,

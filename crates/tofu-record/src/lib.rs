@@ -5,6 +5,7 @@
 pub mod campaign;
 mod code;
 pub mod digest;
+pub mod document;
 mod error;
 pub mod evidence;
 pub mod host;

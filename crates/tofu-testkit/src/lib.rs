@@ -21,6 +21,7 @@ mod netns;
 pub mod output;
 mod process;
 mod registry;
+pub mod schema;
 mod services;
 mod tmpfs;
 mod tornet;

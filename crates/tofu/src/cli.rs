@@ -106,7 +106,7 @@ pub struct LogArgs {
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
 
-    /// Print the log as JSON.
+    /// Print the log as JSON (docs/json/log.schema.json).
     #[arg(long)]
     pub json: bool,
 }
@@ -233,6 +233,11 @@ pub struct FetchArgs {
     /// (${XDG_CONFIG_HOME:-~/.config}/tofu/signing.key, created on first use).
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+
+    /// Print a summary as JSON on stdout once the transcript is written: its path, and each
+    /// target's outcome, digests and error code (docs/json/fetch.schema.json).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +251,10 @@ pub struct VerifyArgs {
     /// by its file name).
     #[arg(long = "trusted-key", value_name = "PUB")]
     pub trusted_keys: Vec<PathBuf>,
+
+    /// Print the result of every file as JSON (docs/json/verify.schema.json).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -258,7 +267,7 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub judge: JudgeArgs,
 
-    /// Print the report as JSON.
+    /// Print the report as JSON (docs/json/compare.schema.json).
     #[arg(long)]
     pub json: bool,
 
@@ -278,7 +287,7 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub judge: JudgeArgs,
 
-    /// Print the status as JSON.
+    /// Print the status as JSON (docs/json/status.schema.json).
     #[arg(long)]
     pub json: bool,
 }
@@ -339,6 +348,10 @@ pub struct KeygenArgs {
     /// Replace an existing key. Transcripts signed with the old key then need its .pub file.
     #[arg(long)]
     pub force: bool,
+
+    /// Print the key's files, public key and key id as JSON (docs/json/keygen.schema.json).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -363,7 +376,7 @@ pub enum TrustAction {
     },
     /// List the keys you trust, with their key ids; your own key is marked.
     List {
-        /// Print the list as JSON.
+        /// Print the list as JSON (docs/json/trust-list.schema.json).
         #[arg(long)]
         json: bool,
     },

@@ -5,6 +5,7 @@ mod campaign_log;
 mod cli;
 mod commands;
 mod config;
+mod documents;
 mod exit;
 mod failure;
 mod journal;
@@ -24,6 +25,12 @@ pub use failure::Failure;
 /// `cargo xtask codegen` writes, and `tofu completions`.
 pub fn command() -> clap::Command {
     <cli::Cli as clap::CommandFactory>::command()
+}
+
+/// The JSON Schema of every command's `--json` document, as `(file name, schema)`, for
+/// `cargo xtask codegen` to write into docs/json/.
+pub fn json_schemas() -> Vec<(String, String)> {
+    documents::schemas()
 }
 
 /// Runs `tofu` with the process's arguments and returns its exit code.

@@ -7,30 +7,30 @@ mod html;
 mod report;
 mod status;
 
-use serde::Serialize;
-
 use crate::{RuleStatus, Verdict};
 
 pub use html::render_html;
 pub use report::render_text;
 pub use status::render_status;
 
-/// The report as pretty JSON.
+/// The report as pretty JSON: the `tofu-compare-report/1` document.
 pub fn render_json(report: &crate::Report) -> String {
-    pretty_json(report)
+    tofu_record::document::to_json(report)
 }
 
-/// The status as pretty JSON.
+/// The status as pretty JSON: the `tofu-status-report/1` document.
 pub fn render_status_json(status: &crate::Status) -> String {
-    pretty_json(status)
+    tofu_record::document::to_json(status)
 }
 
-/// Pretty JSON with a final newline.
-fn pretty_json(value: &impl Serialize) -> String {
-    let mut s =
-        serde_json::to_string_pretty(value).expect("a report is plain data and always serializes");
-    s.push('\n');
-    s
+impl tofu_record::document::Document for crate::Report {
+    const FORMAT: &'static str = "tofu-compare-report/1";
+    const SCHEMA_FILE: &'static str = "compare";
+}
+
+impl tofu_record::document::Document for crate::Status {
+    const FORMAT: &'static str = "tofu-status-report/1";
+    const SCHEMA_FILE: &'static str = "status";
 }
 
 /// Text from a transcript, or built from one, kept on its line: a newline or carriage return

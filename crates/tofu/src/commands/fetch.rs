@@ -571,29 +571,23 @@ fn write(
     io::write_atomic(&args.output, &bytes, args.force).map_err(anyhow::Error::from)?;
     sign::sign_file(signing_key, transcript, &args.output, &bytes, args.force)
         .map_err(anyhow::Error::from)?;
-    let failed = transcript
-        .artifacts
-        .iter()
-        .filter(|a| a.error.is_some())
-        .count();
-    let not_vouched = transcript
-        .artifacts
-        .iter()
-        .filter(|a| crate::vouch::not_vouched(a))
-        .count();
+    let summary = crate::documents::FetchSummary::new(&args.output, transcript);
+    if args.json {
+        crate::documents::print(&summary);
+    }
     output::note(&format!(
         "wrote {} and {} (signed by key {}); {} of {} target(s) fetched{}",
         args.output.display(),
         sign::signature_path(&args.output).display(),
         signing_key.key_id(),
-        transcript.artifacts.len() - failed,
-        transcript.artifacts.len(),
-        match not_vouched {
+        summary.fetched,
+        summary.artifacts.len(),
+        match summary.not_vouched {
             0 => String::new(),
             n => format!("; {n} not vouched for as the plan says"),
         }
     ));
-    Ok(if failed == 0 && not_vouched == 0 {
+    Ok(if summary.failed == 0 && summary.not_vouched == 0 {
         ExitCode::Success
     } else {
         ExitCode::Failure

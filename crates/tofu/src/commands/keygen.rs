@@ -12,6 +12,14 @@ pub fn run(args: KeygenArgs) -> Result<ExitCode, Failure> {
     };
     let key = SigningKey::generate()?;
     let pub_path = key.save(&path, args.force)?;
+    if args.json {
+        crate::documents::print(&crate::documents::KeygenResult {
+            key: path.display().to_string(),
+            public_key_file: pub_path.display().to_string(),
+            public_key: key.public().to_base64(),
+            key_id: key.key_id(),
+        });
+    }
     output::note(&format!(
         "created signing key {} (key id {}); public key: {}",
         path.display(),

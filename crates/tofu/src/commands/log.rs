@@ -5,31 +5,43 @@
 use std::collections::BTreeMap;
 
 use anyhow::anyhow;
+use schemars::JsonSchema;
 use serde::Serialize;
 use tofu_record::campaign::{Attempt, ReadLog};
+use tofu_record::document::Document;
 
 use crate::campaign_log::{CampaignLog, key_lookup};
 use crate::cli::LogArgs;
 use crate::failure::Hint;
 use crate::{ExitCode, Failure, output};
 
-/// The log as `--json` prints it.
-#[derive(Serialize)]
-struct Listing {
-    format: &'static str,
+/// `tofu log --json`: the log, checked, by campaign.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Listing {
+    /// The log file read.
     log: String,
+    /// How many entries it holds.
     entries: usize,
     /// What is wrong with the log, each naming an entry; empty when it holds.
     problems: Vec<String>,
     campaigns: Vec<Campaign>,
 }
 
+impl Document for Listing {
+    const FORMAT: &'static str = "tofu-log-listing/1";
+    const SCHEMA_FILE: &'static str = "log";
+}
+
 /// One host's attempts at one campaign.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Campaign {
+    /// The campaign: `plan:SHA256` of the plan file, or `targets:SHA256` of the targets.
     campaign: String,
+    /// Its name for people: the plan's, or its first target.
     name: String,
+    /// The host fingerprint.
     host: String,
+    /// Its attempts, in the order they were made.
     attempts: Vec<Attempt>,
 }
 
@@ -44,15 +56,13 @@ pub fn run(args: LogArgs) -> Result<ExitCode, Failure> {
     let keys = key_lookup(None)?;
     let log = CampaignLog::at(path.clone()).read(&keys)?;
     let listing = Listing {
-        format: "tofu-log-listing/1",
         log: path.display().to_string(),
         entries: log.entries.len(),
         problems: log.problems.clone(),
         campaigns: campaigns(&log),
     };
     if args.json {
-        let text = serde_json::to_string_pretty(&listing).map_err(anyhow::Error::from)?;
-        output::json(&text);
+        crate::documents::print(&listing);
     } else {
         output::data(&render(&listing));
     }

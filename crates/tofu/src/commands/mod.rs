@@ -6,7 +6,7 @@
 mod compare;
 pub(crate) mod fetch;
 mod keygen;
-mod log;
+pub(crate) mod log;
 mod status;
 mod trust;
 mod verify;

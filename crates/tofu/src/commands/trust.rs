@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use tofu_compare::Trust;
 use tofu_record::key::{self, PublicKey};
 use tofu_record::trusted::TrustedKeys;
 
 use crate::cli::{TrustAction, TrustArgs};
+use crate::documents::{TrustList, TrustedKey};
 use crate::failure::Hint;
 use crate::{ExitCode, Failure, output, paths};
 
@@ -55,33 +55,25 @@ fn parse_key(given: &str) -> Result<PublicKey, Failure> {
         .hint("give the operator's signing.pub file, or the base64 line in it")
 }
 
-/// One line of `tofu trust list --json`.
-#[derive(Serialize)]
-struct Listed<'a> {
-    name: &'a str,
-    key_id: String,
-    /// This machine's own signing key.
-    own: bool,
-}
-
 /// Prints the trusted keys: this machine's own first when it has no name in the store.
 fn list(store: &TrustedKeys, own: Option<PublicKey>, json: bool) {
-    let mut listed: Vec<Listed<'_>> = Vec::new();
+    let mut listed: Vec<TrustedKey> = Vec::new();
     if let Some(own) = own.as_ref().filter(|k| store.name_of(k).is_none()) {
-        listed.push(Listed {
-            name: OWN_KEY,
+        listed.push(TrustedKey {
+            name: OWN_KEY.to_owned(),
             key_id: key::key_id(own),
+            public_key: own.to_base64(),
             own: true,
         });
     }
-    listed.extend(store.keys().map(|k| Listed {
-        name: &k.name,
+    listed.extend(store.keys().map(|k| TrustedKey {
+        name: k.name.clone(),
         key_id: k.key_id(),
+        public_key: k.key.to_base64(),
         own: own.as_ref() == Some(&k.key),
     }));
     if json {
-        let text = serde_json::to_string_pretty(&listed).expect("plain data serializes");
-        output::json(&format!("{text}\n"));
+        crate::documents::print(&TrustList { keys: listed });
         return;
     }
     if listed.is_empty() {

@@ -42,8 +42,7 @@ fn compare_json(w: &World, args: &[&str]) -> (i32, Value) {
     let mut all = vec!["compare", "--json"];
     all.extend_from_slice(args);
     let out = w.tofu(&all);
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&out), stderr(&out)));
+    let report: Value = json_of(&out);
     (code(&out), report)
 }
 

@@ -151,7 +151,7 @@ fn a_missing_signature_needs_allow_unsigned() {
         stderr(&out)
     );
     let out = w.compare_bytes_only(&["--json", "--allow-unsigned", RUNS[1], RUNS[2], RUNS[3]]);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: serde_json::Value = json_of(&out);
     assert_eq!(report["unsigned_counted"], 1);
     assert_eq!(
         report["runs"][2]["signer"],

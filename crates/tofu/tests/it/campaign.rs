@@ -83,11 +83,6 @@ pub(crate) fn campaign_of(
     names
 }
 
-fn json_of(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
-}
-
 #[test]
 fn three_days_countries_networks_and_hosts_agree() {
     let w = World::new();

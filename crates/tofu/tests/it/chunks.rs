@@ -65,7 +65,7 @@ fn a_flipped_byte_in_1_gib_is_located_to_its_chunk() {
     assert!(text.contains(expected), "{text}");
 
     let out = w.compare_bytes_only(&["--json", "run1.json", "run2.json"]);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: serde_json::Value = json_of(&out);
     // Two runs, no majority: every run is odd, and the second is set against the first.
     let found = &report["artifacts"][0]["chunk_diffs"][0];
     assert_eq!(found["run"], 2);

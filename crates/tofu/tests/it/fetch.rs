@@ -151,17 +151,64 @@ fn a_downgrade_a_loop_a_bad_scheme_and_a_404_are_failures_in_the_transcript() {
     assert_eq!(fetch0(&t)["http"]["hops"].as_array().unwrap().len(), 11);
 }
 
+/// One target fails, the other is fetched: both are in the transcript, and in the summary
+/// `--json` prints (the only thing on stdout, valid under docs/json/fetch.schema.json, with
+/// the digests sha256sum gives).
 #[test]
 fn one_failed_target_does_not_drop_the_others() {
     let w = World::new();
     let ca = w.ca.root_pem.to_str().unwrap().to_owned();
     let (good, bad) = (w.nginx.https_url("file.bin"), w.nginx.https_url("nope.bin"));
-    let out = w.tofu(&["fetch", "--ca-cert", &ca, "-o", "run.json", &bad, &good]);
+    let out = w.tofu(&[
+        "fetch",
+        "--json",
+        "--ca-cert",
+        &ca,
+        "-o",
+        "run.json",
+        &bad,
+        &good,
+    ]);
     assert_exit(&out, 1);
     let t = w.read_json("run.json");
     assert_eq!(t["artifacts"].as_array().unwrap().len(), 2);
     assert_eq!(t["artifacts"][0]["error"]["code"], "http-status");
     assert_eq!(t["artifacts"][1]["error"], serde_json::Value::Null);
+
+    let summary = tofu_testkit::schema::assert_conforms("fetch", &stdout(&out));
+    assert_eq!(summary["format"], "tofu-fetch-summary/1");
+    assert_eq!(summary["transcript"], "run.json");
+    assert_eq!(summary["signature"], "run.json.minisig");
+    assert_eq!(summary["run_id"], t["run"]["id"]);
+    assert_eq!(summary["key_id"], t["signer"]["key_id"]);
+    assert_eq!(summary["exit_ip"], "127.0.0.1");
+    assert_eq!(
+        (summary["fetched"].as_u64(), summary["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let [failed, fetched] = summary["artifacts"].as_array().unwrap().as_slice() else {
+        panic!("two artifacts: {summary}");
+    };
+    assert_eq!(failed["outcome"], "failed");
+    assert_eq!(failed["url"], bad.as_str());
+    assert_eq!(failed["error"]["code"], "http-status");
+    assert_eq!(failed["content"], serde_json::Value::Null);
+    assert_eq!(fetched["outcome"], "fetched");
+    let file = w.dir.path().join("www/file.bin");
+    assert_eq!(
+        fetched["content"]["sha256"],
+        tool_digest("sha256sum", &file)
+    );
+    assert_eq!(
+        fetched["content"]["sha512"],
+        tool_digest("sha512sum", &file)
+    );
+    // People still read how it went on stderr.
+    assert!(
+        stderr(&out).contains("FAILED (http-status)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// The file names in a keep directory, sorted, temporary ones included.

@@ -196,7 +196,7 @@ fn a_lying_api_is_caught_and_compare_disagrees() {
 
     let out = w.compare_bytes_only(&["--json", "run1.json", "run2.json", "run3.json"]);
     assert_exit(&out, 1);
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = json_of(&out);
     assert_eq!(report["artifacts"][0]["odd_runs"], json!([3]));
     assert_eq!(
         report["artifacts"][0]["level"], "homebrew bottle x86_64_linux",
@@ -266,7 +266,7 @@ fn a_lying_api_then_a_failing_registry_still_disagrees() {
 
     let out = w.compare_bytes_only(&["--json", "run1.json", "run2.json", "lied.json"]);
     assert_exit(&out, 1);
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = json_of(&out);
     let a = &report["artifacts"][0];
     assert_eq!(a["odd_runs"], json!([3]));
     assert_eq!(a["level"], "homebrew bottle x86_64_linux", "{report}");
@@ -306,7 +306,7 @@ fn a_lying_api_then_a_failing_registry_still_disagrees() {
         "one.json",
     ]);
     assert_exit(&out, 3);
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = json_of(&out);
     assert_eq!(
         report["reasons"],
         json!([

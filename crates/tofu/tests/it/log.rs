@@ -123,7 +123,7 @@ fn an_attempt_left_out_that_disagreed_keeps_the_verdict_from_agree() {
     // `tofu log` on A lists the three attempts.
     let out = w.tofu_in(&homes[0], &["log", "--json"]);
     assert_exit(&out, 0);
-    let listing: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listing = tofu_testkit::schema::assert_conforms("log", &stdout(&out));
     let ids: Vec<&str> = listing["campaigns"][0]["attempts"]
         .as_array()
         .unwrap()
@@ -228,7 +228,7 @@ fn an_interrupted_run_is_an_attempt_too() {
     kill_mid_download_of(&w, &[&url]);
     let out = w.tofu(&["log", "--json"]);
     assert_exit(&out, 0);
-    let listing: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listing = tofu_testkit::schema::assert_conforms("log", &stdout(&out));
     let attempt = &listing["campaigns"][0]["attempts"][0];
     assert_eq!(attempt["outcome"], "interrupted", "{listing}");
     let out = w.fetch("run.json", &["--keep", "keep", "--resume"], &url);

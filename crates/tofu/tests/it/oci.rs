@@ -448,8 +448,7 @@ fn judge(w: &World, command: &str, runs: &[&str]) -> (i32, Value) {
     ];
     args.extend(runs);
     let out = w.tofu(&args);
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&out), stderr(&out)));
+    let json = json_of(&out);
     (code(&out), json)
 }
 

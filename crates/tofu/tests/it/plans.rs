@@ -167,7 +167,7 @@ fn mirrors_that_disagree_inside_one_run_are_a_finding() {
         "run3.json",
     ]);
     assert_exit(&out, 1);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: serde_json::Value = json_of(&out);
     assert_eq!(report["artifacts"][0]["verdict"], "mismatch");
     assert_eq!(report["artifacts"][0]["odd_runs"], serde_json::json!([3]));
 }

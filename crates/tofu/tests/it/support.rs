@@ -246,3 +246,12 @@ pub fn third_run_intercepted(w: &World, rogue: &TestCa) -> Nginx {
     assert_exit(&out, 0);
     impostor
 }
+
+/// A command's `--json` document: stdout is one JSON document, valid under the committed
+/// schema its `format` names (docs/json/).
+pub fn json_of(out: &Output) -> serde_json::Value {
+    if serde_json::from_slice::<serde_json::Value>(&out.stdout).is_err() {
+        panic!("stdout is not JSON: {}\n{}", stdout(out), stderr(out));
+    }
+    tofu_testkit::schema::assert_document(&stdout(out))
+}

@@ -386,7 +386,7 @@ fn a_tor_daemon_socks_port_is_recognised_and_carries_a_fetch_and_its_exit_probe(
         "plain.json",
     ]);
     assert_exit(&out, 3);
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = json_of(&out);
     for rule in &report["rules"].as_array().unwrap()[2..] {
         assert_eq!(rule["status"], "no-evidence", "{rule}");
         assert_eq!(

@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
 use tofu_record::{Transcript, io, key, sign};
 
 use crate::campaign::campaign;
@@ -59,11 +58,6 @@ impl Attacker {
         );
         assert!(minisign_verifies(path, &self.public));
     }
-}
-
-fn json_of(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
 }
 
 #[test]
@@ -238,9 +232,9 @@ fn the_trust_store_is_read_strictly() {
     // This machine's key is listed, marked, with no step.
     let out = w.tofu(&["trust", "list", "--json"]);
     assert_exit(&out, 0);
-    let listed = json_of(&out);
-    assert_eq!(listed[0]["name"], "this machine");
-    assert_eq!(listed[0]["own"], true);
+    let listed = tofu_testkit::schema::assert_conforms("trust-list", &stdout(&out));
+    assert_eq!(listed["keys"][0]["name"], "this machine");
+    assert_eq!(listed["keys"][0]["own"], true);
 
     let store = w.home().join(".config/tofu/trusted-keys");
     let key = std::fs::read_to_string(w.pub_key()).unwrap();
