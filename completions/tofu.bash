@@ -110,7 +110,7 @@ _tofu() {
 
     case "${cmd}" in
         tofu)
-            opts="-h -V --config --help --version fetch verify compare status keygen trust log completions help"
+            opts="-v -h -V --config --verbose --help --version fetch verify compare status keygen trust log completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -128,7 +128,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__compare)
-            opts="-h -V --min-runs --require --trusted-key --allow-unsigned --min-gap --allow-mixed-plans --exclude --log --json --html --config --help --version"
+            opts="-v -h -V --min-runs --require --trusted-key --allow-unsigned --min-gap --allow-mixed-plans --exclude --log --json --html --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,7 +174,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__completions)
-            opts="-h -V --config --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --config --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -192,7 +192,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__fetch)
-            opts="-o -q -h -V --plan --output --force --resume --quiet --via --dns --platform --label --country --whoami --no-whoami --keep --ca-cert --max-size --connect-timeout --read-timeout --speed-limit --speed-time --retries --key --json --config --help --version"
+            opts="-o -q -v -h -V --plan --output --force --resume --quiet --via --dns --platform --label --country --whoami --no-whoami --keep --ca-cert --max-size --connect-timeout --read-timeout --speed-limit --speed-time --retries --key --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -464,7 +464,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__keygen)
-            opts="-h -V --key --force --json --config --help --version"
+            opts="-v -h -V --key --force --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -486,7 +486,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__log)
-            opts="-h -V --file --json --config --help --version"
+            opts="-v -h -V --file --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -508,7 +508,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__status)
-            opts="-h -V --min-runs --require --trusted-key --allow-unsigned --min-gap --allow-mixed-plans --exclude --log --json --config --help --version"
+            opts="-v -h -V --min-runs --require --trusted-key --allow-unsigned --min-gap --allow-mixed-plans --exclude --log --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -550,7 +550,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__trust)
-            opts="-h -V --config --help --version add list remove help"
+            opts="-v -h -V --config --verbose --help --version add list remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -568,7 +568,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__trust__subcmd__add)
-            opts="-h -V --config --help --version"
+            opts="-v -h -V --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,7 +656,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__trust__subcmd__list)
-            opts="-h -V --json --config --help --version"
+            opts="-v -h -V --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -674,7 +674,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__trust__subcmd__remove)
-            opts="-h -V --config --help --version"
+            opts="-v -h -V --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -692,7 +692,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__verify)
-            opts="-h -V --trusted-key --json --config --help --version"
+            opts="-v -h -V --trusted-key --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

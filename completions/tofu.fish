@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_tofu_global_optspecs
-    string join \n config= h/help V/version
+    string join \n config= v/verbose h/help V/version
 end
 
 function __fish_tofu_needs_command
@@ -25,6 +25,7 @@ function __fish_tofu_using_subcommand
 end
 
 complete -c tofu -n "__fish_tofu_needs_command" -l config -d 'Read defaults from this TOML file instead of ${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml (configs/tofu.example.toml lists every key)' -r -F
+complete -c tofu -n "__fish_tofu_needs_command" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_needs_command" -s h -l help -d 'Print help'
 complete -c tofu -n "__fish_tofu_needs_command" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_needs_command" -f -a "fetch" -d 'Fetch targets over one transport and write a signed transcript of what was seen'
@@ -64,11 +65,13 @@ complete -c tofu -n "__fish_tofu_using_subcommand fetch" -l resume -d 'Continue 
 complete -c tofu -n "__fish_tofu_using_subcommand fetch" -s q -l quiet -d 'No progress and no notes on stderr: only warnings, errors and the targets that failed. (On a terminal, progress is a live line; on a pipe or a file, a plain line now and then; NO_COLOR turns colour off.)'
 complete -c tofu -n "__fish_tofu_using_subcommand fetch" -l no-whoami -d 'Do not ask any "what is my IP" endpoint: the run then records no exit evidence, and compare cannot show distinct networks or countries for it'
 complete -c tofu -n "__fish_tofu_using_subcommand fetch" -l json -d 'Print a summary as JSON on stdout once the transcript is written: its path, and each target\'s outcome, digests and error code (docs/json/fetch.schema.json)'
+complete -c tofu -n "__fish_tofu_using_subcommand fetch" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand fetch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tofu -n "__fish_tofu_using_subcommand fetch" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_using_subcommand verify" -l trusted-key -d 'Trust this public key too, for this call only (repeatable; minisign .pub file, shown by its file name)' -r -F
 complete -c tofu -n "__fish_tofu_using_subcommand verify" -l config -d 'Read defaults from this TOML file instead of ${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml (configs/tofu.example.toml lists every key)' -r -F
 complete -c tofu -n "__fish_tofu_using_subcommand verify" -l json -d 'Print the result of every file as JSON (docs/json/verify.schema.json)'
+complete -c tofu -n "__fish_tofu_using_subcommand verify" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tofu -n "__fish_tofu_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_using_subcommand compare" -l min-runs -d 'Fewest distinct runs needed to agree' -r
@@ -82,6 +85,7 @@ complete -c tofu -n "__fish_tofu_using_subcommand compare" -l config -d 'Read de
 complete -c tofu -n "__fish_tofu_using_subcommand compare" -l allow-unsigned -d 'Count transcripts without a signature file (a bad signature is still refused); they are shown as unsigned, and the verdict says how many were counted'
 complete -c tofu -n "__fish_tofu_using_subcommand compare" -l allow-mixed-plans -d 'Line up runs of different plans (or of no plan) anyway'
 complete -c tofu -n "__fish_tofu_using_subcommand compare" -l json -d 'Print the report as JSON (docs/json/compare.schema.json)'
+complete -c tofu -n "__fish_tofu_using_subcommand compare" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand compare" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tofu -n "__fish_tofu_using_subcommand compare" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_using_subcommand status" -l min-runs -d 'Fewest distinct runs needed to agree' -r
@@ -94,15 +98,18 @@ complete -c tofu -n "__fish_tofu_using_subcommand status" -l config -d 'Read def
 complete -c tofu -n "__fish_tofu_using_subcommand status" -l allow-unsigned -d 'Count transcripts without a signature file (a bad signature is still refused); they are shown as unsigned, and the verdict says how many were counted'
 complete -c tofu -n "__fish_tofu_using_subcommand status" -l allow-mixed-plans -d 'Line up runs of different plans (or of no plan) anyway'
 complete -c tofu -n "__fish_tofu_using_subcommand status" -l json -d 'Print the status as JSON (docs/json/status.schema.json)'
+complete -c tofu -n "__fish_tofu_using_subcommand status" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tofu -n "__fish_tofu_using_subcommand status" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_using_subcommand keygen" -l key -d 'Where to write the secret key (the public key goes beside it, .key → .pub)' -r -F
 complete -c tofu -n "__fish_tofu_using_subcommand keygen" -l config -d 'Read defaults from this TOML file instead of ${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml (configs/tofu.example.toml lists every key)' -r -F
 complete -c tofu -n "__fish_tofu_using_subcommand keygen" -l force -d 'Replace an existing key. Transcripts signed with the old key then need its .pub file'
 complete -c tofu -n "__fish_tofu_using_subcommand keygen" -l json -d 'Print the key\'s files, public key and key id as JSON (docs/json/keygen.schema.json)'
+complete -c tofu -n "__fish_tofu_using_subcommand keygen" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand keygen" -s h -l help -d 'Print help'
 complete -c tofu -n "__fish_tofu_using_subcommand keygen" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and not __fish_seen_subcommand_from add list remove help" -l config -d 'Read defaults from this TOML file instead of ${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml (configs/tofu.example.toml lists every key)' -r -F
+complete -c tofu -n "__fish_tofu_using_subcommand trust; and not __fish_seen_subcommand_from add list remove help" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and not __fish_seen_subcommand_from add list remove help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and not __fish_seen_subcommand_from add list remove help" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and not __fish_seen_subcommand_from add list remove help" -f -a "add" -d 'Trust an operator\'s public key under NAME'
@@ -110,13 +117,16 @@ complete -c tofu -n "__fish_tofu_using_subcommand trust; and not __fish_seen_sub
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and not __fish_seen_subcommand_from add list remove help" -f -a "remove" -d 'Stop trusting the key named NAME'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and not __fish_seen_subcommand_from add list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from add" -l config -d 'Read defaults from this TOML file instead of ${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml (configs/tofu.example.toml lists every key)' -r -F
+complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from list" -l config -d 'Read defaults from this TOML file instead of ${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml (configs/tofu.example.toml lists every key)' -r -F
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from list" -l json -d 'Print the list as JSON (docs/json/trust-list.schema.json)'
+complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from remove" -l config -d 'Read defaults from this TOML file instead of ${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml (configs/tofu.example.toml lists every key)' -r -F
+complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from help" -f -a "add" -d 'Trust an operator\'s public key under NAME'
@@ -126,9 +136,11 @@ complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcomm
 complete -c tofu -n "__fish_tofu_using_subcommand log" -l file -d 'Read this log instead of this machine\'s (another machine\'s campaign.log, copied; its entries must be signed by keys you trust)' -r -F
 complete -c tofu -n "__fish_tofu_using_subcommand log" -l config -d 'Read defaults from this TOML file instead of ${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml (configs/tofu.example.toml lists every key)' -r -F
 complete -c tofu -n "__fish_tofu_using_subcommand log" -l json -d 'Print the log as JSON (docs/json/log.schema.json)'
+complete -c tofu -n "__fish_tofu_using_subcommand log" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand log" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tofu -n "__fish_tofu_using_subcommand log" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_using_subcommand completions" -l config -d 'Read defaults from this TOML file instead of ${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml (configs/tofu.example.toml lists every key)' -r -F
+complete -c tofu -n "__fish_tofu_using_subcommand completions" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tofu -n "__fish_tofu_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_using_subcommand help; and not __fish_seen_subcommand_from fetch verify compare status keygen trust log completions help" -f -a "fetch" -d 'Fetch targets over one transport and write a signed transcript of what was seen'

@@ -121,6 +121,7 @@ fn combine(fetches: &[Fetch]) -> (Option<tofu_record::Content>, Option<ArtifactE
                     fetches.len(),
                     detail.join("; ")
                 ),
+                causes: Vec::new(),
             }),
         );
     }
@@ -141,6 +142,7 @@ fn combine(fetches: &[Fetch]) -> (Option<tofu_record::Content>, Option<ArtifactE
         Some(ArtifactError {
             code: ErrorCode::MirrorMismatch,
             message: format!("mirrors disagree: {}", detail.join("; ")),
+            causes: Vec::new(),
         }),
     )
 }

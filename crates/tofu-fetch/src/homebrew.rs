@@ -64,9 +64,16 @@ impl HomebrewError {
 /// The error as a transcript records it: the stable code and the message.
 impl From<&HomebrewError> for ArtifactError {
     fn from(e: &HomebrewError) -> Self {
-        ArtifactError {
-            code: e.code(),
-            message: e.to_string(),
+        match e {
+            HomebrewError::Oci(oci) => ArtifactError::from(oci),
+            _ => ArtifactError {
+                code: e.code(),
+                message: e.to_string(),
+                causes: match e {
+                    HomebrewError::Fetch(fetch) => fetch.causes().to_vec(),
+                    _ => Vec::new(),
+                },
+            },
         }
     }
 }

@@ -446,10 +446,10 @@ impl Client {
     ) -> Result<reqwest::Response, FetchError> {
         let limit = self.head_deadline();
         match tokio::time::timeout(limit, request.send()).await {
-            Ok(result) => result.map_err(FetchError::from_reqwest),
-            Err(_) => Err(FetchError::Timeout(format!(
-                "no complete response head within {} s",
-                limit.as_secs()
+            Ok(result) => result
+                .map_err(|e| FetchError::from_reqwest_via(e, self.proxy_authority().as_deref())),
+            Err(_) => Err(FetchError::Timeout(crate::error::Explained::plain(
+                format!("no complete response head within {} s", limit.as_secs()),
             ))),
         }
     }

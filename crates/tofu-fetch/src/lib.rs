@@ -23,7 +23,7 @@ pub mod tor;
 mod transport;
 mod vantage;
 
-pub use error::{FetchError, TransportError};
+pub use error::{Explained, FetchError, TransportError};
 pub use homebrew::BrewTarget;
 pub use http::{
     DEFAULT_RETRIES, FetchOptions, HOLD_LIMIT, MAX_REDIRECTS, TooLarge, Watch, Watched,

@@ -773,7 +773,9 @@ mod tests {
         assert!(resumable(&FetchError::Status { status: 503 }));
         assert!(resumable(&FetchError::Status { status: 429 }));
         assert!(!resumable(&FetchError::Status { status: 404 }));
-        assert!(!resumable(&FetchError::Tls("bad certificate".into())));
+        assert!(!resumable(&FetchError::Tls(
+            crate::error::Explained::plain("bad certificate")
+        )));
         assert!(!resumable(&FetchError::SizeLimit { limit: 1 }));
     }
 }

@@ -458,6 +458,20 @@ impl Client {
         &self.via
     }
 
+    /// The SOCKS proxy's `HOST:PORT` (never its credentials), when requests go through one.
+    pub(crate) fn proxy_authority(&self) -> Option<String> {
+        match &self.via {
+            Via::Route(Route::Socks5 { url, .. }) => {
+                let host = url.host_str()?;
+                Some(match url.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host.to_owned(),
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// SHA-256 of each extra trusted root, as recorded in the transcript.
     pub fn extra_roots(&self) -> &[String] {
         &self.extra_roots

@@ -48,7 +48,11 @@ impl Client {
             )),
         };
         if let Err((code, message)) = outcome {
-            probe.error = Some(ArtifactError { code, message });
+            probe.error = Some(ArtifactError {
+                code,
+                message,
+                causes: Vec::new(),
+            });
         }
         probe
     }
@@ -179,6 +183,7 @@ mod tests {
             error: answer.is_none().then(|| ArtifactError {
                 code: ErrorCode::Timeout,
                 message: "no answer".into(),
+                causes: Vec::new(),
             }),
         }
     }

@@ -112,12 +112,17 @@ pub enum KeyError {
 /// transcript's messages and the terminal alike. A cause whose text the line already holds is
 /// not repeated: many errors write their source into their own message.
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
+    error_causes(e).join(": ")
+}
+
+/// An error and its causes, outermost first, one text each; a cause whose text an earlier one
+/// already holds is left out.
+pub fn error_causes(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out: Vec<String> = vec![e.to_string()];
     for cause in std::iter::successors(e.source(), |c| c.source()) {
         let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
+        if !out.iter().any(|seen| seen.contains(&text)) {
+            out.push(text);
         }
     }
     out

@@ -18,6 +18,8 @@ pub mod trusted;
 mod vouch;
 
 pub use code::ErrorCode;
-pub use error::{KeyError, ReadError, SignError, VerifyError, WriteError, error_chain};
+pub use error::{
+    KeyError, ReadError, SignError, VerifyError, WriteError, error_causes, error_chain,
+};
 pub use transcript::*;
 pub use vouch::*;

@@ -839,8 +839,13 @@ pub enum AnchorSource {
 pub struct ArtifactError {
     /// Stable kebab-case code, e.g. `http-status`, `truncated`, `insecure-redirect`.
     pub code: crate::ErrorCode,
-    /// What happened, for people.
+    /// What happened, for people: one line in their words (`connection refused by
+    /// 127.0.0.1:9050`, `cannot resolve tails.net: …`).
     pub message: String,
+    /// The chain of causes the message was read from, outermost first, as the libraries
+    /// worded them (`tofu fetch -v` shows them); absent when the message is all there is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
 }
 
 /// A structural problem that makes a transcript unusable even though it parsed.

@@ -43,10 +43,26 @@ impl Failure {
         }
     }
 
-    /// What happened, with its causes, as one line; a cause already in the line is not
-    /// repeated.
+    /// What happened, as the first line says it: the failure, and its innermost cause when
+    /// the failure does not say it already (`cannot write run.json: disk full`). The causes
+    /// between the two are for `-v` ([`Failure::causes`]).
     pub fn message(&self) -> String {
-        tofu_record::error_chain(&*self.error)
+        let causes = tofu_record::error_causes(&*self.error);
+        match causes.as_slice() {
+            [only] => only.clone(),
+            [first, .., root] => format!("{first}: {root}"),
+            [] => String::new(),
+        }
+    }
+
+    /// Every cause under the failure, outermost first (a cause whose text an outer one holds
+    /// is left out): what `-v` shows. Empty when the first line says them all already.
+    pub fn causes(&self) -> Vec<String> {
+        let causes = tofu_record::error_causes(&*self.error);
+        if causes.len() <= 2 {
+            return Vec::new();
+        }
+        causes.into_iter().skip(1).collect()
     }
 }
 
@@ -227,7 +243,9 @@ mod tests {
             path: "k.pub".into(),
             source: io,
         };
-        assert_eq!(Failure::from(key).message(), "k.pub: no such file");
+        let failure = Failure::from(key);
+        assert_eq!(failure.message(), "k.pub: no such file");
+        assert!(failure.causes().is_empty());
         let wrapped = Err::<(), _>(std::io::Error::other("disk full"))
             .context("cannot write run.json")
             .unwrap_err();
@@ -235,5 +253,16 @@ mod tests {
             Failure::from(wrapped).message(),
             "cannot write run.json: disk full"
         );
+        // Three deep: the first line has the failure and its root; -v has every cause.
+        let deep = Err::<(), _>(std::io::Error::other("disk full"))
+            .context("cannot write run.json.tmp")
+            .context("the transcript was not written")
+            .unwrap_err();
+        let failure = Failure::from(deep);
+        assert_eq!(
+            failure.message(),
+            "the transcript was not written: disk full"
+        );
+        assert_eq!(failure.causes(), ["cannot write run.json.tmp", "disk full"]);
     }
 }

@@ -48,10 +48,13 @@ pub fn run() -> std::process::ExitCode {
             return code.into();
         }
     };
+    if cli.verbose {
+        output::set_verbose();
+    }
     match commands::dispatch(cli) {
         Ok(exit) => exit.into(),
         Err(failure) => {
-            output::error(&failure.message(), failure.hint.as_deref());
+            output::failure(&failure);
             ExitCode::Error.into()
         }
     }

@@ -13,9 +13,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// `--quiet`: notes are not printed; warnings, errors and failures still are.
 static QUIET: AtomicBool = AtomicBool::new(false);
 
+/// `-v`: each error is followed by its chain of causes.
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
 /// Turns notes off (`tofu fetch --quiet`), for the rest of the process.
 pub fn set_quiet() {
     QUIET.store(true, Ordering::Relaxed);
+}
+
+/// Shows the causes under each error (`-v`), for the rest of the process.
+pub fn set_verbose() {
+    VERBOSE.store(true, Ordering::Relaxed);
+}
+
+/// Whether `-v` was given.
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
 }
 
 /// Characters that must not reach a terminal raw: control characters but newline and tab,
@@ -107,9 +120,28 @@ pub fn warn(text: &str) {
 
 /// An error, and what to do about it, on stderr.
 pub fn error(text: &str, hint: Option<&str>) {
+    error_with_causes(text, &[], hint);
+}
+
+/// A failure on stderr: `error:` and what happened, with `-v` a `caused by:` line for each
+/// cause, then `hint:` and what to do.
+pub fn failure(failure: &crate::Failure) {
+    error_with_causes(
+        &failure.message(),
+        &failure.causes(),
+        failure.hint.as_deref(),
+    );
+}
+
+fn error_with_causes(text: &str, causes: &[String], hint: Option<&str>) {
     crate::progress::suspend(|| {
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "error: {}", escape(text));
+        if verbose() {
+            for cause in causes {
+                let _ = writeln!(stderr, "  caused by: {}", escape(cause));
+            }
+        }
         if let Some(hint) = hint {
             let _ = writeln!(stderr, "hint: {}", escape(hint));
         }

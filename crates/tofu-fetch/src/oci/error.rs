@@ -106,6 +106,10 @@ impl From<&OciError> for tofu_record::ArtifactError {
         tofu_record::ArtifactError {
             code: e.code(),
             message: e.to_string(),
+            causes: match e {
+                OciError::Fetch(fetch) => fetch.causes().to_vec(),
+                _ => Vec::new(),
+            },
         }
     }
 }

@@ -73,6 +73,7 @@ fn structural_rules_are_enforced() {
     both.artifacts[0].error = Some(tofu_record::ArtifactError {
         code: tofu_record::ErrorCode::Connect,
         message: "y".into(),
+        causes: Vec::new(),
     });
     assert!(both.check().is_err());
     let mut bad_digest = t.clone();

@@ -495,7 +495,14 @@ fn report_artifact(fetched: &Fetched) {
                 format!(", kept as {}", kept.join(", "))
             }
         )),
-        (_, Some(e)) => output::failure_note(&format!("  FAILED ({}): {}", e.code, e.message)),
+        (_, Some(e)) => {
+            output::failure_note(&format!("  FAILED ({}): {}", e.code, e.message));
+            if output::verbose() {
+                for cause in &e.causes {
+                    output::failure_note(&format!("    caused by: {cause}"));
+                }
+            }
+        }
         (None, None) => {}
     }
     for line in crate::vouch::describe(artifact) {

@@ -33,7 +33,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
             Err(error) => {
                 let failure = Failure::from(error);
                 // stderr is for people, with or without --json.
-                output::error(&failure.message(), failure.hint.as_deref());
+                output::failure(&failure);
                 VerifiedFile {
                     path: path.display().to_string(),
                     ok: false,

@@ -374,7 +374,29 @@ fn usage_errors_and_help_are_as_pinned() {
         .env("XDG_CONFIG_HOME", "/nonexistent/tofu-snapshots/config")
         .env("XDG_DATA_HOME", "/nonexistent/tofu-snapshots/data")
         .env("COLUMNS", "100")
-        .case("tests/cli/cmd/*.trycmd");
+        .case("tests/cli/cmd/help.trycmd")
+        .case("tests/cli/cmd/usage.trycmd");
+}
+
+/// How failures read (tests/cli/cmd/failures.trycmd): `error:`/`hint:`, `FAILED (code):`,
+/// and the causes under `-v`, for fetches that reach only a dead loopback port and for the
+/// commands over what they wrote. They run in a sandbox with a config and data directory of
+/// their own, where the first fetch makes the signing key.
+#[test]
+fn failures_are_said_as_pinned() {
+    let home = tempfile::tempdir().unwrap();
+    trycmd::TestCases::new()
+        .register_bin("tofu", std::path::Path::new(env!("CARGO_BIN_EXE_tofu")))
+        .env(
+            "XDG_CONFIG_HOME",
+            home.path().join("config").display().to_string(),
+        )
+        .env(
+            "XDG_DATA_HOME",
+            home.path().join("data").display().to_string(),
+        )
+        .env("COLUMNS", "100")
+        .case("tests/cli/cmd/failures.trycmd");
 }
 
 /// Turns a fetched artifact into one that failed with `code`, as `tofu fetch` records it.
@@ -382,6 +404,7 @@ fn fail(artifact: &mut tofu_record::Artifact, code: tofu_record::ErrorCode, mess
     let error = tofu_record::ArtifactError {
         code,
         message: message.to_owned(),
+        causes: Vec::new(),
     };
     artifact.content = None;
     artifact.error = Some(error.clone());

@@ -98,6 +98,37 @@ fn without_the_ca_https_fails_and_the_failure_is_recorded_and_signed() {
     let t = w.read_json("run.json");
     let a = artifact(&t).clone();
     assert_eq!(a["error"]["code"], "tls", "{a}");
+    // Said in a person's words, on the terminal and in the transcript; the library's own
+    // chain is kept in the transcript and shown with -v.
+    let said = "the TLS certificate of 127.0.0.1 was refused: UnknownIssuer";
+    assert_eq!(a["error"]["message"], said);
+    assert!(
+        stderr(&out).contains(&format!("FAILED (tls): {said}\n")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("caused by"), "{}", stderr(&out));
+    let causes = a["error"]["causes"].as_array().unwrap();
+    assert!(
+        causes
+            .iter()
+            .any(|c| c.as_str().unwrap().contains("invalid peer certificate")),
+        "{a}"
+    );
+    let out = w.tofu(&[
+        "fetch",
+        "-v",
+        "--force",
+        "-o",
+        "run.json",
+        &w.nginx.https_url("file.bin"),
+    ]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("    caused by: invalid peer certificate: UnknownIssuer"),
+        "{}",
+        stderr(&out)
+    );
     // The refused certificate is evidence too.
     assert_eq!(fetch0(&t)["http"], serde_json::Value::Null);
     // The whoami probe failed the same way: missing evidence, not a failed run.
