@@ -241,8 +241,14 @@ impl Place<'_> {
             return format!("{at} did not answer in time ({root})");
         }
         if text.contains("dns error") || text.contains("failed to lookup address") {
-            // `failed to lookup address information: Name or service not known`: the reason.
-            let reason = root.rsplit(": ").next().unwrap_or(root);
+            // tofu's own resolver (`--via iface:`) says it in the user's words already.
+            if root.starts_with("cannot resolve ") {
+                return root.to_owned();
+            }
+            // The system's: `failed to lookup address information: Name or service not known`.
+            let reason = root
+                .strip_prefix("failed to lookup address information: ")
+                .unwrap_or(root);
             return format!("cannot resolve {host}: {reason}");
         }
         if tls {
@@ -343,6 +349,10 @@ mod tests {
             said(&dns, None, CONNECT),
             "cannot resolve tails.net: Name or service not known"
         );
+        let own = "cannot resolve tails.net through interface wg0 (10.0.0.53:53: no answer \
+                   within 1.5s); name a resolver reachable over it with --dns IP";
+        let iface = ["dns error", "error resolving DNS", own];
+        assert_eq!(said(&iface, None, CONNECT), own);
         let tls = Kind {
             tls: true,
             ..CONNECT
