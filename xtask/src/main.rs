@@ -19,7 +19,8 @@
 //! - `dist [--check-install]`: the Debian package, `target/dist/tofu_VERSION_ARCH.deb`
 //!   (`dist.rs`); with `--check-install`, install it with dpkg, use it, remove it. The full
 //!   `test` tier does both.
-//! - `deps`: only install the test services.
+//! - `deps`: only install the test services, and the Python tools that check the CI files
+//!   (`pytools.rs`, into `target/pytools`).
 //! - `testnet start DIR` / `testnet stop DIR`: a private Tor network of tor daemons on
 //!   loopback (3 authorities, 2 relays, a client with a SocksPort); `start` writes
 //!   `DIR/tofu.toml` (a tofu config whose `[tor]` table points `--via tor` at the network),
@@ -39,6 +40,7 @@ use anyhow::{Context, Result, bail};
 mod bench;
 mod dist;
 mod lint;
+mod pytools;
 mod transcripts;
 
 /// Programs the tests run (and files they read), and the Debian package of each.
@@ -60,6 +62,8 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("update-ca-certificates", "ca-certificates"),
     // A real terminal for the progress and completion tests: they read its screen.
     ("tmux", "tmux"),
+    // The CI campaign script is checked with it (and actionlint runs it on `run:` steps).
+    ("shellcheck", "shellcheck"),
     // The man pages are rendered in a test.
     ("man", "man-db"),
     // The Debian package is built with Debian's tools (`cargo xtask dist`).
@@ -82,7 +86,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root, args.iter().any(|a| a == "--fast")),
         Some("fuzz") => fuzz(&args[1..]),
-        Some("deps") => install_missing(),
+        Some("deps") => install_missing().and_then(|()| pytools::install_missing(&root)),
         Some("lint") => lint::run(&root),
         Some("codegen") => codegen(&root, args.iter().any(|a| a == "--check")),
         Some("dist") => {
@@ -133,6 +137,7 @@ const PROPTEST_SEED: &str = "20261130";
 fn test(root: &Path, fast: bool) -> Result<()> {
     if !fast {
         install_missing()?;
+        pytools::install_missing(root)?;
     }
     run(Command::new("cargo").args(["fmt", "--all", "--check"]))
         .context("formatting differs: run `cargo fmt --all`")?;

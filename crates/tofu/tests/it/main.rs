@@ -26,3 +26,4 @@ mod support;
 mod tor;
 mod trust;
 mod vouch;
+mod workflows;
