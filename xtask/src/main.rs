@@ -336,21 +336,14 @@ fn installed(program: &str) -> bool {
         .any(|dir| dir.join(program).is_file())
 }
 
-fn install_missing() -> Result<()> {
-    let missing: Vec<&str> = PROGRAMS
-        .iter()
-        .filter(|(program, _)| !installed(program))
-        .map(|(_, package)| *package)
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
+/// Installs Debian `packages` with apt-get when run as root; otherwise says what to run.
+pub(crate) fn apt_install(packages: &[&str]) -> Result<()> {
     let is_root = Command::new("id")
         .arg("-u")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false);
-    let list = missing.join(" ");
+    let list = packages.join(" ");
     if !is_root {
         bail!(
             "the tests need Debian packages that are missing: {list}\n\
@@ -363,8 +356,20 @@ fn install_missing() -> Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive"))?;
     run(Command::new("apt-get")
         .args(["install", "-y", "--no-install-recommends"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn install_missing() -> Result<()> {
+    let missing: Vec<&str> = PROGRAMS
+        .iter()
+        .filter(|(program, _)| !installed(program))
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    apt_install(&missing)?;
     let still: Vec<&str> = PROGRAMS
         .iter()
         .filter(|(program, _)| !installed(program))

