@@ -10,7 +10,7 @@
 //! credentials; the command is recorded only as a digest, to refuse a resume with other
 //! arguments.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -22,6 +22,7 @@ use tofu_record::key::SigningKey;
 use tofu_record::{Artifact, ExitEvidence, Interruption, io, sign};
 
 use crate::failure::Hint;
+use crate::vouch::Unheld;
 use crate::{Failure, output};
 
 /// The journal format.
@@ -54,6 +55,10 @@ pub struct State {
     /// of the file that holds each beside the journal, or null for one too large to hold.
     #[serde(default)]
     pub held: BTreeMap<String, Option<String>>,
+    /// The bodies that were held for others but could not be kept beside the journal: a
+    /// resumed run cannot check with them, and says so.
+    #[serde(default)]
+    pub not_kept: BTreeSet<String>,
 }
 
 /// The file on disk: the state's exact bytes and their minisign signature.
@@ -107,6 +112,7 @@ impl Journal {
                 partial: None,
                 saved_at: now,
                 held: BTreeMap::new(),
+                not_kept: BTreeSet::new(),
             },
         )
     }
@@ -175,13 +181,21 @@ impl Journal {
     /// Marks the artifact done, with the body held for others (if any), which goes in a
     /// file of its own beside the journal.
     pub fn done(&self, artifact: Artifact, held: Option<Result<&[u8], TooLarge>>) {
-        let held = held.map(|held| match held {
-            Ok(bytes) => self.keep_held(bytes),
-            Err(TooLarge) => None,
+        // The entry of `held`: the digest of the file kept, or null for one too large; or
+        // `Err` for a body that could not be kept.
+        let entry = held.map(|held| match held {
+            Ok(bytes) => self.keep_held(bytes).map(Some).ok_or(()),
+            Err(TooLarge) => Ok(None),
         });
         self.update(|s| {
-            if let Some(held) = held {
-                s.held.insert(artifact.id.clone(), held);
+            match entry {
+                Some(Ok(digest)) => {
+                    s.held.insert(artifact.id.clone(), digest);
+                }
+                Some(Err(())) => {
+                    s.not_kept.insert(artifact.id.clone());
+                }
+                None => {}
             }
             s.done.push(artifact);
             s.partial = None;
@@ -210,21 +224,25 @@ impl Journal {
     }
 
     /// The bodies an interrupted run held: each read back and checked against the digest
-    /// the signed journal names; one that is gone or changed is left out.
-    pub fn held(&self) -> BTreeMap<String, Result<Vec<u8>, TooLarge>> {
+    /// the signed journal names; one that is gone or changed, or was never kept, is
+    /// [`Unheld::Lost`].
+    pub fn held(&self) -> BTreeMap<String, Result<Vec<u8>, Unheld>> {
         let dir = self.held_dir();
-        lock(&self.state)
-            .held
+        let state = lock(&self.state);
+        let kept = state.held.iter().map(|(id, sha256)| {
+            let Some(sha256) = sha256 else {
+                return (id.clone(), Err(Unheld::TooLarge));
+            };
+            let bytes = std::fs::read(dir.join(sha256))
+                .ok()
+                .filter(|bytes| tofu_record::digest::sha256_hex(bytes) == *sha256);
+            (id.clone(), bytes.ok_or(Unheld::Lost))
+        });
+        let lost = state
+            .not_kept
             .iter()
-            .filter_map(|(id, sha256)| {
-                let Some(sha256) = sha256 else {
-                    return Some((id.clone(), Err(TooLarge)));
-                };
-                let bytes = std::fs::read(dir.join(sha256)).ok()?;
-                (tofu_record::digest::sha256_hex(&bytes) == *sha256)
-                    .then(|| (id.clone(), Ok(bytes)))
-            })
-            .collect()
+            .map(|id| (id.clone(), Err(Unheld::Lost)));
+        kept.chain(lost).collect()
     }
 
     /// The run is written: its journal goes.
@@ -320,4 +338,69 @@ fn read(path: &Path, key: &SigningKey, command: &str) -> Result<State, Failure> 
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// An artifact done, as the journal keeps it (what is in it does not matter here).
+    fn artifact(id: &str) -> Artifact {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "content": null, "fetches": [], "openpgp": null, "oci": null,
+            "homebrew": null, "error": {"code": "connect", "message": "refused"},
+        }))
+        .unwrap()
+    }
+
+    fn journal(dir: &Path) -> Journal {
+        let key = Arc::new(SigningKey::generate().unwrap());
+        Journal::new(
+            path_for(&dir.join("run.json")),
+            key,
+            "command".to_owned(),
+            "00112233445566778899aabbccddeeff".to_owned(),
+        )
+    }
+
+    /// A body held for others comes back from the journal's files only as it was; one too
+    /// large, one that could not be kept and one changed since each say why they are not.
+    #[test]
+    fn held_bodies_come_back_as_kept_or_say_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = journal(dir.path());
+        journal.done(artifact("sums"), Some(Ok(b"abc  file.iso\n")));
+        journal.done(artifact("big"), Some(Err(TooLarge)));
+        journal.done(artifact("iso"), None);
+        let held = journal.held();
+        assert_eq!(held["sums"], Ok(b"abc  file.iso\n".to_vec()));
+        assert_eq!(held["big"], Err(Unheld::TooLarge));
+        assert!(!held.contains_key("iso"));
+
+        // Changed beside the journal: not trusted, and not taken for too large.
+        let file = journal
+            .held_dir()
+            .join(tofu_record::digest::sha256_hex(b"abc  file.iso\n"));
+        std::fs::write(&file, b"abd  file.iso\n").unwrap();
+        assert_eq!(journal.held()["sums"], Err(Unheld::Lost));
+    }
+
+    /// Where the held bodies' directory cannot be made, the body is recorded as not kept, so
+    /// a resumed run says so instead of calling it too large.
+    #[test]
+    fn a_body_that_cannot_be_kept_is_lost_not_too_large() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = journal(dir.path());
+        std::fs::write(journal.held_dir(), b"a file where the directory should be").unwrap();
+        journal.done(artifact("sig"), Some(Ok(b"signature")));
+        assert_eq!(journal.state().not_kept, BTreeSet::from(["sig".to_owned()]));
+        assert!(journal.state().held.is_empty());
+        assert_eq!(journal.held()["sig"], Err(Unheld::Lost));
+        // The signed journal on disk says it too.
+        let resumed = Journal::resume(journal.path.clone(), Arc::clone(&journal.key), "command")
+            .unwrap_or_else(|f| panic!("{}", f.message()));
+        assert_eq!(resumed.held()["sig"], Err(Unheld::Lost));
+    }
 }

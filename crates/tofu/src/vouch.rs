@@ -151,14 +151,23 @@ pub fn fetch_order(ids: &[String], vouches: &Vouches) -> Result<Vec<String>, Str
     Ok(order)
 }
 
+/// Why a body others are checked with is not held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unheld {
+    /// It is larger than [`tofu_fetch::HOLD_LIMIT`].
+    TooLarge,
+    /// It was fetched before an interruption, but not kept beside the journal, or changed
+    /// there since: the resumed run has nothing it can trust to check with.
+    Lost,
+}
+
 /// A run's checks: the bodies held for others, and what each artifact's vouchers say.
 pub struct Checker<'a> {
     vouches: &'a Vouches,
     /// The ids some artifact is checked with: their bodies are held.
     needed: BTreeSet<String>,
-    /// Held bodies by id; `Err` for one larger than tofu holds. An id not here was not
-    /// fetched completely.
-    held: BTreeMap<String, Result<Vec<u8>, TooLarge>>,
+    /// Held bodies by id, or why one is not. An id not here was not fetched completely.
+    held: BTreeMap<String, Result<Vec<u8>, Unheld>>,
 }
 
 /// What a signature check waits for while its artifact downloads.
@@ -170,7 +179,7 @@ impl<'a> Checker<'a> {
     /// A run's checker, with the bodies an interrupted run had held.
     pub fn new(
         vouches: &'a Vouches,
-        held: BTreeMap<String, Result<Vec<u8>, TooLarge>>,
+        held: BTreeMap<String, Result<Vec<u8>, Unheld>>,
     ) -> Checker<'a> {
         let needed = vouches
             .of
@@ -268,9 +277,14 @@ impl<'a> Checker<'a> {
     fn body(&self, id: &str, what: &str) -> Result<&[u8], String> {
         match self.held.get(id) {
             Some(Ok(bytes)) => Ok(bytes),
-            Some(Err(TooLarge)) => Err(format!(
+            Some(Err(Unheld::TooLarge)) => Err(format!(
                 "the {what} {id:?} is larger than the {} MiB tofu holds to check with",
                 tofu_fetch::HOLD_LIMIT >> 20
+            )),
+            Some(Err(Unheld::Lost)) => Err(format!(
+                "the {what} {id:?} was fetched before the interruption, but not kept beside \
+                 the journal (or changed there since), so the resumed run cannot check with \
+                 it; fetch again without --resume"
             )),
             None => Err(format!("the {what} {id:?} was not fetched completely")),
         }
@@ -306,8 +320,12 @@ impl<'a> Checker<'a> {
             artifact.checksums = Some(self.listing(listed, artifact.ok_content()));
         }
         let held = fetched.watched.held.take()?;
-        let kept = self.held.entry(artifact.id.clone()).insert_entry(held);
-        Some(kept.into_mut().as_deref().map_err(|e| *e))
+        let kept = self
+            .held
+            .entry(artifact.id.clone())
+            .insert_entry(held.map_err(|TooLarge| Unheld::TooLarge));
+        // A body fetched now is held, or too large: never lost.
+        Some(kept.into_mut().as_deref().map_err(|_| TooLarge))
     }
 
     /// What the list says of the artifact whose content is `content`.
@@ -450,6 +468,33 @@ mod tests {
         let v = vouches(&[("a", &["b", "k"]), ("b", &["c", "k"]), ("c", &["a", "k"])]);
         let err = fetch_order(&ids(&["a", "b", "c", "k"]), &v).unwrap_err();
         assert_eq!(err, "a → b → c → a");
+    }
+
+    /// A list that a resumed run could not get back from beside the journal is said to be
+    /// lost, not too large, and not "not fetched": each has its own remedy.
+    #[test]
+    fn a_list_not_held_says_why() {
+        let v = vouches(&[("iso", &[])]);
+        let listed = Listed {
+            list: "sums".to_owned(),
+            name: "file.iso".to_owned(),
+        };
+        let content = tofu_record::Content {
+            size: 3,
+            sha256: "ab".repeat(32),
+            sha512: "cd".repeat(64),
+        };
+        let said = |held: Option<Unheld>| {
+            let held = held
+                .map(|why| ("sums".to_owned(), Err(why)))
+                .into_iter()
+                .collect();
+            let checker = Checker::new(&v, held);
+            checker.listing(&listed, Some(&content)).unchecked.unwrap()
+        };
+        assert!(said(Some(Unheld::Lost)).contains("not kept beside the journal"));
+        assert!(said(Some(Unheld::TooLarge)).contains("larger than the 16 MiB"));
+        assert!(said(None).contains("was not fetched completely"));
     }
 
     #[test]
