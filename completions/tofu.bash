@@ -568,7 +568,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__trust__subcmd__add)
-            opts="-v -h -V --config --verbose --help --version"
+            opts="-v -h -V --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -674,7 +674,7 @@ _tofu() {
             return 0
             ;;
         tofu__subcmd__trust__subcmd__remove)
-            opts="-v -h -V --config --verbose --help --version"
+            opts="-v -h -V --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -117,6 +117,7 @@ complete -c tofu -n "__fish_tofu_using_subcommand trust; and not __fish_seen_sub
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and not __fish_seen_subcommand_from add list remove help" -f -a "remove" -d 'Stop trusting the key named NAME'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and not __fish_seen_subcommand_from add list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from add" -l config -d 'Read defaults from this TOML file instead of ${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml (configs/tofu.example.toml lists every key)' -r -F
+complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from add" -l json -d 'Print the key trusted as JSON (docs/json/trust-change.schema.json)'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
@@ -126,6 +127,7 @@ complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcomm
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from remove" -l config -d 'Read defaults from this TOML file instead of ${XDG_CONFIG_HOME:-~/.config}/tofu/config.toml (configs/tofu.example.toml lists every key)' -r -F
+complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from remove" -l json -d 'Print the key no longer trusted as JSON (docs/json/trust-change.schema.json)'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Under each error, and under each target that failed, show the chain of causes it was read from (the libraries\' own words)'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c tofu -n "__fish_tofu_using_subcommand trust; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'

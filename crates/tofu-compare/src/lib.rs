@@ -1196,6 +1196,25 @@ mod tests {
             r.reasons
         );
 
+        // One run pinned the certificate (another plan, let in with --allow-mixed-plans),
+        // the others took any key of the file: that is no agreement on who may sign.
+        let mixed = signed_runs(|n| {
+            let mut record = signature_record("valid", "AA");
+            if n == 2 {
+                record["signed_by"]["fingerprint"] = "AA".into();
+            }
+            Some(record)
+        });
+        let r = report(&mixed, &[]);
+        assert_eq!(r.verdict, Verdict::Disagree);
+        assert!(
+            r.reasons.iter().any(|x| x.contains(
+                "run #2: checked it with certificate AA of \"key\", not the keys of \"key\""
+            )),
+            "{:?}",
+            r.reasons
+        );
+
         // A run that did not check it (an older tofu, another plan) leaves it open.
         let unchecked = signed_runs(|n| (n != 1).then(|| signature_record("valid", "AA")));
         let r = report(&unchecked, &[]);

@@ -134,6 +134,20 @@ fn judge_runs<'r>(
             );
             continue;
         }
+        // Runs of different plans (--allow-mixed-plans) may name other keys for the same
+        // signature: a valid signature under other keys is no agreement on who may sign.
+        let keys = (record.key_artifact(), record.pinned());
+        if keys != (report.key_artifact.clone(), report.pinned.clone()) {
+            contradicted.add(
+                run,
+                format!(
+                    "checked it with {}, not {}",
+                    keys_named(&keys.0, &keys.1),
+                    keys_named(&report.key_artifact, &report.pinned)
+                ),
+            );
+            continue;
+        }
         match record.holds() {
             Vouches::Yes => {}
             Vouches::Contradicts(why) => contradicted.add(run, why),
@@ -172,6 +186,16 @@ fn judge_runs<'r>(
     } else {
         (VouchStatus::Holds, Vec::new())
     };
+}
+
+/// The keys a signature was checked with, as a sentence names them.
+fn keys_named(artifact: &Option<String>, pinned: &Option<String>) -> String {
+    match (artifact, pinned) {
+        (Some(key), Some(pin)) => format!("certificate {pin} of {key:?}"),
+        (Some(key), None) => format!("the keys of {key:?}"),
+        (None, Some(pin)) => format!("certificate {pin} of the user's key files"),
+        (None, None) => "no keys recorded".to_owned(),
+    }
 }
 
 /// Problems, each with the runs that met it, in first-met order.
@@ -278,7 +302,11 @@ fn sentence(v: &VouchReport, artifacts: &[ArtifactReport]) -> String {
     match (v.status, v.kind) {
         (VouchStatus::Holds, VouchKind::Signature) => {
             let keys = match (&v.key_artifact, &v.pinned) {
-                (Some(key), _) => format!("keys from {key}, {}", standing(key, artifacts)),
+                (Some(key), Some(pinned)) => format!(
+                    "certificate {pinned}, pinned in the plan, from {key}, {}",
+                    standing(key, artifacts)
+                ),
+                (Some(key), None) => format!("keys from {key}, {}", standing(key, artifacts)),
                 (None, Some(pinned)) => {
                     format!(
                         "certificate {pinned}, pinned in the plan from a key file the user holds"

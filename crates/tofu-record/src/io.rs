@@ -84,9 +84,21 @@ fn strip_position(message: &str) -> String {
 /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of
 /// the directory. With `overwrite` false an existing file is never replaced.
 pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), WriteError> {
-    let io = |source| WriteError::Io {
-        path: path.to_owned(),
-        source,
+    // The error of the OS, without the name of the temporary file (tempfile words it as
+    // `{error} at path {temporary file:?}`): the user asked for `path`, the file the error
+    // names.
+    let io = |source: std::io::Error| {
+        let text = source.to_string();
+        let source = match text.split_once(" at path ") {
+            Some((error, _)) if source.raw_os_error().is_none() => {
+                std::io::Error::new(source.kind(), error.to_owned())
+            }
+            _ => source,
+        };
+        WriteError::Io {
+            path: path.to_owned(),
+            source,
+        }
     };
     let dir = parent_dir(path);
     let name = path
@@ -130,6 +142,19 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_write_error_names_the_file_asked_for_not_the_temporary_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing/run.json");
+        let e = write_atomic(&path, b"one", false).unwrap_err();
+        let said = crate::error_chain(&e);
+        assert!(said.contains("missing/run.json"), "{said}");
+        assert!(
+            !said.contains(".part") && !said.contains("at path"),
+            "{said}"
+        );
+    }
 
     #[test]
     fn write_atomic_refuses_to_clobber_and_leaves_no_temp_files() {

@@ -222,6 +222,35 @@ pub fn redact_text(raw: &str) -> String {
     out
 }
 
+/// Free text a person wrote (a run's `--label`), with each word that names a URL redacted as
+/// [`redact_text`] does: `fra via socks5h://u:p@h:1080, job 7` keeps its words and loses the
+/// password (as `REDACTED:REDACTED`). Words are split at whitespace, which is kept as it was.
+pub fn redact_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains("://") {
+            // A trailing comma or full stop is the sentence's, not the URL's.
+            let end = word.trim_end_matches([',', '.', ';', ')']).len();
+            out.push_str(&redact_text(&word[..end]));
+            out.push_str(&word[end..]);
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// `s` before the first `mark`, and what follows it if it is there.
 fn split_keep(s: &str, mark: char) -> (&str, Option<&str>) {
     match s.split_once(mark) {
@@ -355,6 +384,23 @@ mod tests {
             let url = format!("https://e.example/f?{name}=visible");
             assert_eq!(red(&url), url, "{name}");
         }
+    }
+
+    #[test]
+    fn urls_in_free_text_lose_their_secrets_and_the_words_stay() {
+        assert_eq!(
+            redact_words("fra via socks5h://alice:s3cr3t@10.0.0.1:1080, job 7"),
+            "fra via socks5h://REDACTED:REDACTED@10.0.0.1:1080, job 7"
+        );
+        assert_eq!(
+            redact_words("laptop,\thome ISP (see https://e.example/r?token=s3cr3t)."),
+            "laptop,\thome ISP (see https://e.example/r?token=REDACTED)."
+        );
+        assert_eq!(
+            redact_words("ops@example.org, office"),
+            "ops@example.org, office"
+        );
+        assert_eq!(redact_words(""), "");
     }
 
     #[test]

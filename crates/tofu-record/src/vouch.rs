@@ -30,10 +30,11 @@ pub struct SignatureRecord {
 #[serde(deny_unknown_fields)]
 pub struct SignedBy {
     /// A key artifact of the same run (itself compared across runs): any certificate it
-    /// holds may sign.
+    /// holds may sign, or only the one `fingerprint` pins.
     pub artifact: Option<String>,
-    /// A certificate's primary fingerprint, uppercase hex, from a key file the user holds
-    /// (the plan's `keyrings`): only that certificate may sign.
+    /// A certificate's primary fingerprint, uppercase hex: only that certificate may sign.
+    /// Alone, the certificate is from a key file the user holds (the plan's `keyrings`);
+    /// with `artifact`, from the key artifact (the plan's `signed-by-fingerprint`).
     pub fingerprint: Option<String>,
     /// SHA-256 of the key file the certificates were read from; null when it was not had.
     pub key_file_sha256: Option<String>,

@@ -378,6 +378,9 @@ pub enum TrustAction {
         /// Their minisign public key file (signing.pub), or the key itself in base64.
         #[arg(value_name = "KEY.pub")]
         key: String,
+        /// Print the key trusted as JSON (docs/json/trust-change.schema.json).
+        #[arg(long)]
+        json: bool,
     },
     /// List the keys you trust, with their key ids; your own key is marked.
     List {
@@ -390,5 +393,8 @@ pub enum TrustAction {
         /// The name it was added under.
         #[arg(value_name = "NAME")]
         name: String,
+        /// Print the key no longer trusted as JSON (docs/json/trust-change.schema.json).
+        #[arg(long)]
+        json: bool,
     },
 }

@@ -1,4 +1,4 @@
-//! What `fetch`, `verify`, `keygen`, `trust list` and `log` print with `--json`: one
+//! What `fetch`, `verify`, `keygen`, `trust` and `log` print with `--json`: one
 //! document a command, versioned by its `format` field (`tofu_record::document`). compare's
 //! and status's documents are tofu-compare's own reports. stdout carries only the document;
 //! everything for people goes to stderr.
@@ -58,7 +58,8 @@ pub struct ArtifactSummary {
     pub id: String,
     /// How it went.
     pub outcome: Outcome,
-    /// The URL first asked for (redacted as in the transcript); null for an image.
+    /// The URL first asked for (redacted as in the transcript); null for an image or a
+    /// Homebrew formula.
     pub url: Option<String>,
     /// Size and digests of what was fetched (for an image, of its top manifest or index).
     pub content: Option<Content>,
@@ -96,7 +97,12 @@ impl FetchSummary {
                 },
                 url: a.fetches.first().map(|f| f.url.clone()),
                 content: a.content.clone(),
-                image_digest: a.oci.as_ref().map(|o| format!("sha256:{}", o.top.digest)),
+                // Already `sha256:…`; empty when the pull failed before the top document.
+                image_digest: a
+                    .oci
+                    .as_ref()
+                    .map(|o| o.top.digest.clone())
+                    .filter(|d| !d.is_empty()),
                 error: a.error.clone(),
                 kept_as: a.fetches.iter().filter_map(|f| f.kept_as.clone()).collect(),
                 signature: a.signature.clone(),
@@ -208,6 +214,34 @@ impl Document for TrustList {
     const SCHEMA_FILE: &'static str = "trust-list";
 }
 
+/// `tofu trust add --json` and `tofu trust remove --json`: the key whose trust changed.
+#[derive(Serialize, JsonSchema)]
+pub struct TrustChange {
+    /// What changed.
+    pub change: Change,
+    /// The name it is (or was) trusted under.
+    pub name: String,
+    /// Its key id.
+    pub key_id: String,
+    /// The public key, base64.
+    pub public_key: String,
+}
+
+/// What `tofu trust` changed.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    /// The key is trusted now: runs it signed count.
+    Added,
+    /// The key is no longer trusted: runs it signed are shown, not counted.
+    Removed,
+}
+
+impl Document for TrustChange {
+    const FORMAT: &'static str = "tofu-trust-change/1";
+    const SCHEMA_FILE: &'static str = "trust-change";
+}
+
 /// Every command's document schema: `(file name in docs/json/, schema)`.
 pub fn schemas() -> Vec<(String, String)> {
     fn one<T: Document>() -> (String, String) {
@@ -220,6 +254,7 @@ pub fn schemas() -> Vec<(String, String)> {
         one::<tofu_compare::Status>(),
         one::<KeygenResult>(),
         one::<TrustList>(),
+        one::<TrustChange>(),
         one::<crate::commands::log::Listing>(),
     ]
 }

@@ -65,6 +65,8 @@ struct RawArtifact {
     signature: Option<Spanned<String>>,
     #[serde(rename = "signed-by")]
     signed_by: Option<Spanned<String>>,
+    #[serde(rename = "signed-by-fingerprint")]
+    signed_by_fingerprint: Option<Spanned<String>>,
     checksums: Option<Spanned<String>>,
 }
 
@@ -190,7 +192,12 @@ fn vouches(
             (None, None) => None,
             (Some(sig), Some(by)) => Some(Signed {
                 signature: file(sig, "signature")?,
-                by: signer(id, by, targets, &vouches.keyrings, at)?,
+                by: pinned(
+                    id,
+                    signer(id, by, targets, &vouches.keyrings, at)?,
+                    entry.signed_by_fingerprint.as_ref(),
+                    at,
+                )?,
             }),
             (Some(sig), None) => {
                 return Err(at(
@@ -208,6 +215,12 @@ fn vouches(
                 ));
             }
         };
+        if let (None, Some(pin)) = (&signature, &entry.signed_by_fingerprint) {
+            return Err(at(
+                pin.span(),
+                format!("artifact {id:?} has signed-by-fingerprint but no signature and signed-by"),
+            ));
+        }
         let checksums = match &entry.checksums {
             None => None,
             Some(list) => Some(Listed {
@@ -251,6 +264,41 @@ fn referenced(
     Err(at(field.span(), message))
 }
 
+/// `signed-by-fingerprint`: the one certificate of `signed-by`'s key artifact that may sign.
+fn pinned(
+    id: &str,
+    signer: Signer,
+    pin: Option<&Spanned<String>>,
+    at: &At<'_>,
+) -> Result<Signer, PlanError> {
+    let Some(pin) = pin else {
+        return Ok(signer);
+    };
+    let Signer::Artifact { key, .. } = signer else {
+        return Err(at(
+            pin.span(),
+            format!(
+                "artifact {id:?}: signed-by-fingerprint pins a certificate of the key artifact \
+                 signed-by names; signed-by is a fingerprint already"
+            ),
+        ));
+    };
+    match vouch::parse_fingerprint(pin.get_ref()) {
+        Some(fingerprint) => Ok(Signer::Artifact {
+            key,
+            pin: Some(fingerprint),
+        }),
+        None => Err(at(
+            pin.span(),
+            format!(
+                "artifact {id:?}: signed-by-fingerprint {:?} is not an OpenPGP fingerprint (40 \
+                 or 64 hex digits)",
+                redact_text(pin.get_ref())
+            ),
+        )),
+    }
+}
+
 /// `signed-by`: a key artifact of the plan, or the fingerprint of a certificate in the
 /// plan's `keyrings`.
 fn signer(
@@ -261,7 +309,8 @@ fn signer(
     at: &At<'_>,
 ) -> Result<Signer, PlanError> {
     if targets.iter().any(|t| t.id == by.get_ref().trim()) {
-        return referenced(id, by, "signing key", targets, at).map(Signer::Artifact);
+        return referenced(id, by, "signing key", targets, at)
+            .map(|key| Signer::Artifact { key, pin: None });
     }
     let Some(fingerprint) = vouch::parse_fingerprint(by.get_ref()) else {
         return Err(at(
@@ -481,7 +530,29 @@ urls = [\"https://a.example/key.asc\"]
         let iso = &plan.vouches.of["iso"];
         assert_eq!(iso.checksums.as_ref().unwrap().name, "x.iso");
         let sums = plan.vouches.of["sums"].signature.as_ref().unwrap();
-        assert_eq!(sums.by, Signer::Artifact("key".to_owned()));
+        assert_eq!(
+            sums.by,
+            Signer::Artifact {
+                key: "key".to_owned(),
+                pin: None
+            }
+        );
+
+        // The key artifact with one certificate of it pinned, as people write fingerprints.
+        let pinned = FILES.replacen(
+            "signed-by = \"key\"",
+            "signed-by = \"key\"\nsigned-by-fingerprint = \"0xdf9b 9c49 eaa9 2984 3258  9d76 da87 e80d 6294 be9b\"",
+            1,
+        );
+        let plan = parse_str(&pinned).unwrap();
+        let sums = plan.vouches.of["sums"].signature.as_ref().unwrap();
+        assert_eq!(
+            sums.by,
+            Signer::Artifact {
+                key: "key".to_owned(),
+                pin: Some("DF9B9C49EAA9298432589D76DA87E80D6294BE9B".to_owned())
+            }
+        );
     }
 
     #[test]
@@ -516,6 +587,16 @@ urls = [\"https://a.example/key.asc\"]
                 "signed-by = \"key\"",
                 "signed-by = \"DF9B9C49EAA9298432589D76DA87E80D6294BE9B\"",
                 "p.toml:10: artifact \"sums\": no key file of the plan's keyrings holds certificate DF9B9C49EAA9298432589D76DA87E80D6294BE9B",
+            ),
+            (
+                "signed-by = \"key\"",
+                "signed-by = \"key\"\nsigned-by-fingerprint = \"DA87E80D6294BE9B\"",
+                "p.toml:11: artifact \"sums\": signed-by-fingerprint \"DA87E80D6294BE9B\" is not an OpenPGP fingerprint",
+            ),
+            (
+                "checksums = \"sums\"",
+                "checksums = \"sums\"\nsigned-by-fingerprint = \"DF9B9C49EAA9298432589D76DA87E80D6294BE9B\"",
+                "p.toml:6: artifact \"iso\" has signed-by-fingerprint but no signature and signed-by",
             ),
             (
                 "https://b.example/e/x.iso",

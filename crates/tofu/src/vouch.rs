@@ -35,10 +35,11 @@ pub struct Signed {
     pub by: Signer,
 }
 
-/// `signed-by`: a key artifact of the plan, or a certificate of a key file the user holds.
+/// `signed-by`: a key artifact of the plan (with `signed-by-fingerprint`, only its
+/// certificate of that fingerprint), or a certificate of a key file the user holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Signer {
-    Artifact(String),
+    Artifact { key: String, pin: Option<String> },
     Fingerprint(String),
 }
 
@@ -84,7 +85,7 @@ impl Vouching {
         let mut ids = Vec::new();
         if let Some(signed) = &self.signature {
             ids.push(signed.signature.as_str());
-            if let Signer::Artifact(key) = &signed.by {
+            if let Signer::Artifact { key, .. } = &signed.by {
                 ids.push(key.as_str());
             }
         }
@@ -229,11 +230,18 @@ impl<'a> Checker<'a> {
             unchecked: None,
         };
         let keys = match &signed.by {
-            Signer::Artifact(key) => {
+            Signer::Artifact { key, pin } => {
                 record.signed_by.artifact = Some(key.clone());
+                record.signed_by.fingerprint.clone_from(pin);
                 self.body(key, "key").map(|bytes| {
                     record.signed_by.key_file_sha256 = Some(sha256(bytes));
-                    verify::certificates(bytes)
+                    let mut certificates = verify::certificates(bytes);
+                    // Pinned: no other certificate of the file may sign. A file without the
+                    // pinned one then leaves every signature by a stranger's key.
+                    if let Some(pin) = pin {
+                        certificates.retain(|c| verify::fingerprint(c) == *pin);
+                    }
+                    certificates
                 })
             }
             Signer::Fingerprint(fingerprint) => {
@@ -440,7 +448,10 @@ mod tests {
             let vouching = Vouching {
                 signature: deps.first().map(|s| Signed {
                     signature: (*s).to_owned(),
-                    by: Signer::Artifact(deps[1].to_owned()),
+                    by: Signer::Artifact {
+                        key: deps[1].to_owned(),
+                        pin: None,
+                    },
                 }),
                 checksums: deps.get(2).map(|l| Listed {
                     list: (*l).to_owned(),

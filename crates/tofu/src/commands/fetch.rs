@@ -529,7 +529,8 @@ fn assemble(
         },
         run: Run {
             id: state.run_id.clone(),
-            label: args.label.clone(),
+            // A label may quote a --via with its password: never recorded.
+            label: args.label.as_deref().map(tofu_record::redact::redact_words),
             started_at: state.started_at,
             finished_at: observed.finished_at,
             host: Host {

@@ -9,7 +9,7 @@ use tofu_record::key::{self, PublicKey};
 use tofu_record::trusted::TrustedKeys;
 
 use crate::cli::{TrustAction, TrustArgs};
-use crate::documents::{TrustList, TrustedKey};
+use crate::documents::{Change, TrustChange, TrustList, TrustedKey};
 use crate::failure::Hint;
 use crate::{ExitCode, Failure, output, paths};
 
@@ -21,18 +21,35 @@ pub fn run(args: TrustArgs) -> Result<ExitCode, Failure> {
     let store_path = paths::trusted_keys(&dir);
     let mut store = TrustedKeys::load(&store_path)?;
     match args.action {
-        TrustAction::Add { name, key } => {
+        TrustAction::Add { name, key, json } => {
             let key = parse_key(&key)?;
             let key_id = key::key_id(&key);
+            let public_key = key.to_base64();
             store.add(&name, key)?;
             store.save(&store_path)?;
+            if json {
+                crate::documents::print(&TrustChange {
+                    change: Change::Added,
+                    name: name.clone(),
+                    key_id: key_id.clone(),
+                    public_key,
+                });
+            }
             output::note(&format!(
                 "trusted {name}: key {key_id}; runs it signed now count"
             ));
         }
-        TrustAction::Remove { name } => {
+        TrustAction::Remove { name, json } => {
             let removed = store.remove(&name)?;
             store.save(&store_path)?;
+            if json {
+                crate::documents::print(&TrustChange {
+                    change: Change::Removed,
+                    name: name.clone(),
+                    key_id: removed.key_id(),
+                    public_key: removed.key.to_base64(),
+                });
+            }
             output::note(&format!(
                 "no longer trusted: {name} (key {}); runs it signed are shown, not counted",
                 removed.key_id()

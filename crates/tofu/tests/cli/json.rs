@@ -127,7 +127,14 @@ fn keygen_and_trust_list_name_the_key_they_made_and_hold() {
         "{file}"
     );
 
-    assert_exit(&home.tofu(&["trust", "add", "ops", "ops.pub"]), 0);
+    let out = home.tofu(&["trust", "add", "ops", "ops.pub", "--json"]);
+    assert_exit(&out, 0);
+    let added = assert_conforms("trust-change", &stdout(&out));
+    assert_eq!(added["format"], "tofu-trust-change/1");
+    assert_eq!(
+        (&added["change"], &added["name"], &added["key_id"]),
+        (&"added".into(), &"ops".into(), &made["key_id"])
+    );
     let out = home.tofu(&["trust", "list", "--json"]);
     assert_exit(&out, 0);
     let list = assert_conforms("trust-list", &stdout(&out));
@@ -140,6 +147,15 @@ fn keygen_and_trust_list_name_the_key_they_made_and_hold() {
     assert_eq!(keys[1]["name"], "ops");
     assert_eq!(keys[1]["key_id"], key_id);
     assert_eq!(keys[1]["public_key"], made["public_key"]);
+
+    let out = home.tofu(&["trust", "remove", "ops", "--json"]);
+    assert_exit(&out, 0);
+    let removed = assert_conforms("trust-change", &stdout(&out));
+    assert_eq!(removed["change"], "removed");
+    assert_eq!(removed["public_key"], made["public_key"]);
+    let out = home.tofu(&["trust", "list", "--json"]);
+    let list = assert_conforms("trust-list", &stdout(&out));
+    assert_eq!(list["keys"].as_array().unwrap().len(), 1, "{list}");
 }
 
 #[test]

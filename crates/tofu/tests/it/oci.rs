@@ -63,7 +63,7 @@ fn an_honest_pull_records_every_level_and_matches_skopeo() {
     let front = img.registry.front(&w.ca, &RegistryLie::None);
     let out = w.fetch(
         "run.json",
-        &["--platform", "all"],
+        &["--platform", "all", "--json"],
         &front.reference("test/app:1.0"),
     );
     assert_exit(&out, 0);
@@ -73,6 +73,10 @@ fn an_honest_pull_records_every_level_and_matches_skopeo() {
     let raw = img.registry.skopeo_raw("test/app:1.0");
     let skopeo_digest = format!("sha256:{}", tool_digest_bytes(&raw));
     assert_eq!(o["top"]["digest"], skopeo_digest);
+    // So is the digest `fetch --json` gives scripts.
+    let summary = json_of(&out);
+    assert_eq!(summary["artifacts"][0]["image_digest"], skopeo_digest);
+    assert_eq!(summary["artifacts"][0]["url"], serde_json::Value::Null);
     assert_eq!(o["top"]["digest"], img.index);
     assert_eq!(o["top"]["docker_content_digest"], img.index);
     assert_eq!(artifact(&t)["content"]["sha256"], img.index[7..]);

@@ -412,6 +412,110 @@ fn what_the_publisher_does_not_vouch_for_is_never_agreement() {
     }
 }
 
+/// `signed-by` a key artifact with `signed-by-fingerprint`: the key file is 3TOFU'd like any
+/// artifact, and only its pinned certificate may sign. A publisher (or whoever holds its
+/// server) who adds a certificate of their own to the key file and signs with it fools gpg,
+/// which trusts the whole file, and a plan without the pin; not the pinned plan.
+#[test]
+fn a_pinned_certificate_of_a_key_artifact_is_the_only_one_that_may_sign() {
+    let w = World::new();
+    let scratch = w.path("gpg");
+    let signer = Gpg::new(&scratch, "debian-cd");
+    let fpr = signer.generate("Debian CD signing key <cd@example.invalid>", "10y", &[]);
+    let release = release(&w, "pinned", &signer, &fpr);
+    let url = |file: &str| w.nginx.https_url(&format!("pinned/{file}"));
+    let plan_with = |pin: Option<&str>| {
+        let mut signed: Vec<(&str, &str)> =
+            vec![("signature", "SHA256SUMS.sign"), ("signed-by", "cd-key")];
+        signed.extend(pin.map(|p| ("signed-by-fingerprint", p)));
+        let file = if pin.is_some() {
+            "pinned-plan"
+        } else {
+            "open-plan"
+        };
+        write_plan(
+            &w,
+            file,
+            "",
+            &[
+                ("netinst", url(ISO), &[("checksums", "SHA256SUMS")]),
+                ("SHA256SUMS", url("SHA256SUMS"), &signed),
+                ("SHA256SUMS.sign", url("SHA256SUMS.sign"), &[]),
+                ("cd-key", url("cd-key.asc"), &[]),
+            ],
+        )
+    };
+    let (pinned, open) = (plan_with(Some(&fpr)), plan_with(None));
+    let ca = w.ca.root_pem.to_str().unwrap().to_owned();
+    // Each phase from a home of its own: one home's campaign log would (rightly) hold the
+    // earlier phases' attempts, whose key file differs, against the later ones.
+    let two_runs = |plan: &str, tag: &str| -> std::process::Output {
+        let home = w.path(&format!("home-{tag}"));
+        let mut names = Vec::new();
+        for run in 1..=2 {
+            let name = format!("{tag}-{run}.json");
+            w.tofu_in(
+                &home,
+                &["fetch", "--ca-cert", &ca, "-o", &name, "--plan", plan],
+            );
+            names.push(name);
+        }
+        let compare = ["compare", "--require", "none", "--min-runs", "2"];
+        w.tofu_in(&home, &[&compare[..], &[&names[0], &names[1]]].concat())
+    };
+
+    // Signed by the pinned certificate: agree, and the report says which and from where.
+    let out = two_runs(&pinned, "honest");
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains(&format!(
+            "by {fpr} (certificate {fpr}, pinned in the plan, from cd-key"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    let t = w.read_json("honest-1.json");
+    let signed_by = &artifact_by_id(&t, "SHA256SUMS")["signature"]["signed_by"];
+    assert_eq!(signed_by["artifact"], "cd-key");
+    assert_eq!(signed_by["fingerprint"], fpr.as_str());
+
+    // Mallory's certificate added to the served key file, and the list signed with it.
+    let mallory = Gpg::new(&scratch, "mallory");
+    let theirs = mallory.generate("Mallory <m@example.invalid>", "1y", &[]);
+    let key_file = release.dir.join("cd-key.asc");
+    let mut both = std::fs::read(&key_file).unwrap();
+    both.extend(mallory.run(&["--armor", "--export", &theirs]));
+    std::fs::write(&key_file, both).unwrap();
+    mallory.sign(
+        &theirs,
+        &release.dir.join("SHA256SUMS"),
+        &release.dir.join("SHA256SUMS.sign"),
+        &[],
+    );
+    std::fs::create_dir_all(scratch.join("check")).unwrap();
+    assert_eq!(release.gpg_status(&scratch.join("check")), "GOODSIG");
+    assert_exit(&two_runs(&open, "open"), 0);
+    let out = two_runs(&pinned, "attacked");
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("no valid signature by the keys named"),
+        "{}",
+        stdout(&out)
+    );
+
+    // The key file replaced by Mallory's certificate alone: the unpinned plan agrees with
+    // whatever the server says the key is; the pinned plan finds no certificate to trust.
+    std::fs::write(&key_file, mallory.run(&["--armor", "--export", &theirs])).unwrap();
+    assert_exit(&two_runs(&open, "open-replaced"), 0);
+    let out = two_runs(&pinned, "replaced");
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("none of the keys given"),
+        "{}",
+        stdout(&out)
+    );
+}
+
 /// A Tails-shaped plan: an image signed directly (its armored `.sig`), checked while the
 /// 3 MiB body streams, by a certificate the plan pins from a key file the user holds. A
 /// second certificate in that key file may not sign in its place.

@@ -356,7 +356,11 @@ fn runners_with_their_own_keys_agree_and_the_days_come_from_history() {
             "{name}: {text}"
         );
     }
-    let report = w.read_json("report/report.json");
+    // The pipeline's report.json is compare's document, valid under its published schema.
+    let report = tofu_testkit::schema::assert_conforms(
+        "compare",
+        &std::fs::read_to_string(w.path("report/report.json")).unwrap(),
+    );
     assert_eq!(report["verdict"], "agree");
     assert_eq!(report["min_runs"], 3);
     let html = std::fs::read_to_string(w.path("report/report.html")).unwrap();
