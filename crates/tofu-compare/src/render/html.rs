@@ -37,6 +37,7 @@ pub fn render_html(report: &Report) -> String {
     runs(&mut page, &report.runs);
     rules(&mut page, &report.rules);
     notes(&mut page, &report.notes);
+    attempts(&mut page, &report.attempts);
     artifacts(&mut page, report);
     footer(&mut page, report);
     page.out
@@ -409,6 +410,61 @@ fn notes(page: &mut Page, notes: &[String]) {
         page.wrap("<li>", note, "</li>\n");
     }
     page.raw("</ul></section>\n");
+}
+
+/// The attempts the campaign logs name that are not among the runs, per host: each with how
+/// it ended, what it saw that the runs given did not, and why it was left out, if the user
+/// said. Absent when every attempt known was given.
+fn attempts(page: &mut Page, hosts: &[crate::HostAttempts]) {
+    if hosts.iter().all(|h| h.not_given.is_empty()) {
+        return;
+    }
+    page.raw(
+        "<section id=\"attempts\"><h2>Attempts not given</h2>\n<div class=\"scroll\"><table>\n\
+         <thead><tr><th>host</th><th>run</th><th>started</th><th>via</th><th>outcome</th>\
+         <th>what it saw</th></tr></thead>\n<tbody>\n",
+    );
+    for host in hosts {
+        for a in &host.not_given {
+            page.raw("<tr><td><code>");
+            page.text(short(&host.host, 12));
+            page.raw("</code><br><span class=\"muted\">");
+            page.show(format_args!(
+                "{} attempt(s); given: {}",
+                host.made,
+                if host.runs.is_empty() {
+                    "none".to_owned()
+                } else {
+                    run_numbers(&host.runs)
+                }
+            ));
+            page.wrap(
+                "</span></td><td><code>",
+                short(&a.run_id, 12),
+                "</code></td>",
+            );
+            page.wrap("<td>", &a.started_at, "</td>");
+            page.wrap("<td>", &a.via, "</td>");
+            page.wrap("<td>", a.outcome.as_str(), "</td>");
+            page.raw(if a.differs.is_empty() || a.excluded.is_some() {
+                "<td class=\"wide\">"
+            } else {
+                "<td class=\"wide differ\">"
+            });
+            if a.differs.is_empty() {
+                page.raw("<span class=\"muted\">nothing that differs</span>");
+            }
+            // Digests: monospace, and broken anywhere rather than widening the table.
+            for line in &a.differs {
+                page.wrap("<div class=\"hash\">", line, "</div>");
+            }
+            if let Some(why) = &a.excluded {
+                page.wrap("<div class=\"muted\">left out on purpose: ", why, "</div>");
+            }
+            page.raw("</td></tr>\n");
+        }
+    }
+    page.raw("</tbody></table></div></section>\n");
 }
 
 /// One article per artifact, made of [`ARTIFACT_SECTIONS`].

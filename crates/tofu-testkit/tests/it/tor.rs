@@ -1,6 +1,17 @@
 //! Cutting a Tor circuit mid-transfer on the private network: a slow download through the
-//! network's C tor client, its exit found while the stream is open and killed; the stream
-//! breaks, and the next download goes through another exit.
+//! network's C tor client, its exit found while the stream is open (`TorNet::exit_to`) and
+//! killed (`TorNet::kill_node`); the stream breaks. tofu's own recovery from such a cut (a
+//! new circuit, the body resumed) is tested end to end over its embedded client in
+//! `crates/tofu/tests/it/tor.rs`.
+//!
+//! What C tor does with the *next* stream is not asserted: it is not bounded. The consensus
+//! still lists the dead relay for about a minute, and a circuit through it may have been built
+//! in the second of the kill. A CI run kept the client's info log of such a case. The next
+//! SOCKS stream was attached to a circuit whose exit was the dead relay, built a moment before.
+//! No DESTROY and no stream timeout came back within 60 s. Meanwhile the client chose the dead
+//! relay as a first hop 16 more times (`UseEntryGuards 0`), each refused. An earlier version
+//! of this test asserted that the next download went through another exit within 60 s. That
+//! assertion failed in two clean-clone CI runs and passed in the others.
 
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -52,7 +63,7 @@ fn exit_while_streaming<'n>(net: &'n TorNet, port: u16, out: &Path, at_least: u6
 }
 
 #[test]
-fn killing_the_exit_of_a_stream_breaks_it_and_the_next_stream_uses_another_exit() {
+fn killing_the_exit_of_a_stream_breaks_it() {
     let net = TorNet::start(3, 2, true);
     const SIZE: usize = 4 << 20;
     let server = Flaky::start(Flaky::pattern(SIZE));
@@ -69,18 +80,8 @@ fn killing_the_exit_of_a_stream_breaks_it_and_the_next_stream_uses_another_exit(
     let got = len(&first);
     assert!(got >= 256 << 10 && got < SIZE as u64, "{got} bytes arrived");
     eprintln!("exit {killed} killed after {got} bytes; curl: {status}, {stderr}");
-
-    // The next stream is carried whole, by another exit.
-    let second = dir.path().join("second");
-    let mut child = curl_via_tor(&net, &server.url("/slow/1048576"), &second);
-    let other = exit_while_streaming(&net, server.port, &second, 1)
-        .nickname
-        .clone();
-    let status = finish(&mut child, Duration::from_secs(60));
-    let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
-    assert!(status.success(), "{stderr}");
-    assert_ne!(other, killed);
-    assert_eq!(std::fs::read(&second).unwrap(), server.first().bytes);
+    // What arrived is a prefix of the body, and it was asked for once.
+    let body = std::fs::read(&first).unwrap();
+    assert_eq!(body[..], server.first().bytes[..body.len()]);
     assert_eq!(server.requests("/slow/131072").len(), 1);
-    assert_eq!(server.requests("/slow/1048576").len(), 1);
 }

@@ -84,6 +84,30 @@ fn an_attempt_left_out_that_disagreed_keeps_the_verdict_from_agree() {
         "{text}"
     );
 
+    // The page shows the attempt in a section of its own, with what it saw.
+    let lied_sha = w.read_json("a1.json")["artifacts"][0]["content"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page_of = |extra: &[&str]| {
+        let html = w.path("attempts.html");
+        let html_arg = ["--html", html.to_str().unwrap()];
+        w.compare_bytes_only(&[&given[..], extra, &html_arg[..]].concat());
+        std::fs::read_to_string(&html).unwrap()
+    };
+    let page = page_of(&[]);
+    let section = page
+        .split("<section id=\"attempts\">")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .unwrap_or_else(|| panic!("no attempts section: {page}"));
+    assert!(
+        section.contains(&format!("<code>{}</code>", &lied[..12])),
+        "{section}"
+    );
+    assert!(section.contains("wide differ"), "{section}");
+    assert!(section.contains(&lied_sha), "{section}");
+
     // Left out on purpose, with a reason: agreement, and the reason shown.
     let exclude = format!("{}=the proxy was misconfigured", &lied[..10]);
     let out = w.compare_bytes_only(&[&given[..], &["--exclude", &exclude]].concat());
@@ -92,6 +116,11 @@ fn an_attempt_left_out_that_disagreed_keeps_the_verdict_from_agree() {
         stdout(&out).contains("excluded by you: the proxy was misconfigured"),
         "{}",
         stdout(&out)
+    );
+    let page = page_of(&["--exclude", &exclude]);
+    assert!(
+        page.contains("left out on purpose: the proxy was misconfigured"),
+        "{page}"
     );
 
     // A later attempt that disagreed: a2's transcript cannot know it; A's log does.
