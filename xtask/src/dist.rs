@@ -62,7 +62,7 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         "usr/share/doc/tofu/README.md",
         0o644,
     )?;
-    std::fs::write(tree.join("usr/share/doc/tofu/copyright"), copyright(root)?)?;
+    std::fs::write(tree.join("usr/share/doc/tofu/copyright"), copyright())?;
     let depends = shlib_depends(&dist, &tree.join("usr/bin/tofu"))?;
     let control = tree.join("DEBIAN/control");
     std::fs::create_dir_all(control.parent().context("DEBIAN")?)?;
@@ -116,50 +116,45 @@ fn control_file(version: &str, arch: &str, depends: &str, tree: &Path) -> Result
          several vantage points (direct, a proxy or VPN, Tor built in) on several days,\n \
          writes a signed transcript of each run, and says agree only when every run saw\n \
          the same bytes.\n",
-        homepage = "https://github.com/tofu-3tofu/tofu",
+        homepage = env!("CARGO_PKG_REPOSITORY"),
     ))
 }
 
 /// The size of the files under `dir`, in KiB, as `Installed-Size` wants it.
 fn du_kib(dir: &Path) -> Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() {
-            du_kib(&entry.path())? * 1024
-        } else {
-            meta.len()
-        };
+    fn bytes(dir: &Path) -> Result<u64> {
+        let mut total = 0;
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            total += if meta.is_dir() {
+                bytes(&entry.path())?
+            } else {
+                meta.len()
+            };
+        }
+        Ok(total)
     }
-    Ok(total.div_ceil(1024))
+    Ok(bytes(dir)?.div_ceil(1024))
 }
 
-fn copyright(root: &Path) -> Result<String> {
-    let cargo = std::fs::read_to_string(root.join("Cargo.toml"))?;
-    let license = cargo
-        .lines()
-        .find_map(|l| l.strip_prefix("license = "))
-        .map(|l| l.trim_matches('"').to_owned())
-        .context("the workspace names its license")?;
-    Ok(format!(
+/// The package's `copyright` file, from the workspace's license (as Cargo declares it).
+fn copyright() -> String {
+    format!(
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
          Upstream-Name: tofu\n\
-         Source: https://github.com/tofu-3tofu/tofu\n\n\
-         Files: *\nCopyright: the tofu developers\nLicense: {license}\n"
-    ))
+         Source: {}\n\n\
+         Files: *\nCopyright: the tofu developers\nLicense: {}\n",
+        env!("CARGO_PKG_REPOSITORY"),
+        env!("CARGO_PKG_LICENSE"),
+    )
 }
 
 /// Installs `deb` with `dpkg -i`, runs `tofu --version`, `man tofu` and the installed bash
 /// completion as a user would, removes it with `dpkg -r`, and checks every file it
 /// installed is gone. Refuses to touch a tofu package already installed.
 pub fn check_install(deb: &Path) -> Result<()> {
-    if Command::new("dpkg")
-        .args(["-s", "tofu"])
-        .output()?
-        .status
-        .success()
-    {
+    if tofu_installed()? {
         bail!("a tofu package is installed already: remove it (dpkg -r tofu) to test this one");
     }
     let listed = output(Command::new("dpkg-deb").arg("-c").arg(deb))?;
@@ -177,12 +172,7 @@ pub fn check_install(deb: &Path) -> Result<()> {
     if !left.is_empty() {
         bail!("dpkg -r tofu left files behind: {left:?}");
     }
-    if Command::new("dpkg")
-        .args(["-s", "tofu"])
-        .output()?
-        .status
-        .success()
-    {
+    if tofu_installed()? {
         bail!("dpkg -r tofu left the package installed");
     }
     println!(
@@ -190,6 +180,15 @@ pub fn check_install(deb: &Path) -> Result<()> {
         deb.display()
     );
     Ok(())
+}
+
+/// Whether dpkg knows a tofu package on this machine.
+fn tofu_installed() -> Result<bool> {
+    Ok(Command::new("dpkg")
+        .args(["-s", "tofu"])
+        .output()?
+        .status
+        .success())
 }
 
 /// What a user does first with the installed package.

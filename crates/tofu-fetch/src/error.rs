@@ -155,10 +155,10 @@ impl FetchError {
             None => ("the server".to_owned(), "the server".to_owned()),
         };
         let e = e.without_url();
-        let chain = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |c| {
+        let tls = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |c| {
             c.source()
-        });
-        let tls = chain.clone().any(|cause| cause.is::<rustls::Error>());
+        })
+        .any(|cause| cause.is::<rustls::Error>());
         let causes = tofu_record::error_causes(&e);
         let chain = causes.join(": ");
         let lower = chain.to_ascii_lowercase();

@@ -227,27 +227,18 @@ pub fn redact_text(raw: &str) -> String {
 /// password (as `REDACTED:REDACTED`). Words are split at whitespace, which is kept as it was.
 pub fn redact_words(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if word.contains("://") {
-            // A trailing comma or full stop is the sentence's, not the URL's.
-            let end = word.trim_end_matches([',', '.', ';', ')']).len();
-            out.push_str(&redact_text(&word[..end]));
-            out.push_str(&word[end..]);
-        } else {
-            out.push_str(word);
+    for piece in text.split_inclusive(char::is_whitespace) {
+        if !piece.contains("://") {
+            out.push_str(piece);
+            continue;
         }
-        word.clear();
-    };
-    for c in text.chars() {
-        if c.is_whitespace() {
-            flush(&mut word, &mut out);
-            out.push(c);
-        } else {
-            word.push(c);
-        }
+        // The word, then what follows the URL: a comma or full stop is the sentence's, and
+        // the whitespace after it stays as it was.
+        let word = piece.trim_end_matches(char::is_whitespace);
+        let url = word.trim_end_matches([',', '.', ';', ')']);
+        out.push_str(&redact_text(url));
+        out.push_str(&piece[url.len()..]);
     }
-    flush(&mut word, &mut out);
     out
 }
 

@@ -1,25 +1,54 @@
 //! The commands' `--json` documents against their committed schemas (`docs/json/`): a
 //! document a command prints must be valid under the schema the project publishes for it.
+//! The schemas are read and compiled once per test process.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
-/// The committed schema `docs/json/NAME.schema.json`, parsed.
-pub fn committed(name: &str) -> serde_json::Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../docs/json")
-        .join(format!("{name}.schema.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+/// One committed schema, compiled.
+struct Committed {
+    /// The `format` its documents carry.
+    format: String,
+    validator: jsonschema::Validator,
+}
+
+/// Every schema of `docs/json/`, by name (`compare` for `compare.schema.json`).
+fn committed() -> &'static BTreeMap<String, Committed> {
+    static SCHEMAS: OnceLock<BTreeMap<String, Committed>> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/json");
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+        entries
+            .filter_map(|entry| {
+                let path = entry.unwrap().path();
+                let file = path.file_name()?.to_str()?.to_owned();
+                let name = file.strip_suffix(".schema.json")?.to_owned();
+                let text = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+                let schema: serde_json::Value = serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let validator = jsonschema::validator_for(&schema)
+                    .unwrap_or_else(|e| panic!("docs/json/{file} is no usable schema: {e}"));
+                let format = schema["properties"]["format"]["const"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("docs/json/{file} names no format"))
+                    .to_owned();
+                Some((name, Committed { format, validator }))
+            })
+            .collect()
+    })
 }
 
 /// Every way `document` breaks the committed schema `name`, one line each; empty when it is
 /// valid.
 pub fn violations(name: &str, document: &serde_json::Value) -> Vec<String> {
-    let schema = committed(name);
-    let validator = jsonschema::validator_for(&schema)
-        .unwrap_or_else(|e| panic!("docs/json/{name}.schema.json is no usable schema: {e}"));
-    validator
+    let schema = committed()
+        .get(name)
+        .unwrap_or_else(|| panic!("no docs/json/{name}.schema.json"));
+    schema
+        .validator
         .iter_errors(document)
         .map(|e| format!("at {}: {e}", e.instance_path()))
         .collect()
@@ -46,14 +75,10 @@ pub fn assert_document(text: &str) -> serde_json::Value {
     let document: serde_json::Value = serde_json::from_str(text)
         .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{text}"));
     let format = document["format"].as_str().unwrap_or_default();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/json");
-    let name = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .filter_map(|entry| {
-            let file = entry.ok()?.file_name().to_string_lossy().into_owned();
-            file.strip_suffix(".schema.json").map(str::to_owned)
-        })
-        .find(|name| committed(name)["properties"]["format"]["const"] == format)
+    let name = committed()
+        .iter()
+        .find(|(_, schema)| schema.format == format)
+        .map(|(name, _)| name.clone())
         .unwrap_or_else(|| panic!("no schema in docs/json/ is for format {format:?}:\n{text}"));
     assert_conforms(&name, text)
 }

@@ -142,18 +142,43 @@ pub struct VerifiedFile {
     pub path: String,
     /// Well formed, and signed by a key you trust.
     pub ok: bool,
-    /// Who signed it, when it is `ok`.
-    pub signer: Option<tofu_compare::Signature>,
-    /// The run's id, when it is `ok`.
-    pub run_id: Option<String>,
-    /// When the run started (RFC 3339, UTC), when it is `ok`.
-    pub started_at: Option<String>,
-    /// Its artifacts, when it is `ok`.
-    pub artifacts: Option<usize>,
-    /// How many of them failed, when it is `ok`.
-    pub failed: Option<usize>,
+    /// The run, when it is `ok` (its fields are absent otherwise).
+    #[serde(flatten)]
+    pub run: Option<VerifiedRun>,
     /// Why it is not `ok`: what happened, and what to do.
     pub error: Option<Problem>,
+}
+
+/// What `tofu verify` says of a file that verified.
+#[derive(Serialize, JsonSchema)]
+pub struct VerifiedRun {
+    /// Who signed it.
+    pub signer: tofu_compare::Signature,
+    /// The run's id.
+    pub run_id: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// Its artifacts.
+    pub artifacts: usize,
+    /// How many of them failed.
+    pub failed: usize,
+}
+
+impl VerifiedRun {
+    /// What verify says of `run`.
+    pub fn of(run: &tofu_compare::LoadedRun) -> VerifiedRun {
+        let t = &run.transcript;
+        VerifiedRun {
+            signer: run.signature.clone(),
+            run_id: t.run.id.clone(),
+            started_at: t
+                .run
+                .started_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            artifacts: t.artifacts.len(),
+            failed: t.artifacts.iter().filter(|a| a.error.is_some()).count(),
+        }
+    }
 }
 
 /// A failure as a person reads it on stderr: the message, and the hint.

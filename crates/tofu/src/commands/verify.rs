@@ -4,7 +4,7 @@
 
 use crate::cli::VerifyArgs;
 use crate::commands::trust::judgement_trust;
-use crate::documents::{Problem, VerifiedFile, VerifyReport};
+use crate::documents::{Problem, VerifiedFile, VerifiedRun, VerifyReport};
 use crate::{ExitCode, Failure, output};
 
 pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
@@ -12,21 +12,25 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
     let trust = judgement_trust(&args.trusted_keys, false)?;
     let mut files = Vec::new();
     for path in &crate::commands::expand_runs(&args.runs)? {
+        let path = path.as_path();
         let file = match tofu_compare::load_run(path, &trust).and_then(|run| run.trusted()) {
             Ok(run) => {
-                let t = &run.transcript;
+                let run = VerifiedRun::of(&run);
+                if !args.json {
+                    output::data(&format!(
+                        "ok: {}: run {} started {}, {} artifact(s), {} failed; {}\n",
+                        path.display(),
+                        run.run_id,
+                        run.started_at,
+                        run.artifacts,
+                        run.failed,
+                        run.signer,
+                    ));
+                }
                 VerifiedFile {
                     path: path.display().to_string(),
                     ok: true,
-                    signer: Some(run.signature.clone()),
-                    run_id: Some(t.run.id.clone()),
-                    started_at: Some(
-                        t.run
-                            .started_at
-                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    ),
-                    artifacts: Some(t.artifacts.len()),
-                    failed: Some(t.artifacts.iter().filter(|a| a.error.is_some()).count()),
+                    run: Some(run),
                     error: None,
                 }
             }
@@ -37,11 +41,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
                 VerifiedFile {
                     path: path.display().to_string(),
                     ok: false,
-                    signer: None,
-                    run_id: None,
-                    started_at: None,
-                    artifacts: None,
-                    failed: None,
+                    run: None,
                     error: Some(Problem {
                         message: failure.message(),
                         hint: failure.hint,
@@ -49,9 +49,6 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
                 }
             }
         };
-        if !args.json {
-            print_line(&file);
-        }
         files.push(file);
     }
     let exit = if files.iter().all(|f| f.ok) {
@@ -63,22 +60,4 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
         crate::documents::print(&VerifyReport { files });
     }
     Ok(exit)
-}
-
-/// `ok: PATH: run ID started …, N artifact(s), M failed; signed by …`, for a file that
-/// verified.
-fn print_line(file: &VerifiedFile) {
-    if let (Some(run_id), Some(started_at), Some(artifacts), Some(failed), Some(signer)) = (
-        &file.run_id,
-        &file.started_at,
-        file.artifacts,
-        file.failed,
-        &file.signer,
-    ) {
-        output::data(&format!(
-            "ok: {}: run {run_id} started {started_at}, {artifacts} artifact(s), {failed} \
-             failed; {signer}\n",
-            file.path,
-        ));
-    }
 }
